@@ -1,0 +1,505 @@
+"""The L2 replay kernel (private). Public entry point: :func:`lobutils.book.reconstruct`.
+
+Prices arrive as integer ticks on the finest decimal grid of the input (see
+:func:`lobutils.book.price_grid`). Each side is a price ladder: one quantity cell per tick,
+so setting a level is O(1) whatever its depth, and the best cell is tracked as levels come and
+go. The ladder grows to cover new prices up to :data:`MAX_CELLS` cells; a level beyond that
+(a stray order far from the market) goes to a small sorted overflow array, which is merged in
+order when the top levels are written. No per-message allocation, no Python object.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+# chain rules
+CHAIN_SPOT = 0  # U == prev_u + 1 (Binance spot)
+CHAIN_FUTURES = 1  # pu == prev_u (Binance USD-M and COIN-M)
+CHAIN_NONE = 2  # no update-id chain: a snapshot resets the book (Bybit, Tardis)
+
+# row status
+VALID = 0
+CROSSED = 1
+INVALID = 2  # the book is not known from here on (a gap): the row carries no levels
+
+# states
+_NO_BOOK = 0
+_SYNCING = 1
+_LIVE = 2
+
+# stats slots
+S_APPLIED, S_STALE, S_DUPLICATE, S_GAPS, S_CROSSED, S_SNAPSHOTS = 0, 1, 2, 3, 4, 5
+S_SNAPSHOTS_SKIPPED, S_CROSSED_SNAPSHOTS, S_UNSYNCED, S_ROWS, S_MAX_BIDS, S_MAX_ASKS = (
+    6,
+    7,
+    8,
+    9,
+    10,
+    11,
+)
+N_STATS = 12
+STAT_NAMES = (
+    "applied",
+    "stale",
+    "duplicates",
+    "gaps",
+    "crossed",
+    "snapshots",
+    "snapshots_skipped",
+    "crossed_snapshots",
+    "unsynced",
+    "rows",
+    "max_bid_levels",
+    "max_ask_levels",
+)
+
+
+MAX_CELLS = 1 << 22  # the largest ladder per side (32 MiB); levels beyond go to the overflow
+_SLACK = 4096
+
+# per-side scalar state, kept in a small int64 array so helpers can update it in place
+_BASE, _SIZE, _BEST, _COUNT, _NOVER = 0, 1, 2, 3, 4
+
+
+@njit(cache=True)
+def _grow(a):
+    b = np.empty(a.shape[0] * 2, a.dtype)
+    b[: a.shape[0]] = a
+    return b
+
+
+@njit(cache=True)
+def _set_sorted(keys, qtys, n, key, qty):
+    """Set ``key`` to ``qty`` (0 deletes) in a sorted array; returns the new count.
+
+    The caller guarantees capacity for one more entry.
+    """
+    lo = 0
+    hi = n
+    while lo < hi:
+        mid = (lo + hi) >> 1
+        if keys[mid] < key:
+            lo = mid + 1
+        else:
+            hi = mid
+    if lo < n and keys[lo] == key:
+        if qty == 0.0:
+            for k in range(lo, n - 1):
+                keys[k] = keys[k + 1]
+                qtys[k] = qtys[k + 1]
+            return n - 1
+        qtys[lo] = qty
+        return n
+    if qty == 0.0:
+        return n
+    for k in range(n, lo, -1):
+        keys[k] = keys[k - 1]
+        qtys[k] = qtys[k - 1]
+    keys[lo] = key
+    qtys[lo] = qty
+    return n + 1
+
+
+@njit(cache=True)
+def _clear(st, lad):
+    lad[:] = 0.0
+    st[_BEST] = -1
+    st[_COUNT] = 0
+    st[_NOVER] = 0
+
+
+@njit(cache=True)
+def _rescan_best(st, lad, is_bid):
+    """Find the best non-empty ladder cell after the best one was emptied."""
+    if st[_COUNT] == 0:
+        st[_BEST] = -1
+        return
+    c = st[_BEST]
+    if is_bid:
+        while c >= 0 and lad[c] == 0.0:
+            c -= 1
+    else:
+        while c < st[_SIZE] and lad[c] == 0.0:
+            c += 1
+    st[_BEST] = c
+
+
+@njit(cache=True, inline="always")
+def _ladder_set(st, lad, c, qty, is_bid):
+    had = lad[c] > 0.0
+    lad[c] = qty
+    if qty > 0.0:
+        if not had:
+            st[_COUNT] += 1
+        if st[_BEST] < 0 or (is_bid and c > st[_BEST]) or (not is_bid and c < st[_BEST]):
+            st[_BEST] = c
+    elif had:
+        st[_COUNT] -= 1
+        if c == st[_BEST]:
+            _rescan_best(st, lad, is_bid)
+
+
+@njit(cache=True)
+def _regrid(st, lad, ok, oq, lo, hi, is_bid):
+    """Move the ladder to cover ticks ``[lo, hi)``, taking in overflow levels that now fit."""
+    size = hi - lo
+    new = np.zeros(size, np.float64)
+    base = st[_BASE]
+    for c in range(st[_SIZE]):
+        if lad[c] > 0.0:
+            new[base + c - lo] = lad[c]
+    st[_BASE] = lo
+    st[_SIZE] = size
+    if st[_BEST] >= 0:
+        st[_BEST] = st[_BEST] + base - lo
+    keep = 0
+    for k in range(st[_NOVER]):
+        t = ok[k]
+        if lo <= t < hi:
+            c = t - lo
+            new[c] = oq[k]
+            st[_COUNT] += 1
+            if st[_BEST] < 0 or (is_bid and c > st[_BEST]) or (not is_bid and c < st[_BEST]):
+                st[_BEST] = c
+        else:
+            ok[keep] = t
+            oq[keep] = oq[k]
+            keep += 1
+    st[_NOVER] = keep
+    return new
+
+
+@njit(cache=True)
+def _update_outside(st, lad, ok, oq, tick, qty, is_bid):
+    """Set a level outside the ladder: grow the ladder, or use the overflow.
+
+    Returns the (possibly new) arrays.
+    """
+    if qty > 0.0:
+        if st[_SIZE] == 0:
+            lo = tick - _SLACK
+            hi = tick + _SLACK
+        else:
+            lo = min(st[_BASE], tick)
+            hi = max(st[_BASE] + st[_SIZE], tick + 1)
+            slack = (hi - lo) // 4 + _SLACK
+            lo -= slack
+            hi += slack
+        if hi - lo > MAX_CELLS:
+            # keep the ladder where it is: the level goes to the overflow (rare, deep levels)
+            if st[_SIZE] == 0:
+                lo = tick - MAX_CELLS // 2
+                hi = lo + MAX_CELLS
+            else:
+                lo = hi = 0
+        if hi > lo:
+            lad = _regrid(st, lad, ok, oq, lo, hi, is_bid)
+            _ladder_set(st, lad, tick - lo, qty, is_bid)
+            return lad, ok, oq
+    if st[_NOVER] + 1 >= ok.shape[0]:
+        ok = _grow(ok)
+        oq = _grow(oq)
+    st[_NOVER] = _set_sorted(ok, oq, st[_NOVER], tick, qty)
+    return lad, ok, oq
+
+
+@njit(cache=True)
+def _best_tick(st, ok, is_bid, none):
+    """The best tick of a side over ladder and overflow, or ``none`` when empty."""
+    hi = st[_BASE] + st[_SIZE]
+    n = st[_NOVER]
+    if is_bid:
+        if n > 0 and ok[n - 1] >= hi:
+            return ok[n - 1]
+        if st[_BEST] >= 0:
+            return st[_BASE] + st[_BEST]
+        return ok[n - 1] if n > 0 else none
+    if n > 0 and ok[0] < st[_BASE]:
+        return ok[0]
+    if st[_BEST] >= 0:
+        return st[_BASE] + st[_BEST]
+    return ok[0] if n > 0 else none
+
+
+@njit(cache=True)
+def _emit_side(st, lad, ok, oq, is_bid, o_px, o_q, r, n_levels, tick0, step, p10):
+    """Write the best ``n_levels`` of a side into row ``r``: overflow beyond the ladder's
+    better end, then the ladder from its best cell, then overflow beyond its worse end."""
+    base = st[_BASE]
+    hi = base + st[_SIZE]
+    n = st[_NOVER]
+    f = 0
+    if is_bid:
+        k = n - 1
+        while f < n_levels and k >= 0 and ok[k] >= hi:
+            o_px[r, f] = (tick0 + ok[k] * step) / p10
+            o_q[r, f] = oq[k]
+            f += 1
+            k -= 1
+        c = st[_BEST]
+        left = st[_COUNT]
+        while f < n_levels and left > 0 and c >= 0:
+            if lad[c] > 0.0:
+                o_px[r, f] = (tick0 + (base + c) * step) / p10
+                o_q[r, f] = lad[c]
+                f += 1
+                left -= 1
+            c -= 1
+        while f < n_levels and k >= 0:
+            if ok[k] < base:
+                o_px[r, f] = (tick0 + ok[k] * step) / p10
+                o_q[r, f] = oq[k]
+                f += 1
+            k -= 1
+    else:
+        k = 0
+        while f < n_levels and k < n and ok[k] < base:
+            o_px[r, f] = (tick0 + ok[k] * step) / p10
+            o_q[r, f] = oq[k]
+            f += 1
+            k += 1
+        c = st[_BEST]
+        left = st[_COUNT]
+        while f < n_levels and left > 0 and 0 <= c < st[_SIZE]:
+            if lad[c] > 0.0:
+                o_px[r, f] = (tick0 + (base + c) * step) / p10
+                o_q[r, f] = lad[c]
+                f += 1
+                left -= 1
+            c += 1
+        while f < n_levels and k < n:
+            if ok[k] >= hi:
+                o_px[r, f] = (tick0 + ok[k] * step) / p10
+                o_q[r, f] = oq[k]
+                f += 1
+            k += 1
+    while f < n_levels:
+        o_px[r, f] = np.nan
+        o_q[r, f] = 0.0
+        f += 1
+
+
+@njit(cache=True)
+def _apply(m_start, lv_side, lv_tick, lv_qty, j, bst, blad, bok, boq, ast, alad, aok, aoq):
+    for k in range(m_start[j], m_start[j + 1]):
+        s = lv_side[k]
+        if s > 0:
+            c = lv_tick[k] - bst[_BASE]
+            if 0 <= c < bst[_SIZE]:  # the hot path: no allocation, no array returned
+                _ladder_set(bst, blad, c, lv_qty[k], True)
+            else:
+                blad, bok, boq = _update_outside(bst, blad, bok, boq, lv_tick[k], lv_qty[k], True)
+        elif s < 0:
+            c = lv_tick[k] - ast[_BASE]
+            if 0 <= c < ast[_SIZE]:
+                _ladder_set(ast, alad, c, lv_qty[k], False)
+            else:
+                alad, aok, aoq = _update_outside(ast, alad, aok, aoq, lv_tick[k], lv_qty[k], False)
+    return blad, bok, boq, alad, aok, aoq
+
+
+@njit(cache=True)
+def replay(
+    m_start,
+    m_kind,
+    m_first,
+    m_last,
+    m_prev,
+    m_ts,
+    m_local,
+    lv_side,
+    lv_tick,
+    lv_qty,
+    chain,
+    n_levels,
+    tick0,
+    step,
+    p10,
+    b_lo,
+    b_hi,
+    a_lo,
+    a_hi,
+):
+    """Replay messages; emit the top ``n_levels`` after every applied diff.
+
+    Messages are given as offsets ``m_start`` (length n_msg + 1) into the level arrays. Prices
+    are integer ticks: price = (tick0 + tick * step) / p10, which reproduces the parsed float
+    exactly. Each side is a price ladder (one cell per tick) that starts out covering the
+    side's ticks ``[lo, hi)`` of the input when that fits in :data:`MAX_CELLS`, grows as
+    needed up to that size, and keeps a sorted overflow array for levels beyond it.
+
+    Returns ``(ts, local_ts, update_id, status, bid_px, bid_qty, ask_px, ask_qty, stats)``.
+    """
+    n_msg = m_kind.shape[0]
+    cap_rows = 2 * n_msg + 1
+    o_ts = np.empty(cap_rows, np.int64)
+    o_loc = np.empty(cap_rows, np.int64)
+    o_uid = np.empty(cap_rows, np.int64)
+    o_st = np.empty(cap_rows, np.int8)
+    o_bp = np.empty((cap_rows, n_levels), np.float64)
+    o_bq = np.empty((cap_rows, n_levels), np.float64)
+    o_ap = np.empty((cap_rows, n_levels), np.float64)
+    o_aq = np.empty((cap_rows, n_levels), np.float64)
+    stats = np.zeros(N_STATS, np.int64)
+
+    bst = np.zeros(5, np.int64)
+    ast = np.zeros(5, np.int64)
+    bst[_BEST] = -1
+    ast[_BEST] = -1
+    # size each ladder once to the range of ticks the input holds, when that fits
+    blad = np.zeros(0, np.float64)
+    alad = np.zeros(0, np.float64)
+    if 0 < b_hi - b_lo <= MAX_CELLS:
+        bst[_BASE] = b_lo
+        bst[_SIZE] = b_hi - b_lo
+        blad = np.zeros(b_hi - b_lo, np.float64)
+    if 0 < a_hi - a_lo <= MAX_CELLS:
+        ast[_BASE] = a_lo
+        ast[_SIZE] = a_hi - a_lo
+        alad = np.zeros(a_hi - a_lo, np.float64)
+    bok = np.empty(64, np.int64)
+    boq = np.empty(64, np.float64)
+    aok = np.empty(64, np.int64)
+    aoq = np.empty(64, np.float64)
+    none_b = np.iinfo(np.int64).min
+    none_a = np.iinfo(np.int64).max
+    state = _NO_BOOK
+    snap_id = -1
+    last_u = -1
+    pending = -1
+    r = 0
+
+    j = 0
+    while j < n_msg:
+        if m_kind[j] == 1:  # snapshot
+            if state == _LIVE and chain != CHAIN_NONE:
+                stats[S_SNAPSHOTS_SKIPPED] += 1
+                j += 1
+                continue
+            _clear(bst, blad)
+            _clear(ast, alad)
+            blad, bok, boq, alad, aok, aoq = _apply(
+                m_start, lv_side, lv_tick, lv_qty, j, bst, blad, bok, boq, ast, alad, aok, aoq
+            )
+            if _best_tick(bst, bok, True, none_b) >= _best_tick(ast, aok, False, none_a):
+                stats[S_CROSSED_SNAPSHOTS] += 1
+                state = _NO_BOOK
+                _clear(bst, blad)
+                _clear(ast, alad)
+                j += 1
+                continue
+            stats[S_SNAPSHOTS] += 1
+            snap_id = m_last[j]
+            if chain == CHAIN_NONE:
+                state = _LIVE
+                last_u = snap_id
+                pending = -1
+            else:
+                state = _SYNCING
+            end = j
+            j += 1
+            if pending < 0:
+                continue
+            i = pending
+            pending = -1
+        else:
+            if state == _NO_BOOK:
+                if pending < 0:
+                    pending = j
+                j += 1
+                continue
+            i = j
+            end = j + 1
+            j += 1
+        # process diffs i .. end - 1: one diff, or those buffered before a snapshot
+        while i < end:
+            if m_kind[i] != 0:
+                i += 1
+                continue
+            u = m_last[i]
+            apply = False
+            gap = False
+            if state == _SYNCING:
+                if chain == CHAIN_SPOT:
+                    if u <= snap_id:
+                        stats[S_STALE] += 1
+                    elif m_first[i] <= snap_id + 1:
+                        apply = True
+                    else:
+                        gap = True
+                else:
+                    if u < snap_id:
+                        stats[S_STALE] += 1
+                    elif m_first[i] <= snap_id + 1 or m_prev[i] <= snap_id:
+                        apply = True
+                    else:
+                        gap = True
+            else:
+                if chain == CHAIN_SPOT:
+                    ok = m_first[i] == last_u + 1
+                elif chain == CHAIN_FUTURES:
+                    ok = m_prev[i] == last_u
+                else:
+                    ok = True
+                if ok:
+                    apply = True
+                elif u <= last_u:
+                    stats[S_DUPLICATE] += 1
+                else:
+                    gap = True
+            if gap:
+                stats[S_GAPS] += 1
+                state = _NO_BOOK
+                pending = i
+                o_ts[r] = m_ts[i]
+                o_loc[r] = m_local[i]
+                o_uid[r] = u
+                o_st[r] = INVALID
+                o_bp[r, :] = np.nan
+                o_bq[r, :] = np.nan
+                o_ap[r, :] = np.nan
+                o_aq[r, :] = np.nan
+                r += 1
+                break
+            if apply:
+                blad, bok, boq, alad, aok, aoq = _apply(
+                    m_start, lv_side, lv_tick, lv_qty, i, bst, blad, bok, boq, ast, alad, aok, aoq
+                )
+                state = _LIVE
+                last_u = u
+                stats[S_APPLIED] += 1
+                nb = bst[_COUNT] + bst[_NOVER]
+                na = ast[_COUNT] + ast[_NOVER]
+                if nb > stats[S_MAX_BIDS]:
+                    stats[S_MAX_BIDS] = nb
+                if na > stats[S_MAX_ASKS]:
+                    stats[S_MAX_ASKS] = na
+                o_ts[r] = m_ts[i]
+                o_loc[r] = m_local[i]
+                o_uid[r] = u
+                if _best_tick(bst, bok, True, none_b) >= _best_tick(ast, aok, False, none_a):
+                    stats[S_CROSSED] += 1
+                    o_st[r] = CROSSED
+                else:
+                    o_st[r] = VALID
+                _emit_side(bst, blad, bok, boq, True, o_bp, o_bq, r, n_levels, tick0, step, p10)
+                _emit_side(ast, alad, aok, aoq, False, o_ap, o_aq, r, n_levels, tick0, step, p10)
+                r += 1
+            i += 1
+    if pending >= 0:
+        for k in range(pending, n_msg):
+            if m_kind[k] == 0:
+                stats[S_UNSYNCED] += 1
+    stats[S_ROWS] = r
+    return (
+        o_ts[:r],
+        o_loc[:r],
+        o_uid[:r],
+        o_st[:r],
+        o_bp[:r],
+        o_bq[:r],
+        o_ap[:r],
+        o_aq[:r],
+        stats,
+    )
