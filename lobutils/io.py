@@ -224,9 +224,14 @@ def parse_line(line: bytes | str, symbol: str | None = None) -> ParsedLine:
     if not isinstance(msg, dict):
         raise ValueError("the JSON is not an object")
     if "lastUpdateId" in msg and "bids" in msg and "asks" in msg:
+        # COIN-M snapshots name their symbol; spot and USD-M ones do not ("" below)
+        snap_sym = str(msg.get("symbol", "")).lower()
+        if symbol is not None and snap_sym and snap_sym != symbol:
+            return ParsedLine("other_symbol", local, snap_sym)
         return ParsedLine(
             "snapshot",
             local,
+            snap_sym,
             fields={
                 "last_id": int(msg["lastUpdateId"]),
                 "E": int(msg["E"]) if "E" in msg else -1,
@@ -429,6 +434,7 @@ def _read_one(
         raise RecordingError(f"{path}: file is empty")
     buf = np.frombuffer(data, dtype=np.uint8)
     starts, ends = _line_bounds(buf)
+    symbol_given = symbol is not None
     if symbol is None:
         symbol = _first_symbol(data)
     sym_arr = np.frombuffer((symbol or "").encode(), dtype=np.uint8)
@@ -437,7 +443,7 @@ def _read_one(
     code, local, ints, floats, lv_first, lv_count, span, lv_side, lv_px, lv_qty, nlv = out
     assert nlv >= 0, "level buffer too small"  # lv_cap bounds the number of '[' + markers
     other_sym = np.flatnonzero(code == K.OTHER_SYMBOL)
-    if len(other_sym):
+    if len(other_sym) and not symbol_given:
         names = sorted(
             {
                 bytes(data[span[r, 0] : span[r, 1]]).decode().partition("@")[0]
@@ -448,6 +454,8 @@ def _read_one(
             f"{path}:{other_sym[0] + 1}: streams of another symbol ({', '.join(names)}) mixed "
             f"with {symbol!r}; pass symbol=... to read one of them"
         )
+    n_other_symbol = len(other_sym)
+    anonymous_snapshots = []
     for r in np.flatnonzero(code == K.OTHER_STREAM):
         skipped[bytes(data[span[r, 0] : span[r, 1]]).decode(errors="replace")] += 1
 
@@ -467,9 +475,15 @@ def _read_one(
             code[r] = K.BLANK
             continue
         if p.kind == "other_symbol":
-            raise RecordingError(
-                f"{path}:{int(r) + 1}: stream {p.stream!r} is not of symbol {symbol!r}"
-            )
+            if not symbol_given:
+                raise RecordingError(
+                    f"{path}:{int(r) + 1}: stream {p.stream!r} is not of symbol {symbol!r}; "
+                    "pass symbol=... to read one of several symbols"
+                )
+            n_other_symbol += 1
+            continue
+        if p.kind == "snapshot" and not p.stream:
+            anonymous_snapshots.append(int(r) + 1)
         if p.kind == "other_stream":
             skipped[p.stream] += 1
         elif p.kind == "unknown":
@@ -478,6 +492,12 @@ def _read_one(
             local[r] = p.local
             py.add(p, line_no)
 
+    if n_other_symbol and anonymous_snapshots:
+        raise RecordingError(
+            f"{path}:{anonymous_snapshots[0]}: the file mixes symbols, and this depth snapshot does "
+            "not say which symbol it belongs to; record one symbol per file"
+        )
+    stats["other_symbol"] += n_other_symbol
     valid_local = local[(code != K.BLANK) & (local >= 0)]
     if len(valid_local) == 0:
         raise RecordingError(f"{path}: no readable message")
@@ -688,6 +708,7 @@ def read_binance_recording(
         "malformed": 0,
         "malformed_lines": [],
         "truncated": [],
+        "other_symbol": 0,
         "local_ts_unit": {},
     }
     skipped: Counter = Counter()
@@ -734,22 +755,25 @@ def read_recording_python(files, symbol: str | None = None) -> Recording:
     for p in paths:
         data, _ = read_text(p, on_truncated="ignore")
         rows = {"depth": [], "trades": [], "bbo": []}
+        seen_local: list[int] = []
         n = 0
         for n, raw in enumerate(_stdio.BytesIO(data), start=1):
             parsed = parse_line(raw, symbol)
             if parsed.kind == "blank":
                 continue
-            if symbol is None and parsed.stream:
+            if symbol is None and parsed.stream and parsed.kind != "snapshot":
                 symbol = parsed.stream.partition("@")[0]
+            seen_local.append(parsed.local)
             if parsed.kind in ("other_stream", "unknown"):
                 skipped[parsed.stream or "<unknown message>"] += 1
+                continue
+            if parsed.kind == "other_symbol":
                 continue
             one = _Collector()
             one.add(parsed, offsets[-1] + n)
             for table in rows:
                 rows[table] += getattr(one, table)
-        locals_ = np.array([r[1] for table in rows.values() for r in table], dtype=np.int64)
-        scale, stats["local_ts_unit"][p.name] = _detect_unit(locals_, p)
+        scale, stats["local_ts_unit"][p.name] = _detect_unit(np.array(seen_local, np.int64), p)
         for table in rows:
             getattr(col, table).extend(r[:1] + (r[1] * scale,) + r[2:] for r in rows[table])
         offsets.append(offsets[-1] + n)
