@@ -321,7 +321,8 @@ def _parse_data(buf, i, end, kind, out_i, out_f, lv_side, lv_px, lv_qty, nlv):
     """Walk the ``data`` object of a stream message of the given kind.
 
     ``out_i`` receives E, T, id1, id2, id3, m; ``out_f`` p/q or b/B/a/A.
-    Returns ``(ok, new_nlv)``; ok is 1 on success, 0 to fall back, -2 on a full level buffer.
+    Returns ``(ok, new_nlv, end)``: ok is 1 on success, 0 to fall back, -2 on a full level
+    buffer; ``end`` is the index after the object's closing brace.
     """
     for k in range(6):
         out_i[k] = -1
@@ -329,23 +330,23 @@ def _parse_data(buf, i, end, kind, out_i, out_f, lv_side, lv_px, lv_qty, nlv):
         out_f[k] = np.nan
     nlv0 = nlv
     if buf[i] != _LBRACE:
-        return 0, nlv0
+        return 0, nlv0, -1
     i = _ws(buf, i + 1, end)
     if i < end and buf[i] == _RBRACE:
-        return 0, nlv0
+        return 0, nlv0, -1
     got_b = False
     got_a = False
     while i < end:
         if buf[i] != _QUOTE:
-            return 0, nlv0
+            return 0, nlv0, -1
         ks = i + 1
         j = _skip_string(buf, i, end)
         if j < 0:
-            return 0, nlv0
+            return 0, nlv0, -1
         ke = j - 1
         i = _ws(buf, j, end)
         if i >= end or buf[i] != _COLON:
-            return 0, nlv0
+            return 0, nlv0, -1
         i = _ws(buf, i + 1, end)
         key = _key_code(buf, ks, ke)
         if key == K_E:
@@ -361,10 +362,10 @@ def _parse_data(buf, i, end, kind, out_i, out_f, lv_side, lv_px, lv_qty, nlv):
         elif kind == DEPTH and (key == K_b or key == K_a):
             side = 1 if key == K_b else -1
             if (side == 1 and got_b) or (side == -1 and got_a):
-                return 0, nlv0
+                return 0, nlv0, -1
             i, nlv = _parse_levels(buf, i, end, side, lv_side, lv_px, lv_qty, nlv)
             if i == -2:
-                return -2, nlv0
+                return -2, nlv0, -1
             if side == 1:
                 got_b = True
             else:
@@ -396,7 +397,7 @@ def _parse_data(buf, i, end, kind, out_i, out_f, lv_side, lv_px, lv_qty, nlv):
                 out_i[5] = 0
                 i += 5
             else:
-                return 0, nlv0
+                return 0, nlv0, -1
         elif kind == BBO and key == K_b:
             out_f[0], i = _parse_decimal(buf, i, end)
         elif kind == BBO and key == K_B:
@@ -408,30 +409,31 @@ def _parse_data(buf, i, end, kind, out_i, out_f, lv_side, lv_px, lv_qty, nlv):
         else:
             i = _skip_value(buf, i, end)
         if i < 0:
-            return 0, nlv0
+            return 0, nlv0, -1
         i = _ws(buf, i, end)
         if i < end and buf[i] == _COMMA:
             i = _ws(buf, i + 1, end)
             continue
         if i < end and buf[i] == _RBRACE:
+            i += 1
             break
-        return 0, nlv0
+        return 0, nlv0, -1
     else:
-        return 0, nlv0
+        return 0, nlv0, -1
     # required fields per kind; anything missing goes to the Python path for a proper message
     if kind == DEPTH:
         if out_i[0] < 0 or out_i[2] < 0 or out_i[3] < 0 or not (got_b and got_a):
-            return 0, nlv0
+            return 0, nlv0, -1
         if nlv == nlv0:  # a diff with no level still advances the update-id chain
             if nlv >= lv_px.shape[0]:
-                return -2, nlv0
+                return -2, nlv0, -1
             lv_side[nlv] = 0
             lv_px[nlv] = np.nan
             lv_qty[nlv] = np.nan
             nlv += 1
     elif kind == TRADE:
         if out_i[1] < 0 or out_i[2] < 0 or out_i[5] < 0 or np.isnan(out_f[0]) or np.isnan(out_f[1]):
-            return 0, nlv0
+            return 0, nlv0, -1
     else:
         if (
             out_i[3] < 0
@@ -440,8 +442,8 @@ def _parse_data(buf, i, end, kind, out_i, out_f, lv_side, lv_px, lv_qty, nlv):
             or np.isnan(out_f[2])
             or np.isnan(out_f[3])
         ):
-            return 0, nlv0
-    return 1, nlv
+            return 0, nlv0, -1
+    return 1, nlv, i
 
 
 @njit(cache=True)
@@ -484,6 +486,8 @@ def parse_lines(buf, line_start, line_end, sym, sym_len, lv_cap):
         se = -1
         ds = -1
         de = -1
+        done = 0
+        nlv2 = nlv
         ok = True
         while i < end:
             if buf[i] != _QUOTE:
@@ -501,21 +505,48 @@ def parse_lines(buf, line_start, line_end, sym, sym_len, lv_cap):
                 break
             i = _ws(buf, i + 1, end)
             vs = i
-            i = _skip_value(buf, i, end)
+            is_stream = (
+                ke - ks == 6 and buf[ks] == 115 and buf[ks + 1] == 116 and buf[ks + 2] == 114
+            )
+            is_data = ke - ks == 4 and buf[ks] == 100 and buf[ks + 1] == 97 and buf[ks + 2] == 116
+            kind = OTHER_STREAM
+            if is_data and ss >= 0:
+                kind, _ = _stream_kind(buf, ss, se, sym, sym_len)
+            if kind == DEPTH or kind == TRADE or kind == BBO:
+                # the stream is known (Binance sends it first): parse the data in one pass
+                res, nlv2, i = _parse_data(
+                    buf, vs, end, kind, ints[r], floats[r], lv_side, lv_px, lv_qty, nlv
+                )
+                if res == -2:
+                    return (
+                        code,
+                        local,
+                        ints,
+                        floats,
+                        lv_first,
+                        lv_count,
+                        span,
+                        lv_side,
+                        lv_px,
+                        lv_qty,
+                        -1,
+                    )
+                if res != 1:
+                    ok = False
+                    break
+                done = kind
+            else:
+                i = _skip_value(buf, i, end)
             if i < 0:
                 ok = False
                 break
-            if (
-                ke - ks == 6 and buf[ks] == 115 and buf[ks + 1] == 116 and buf[ks + 2] == 114
-            ):  # "stream"
+            if is_stream:
                 if buf[vs] != _QUOTE:
                     ok = False
                     break
                 ss = vs + 1
                 se = i - 1
-            elif (
-                ke - ks == 4 and buf[ks] == 100 and buf[ks + 1] == 97 and buf[ks + 2] == 116
-            ):  # "data"
+            elif is_data:
                 ds = vs
                 de = i
             i = _ws(buf, i, end)
@@ -535,11 +566,20 @@ def parse_lines(buf, line_start, line_end, sym, sym_len, lv_cap):
             continue
         span[r, 0] = ss
         span[r, 1] = se
+        if done != 0:
+            code[r] = done
+            lv_first[r] = nlv
+            lv_count[r] = nlv2 - nlv
+            nlv = nlv2
+            continue
         kind, _ = _stream_kind(buf, ss, se, sym, sym_len)
         if kind == OTHER_STREAM or kind == OTHER_SYMBOL:
             code[r] = kind
             continue
-        res, nlv2 = _parse_data(buf, ds, de, kind, ints[r], floats[r], lv_side, lv_px, lv_qty, nlv)
+        # "data" came before "stream": parse it now that the stream is known
+        res, nlv2, _ = _parse_data(
+            buf, ds, de, kind, ints[r], floats[r], lv_side, lv_px, lv_qty, nlv
+        )
         if res == -2:
             return code, local, ints, floats, lv_first, lv_count, span, lv_side, lv_px, lv_qty, -1
         if res == 1:

@@ -131,21 +131,21 @@ def price_grid(price: np.ndarray, mask: np.ndarray | None = None, max_decimals: 
     ticks = np.zeros(len(price), np.int64)
     if not m.any():
         return 0, 1, 1.0, ticks
-    u = np.unique(price[m])
+    u = price[m]
     for dec in range(max_decimals + 1):
         p10 = 10.0**dec
         scaled = np.round(u * p10)
         if np.all(scaled / p10 == u) and scaled.max() < 2**53:
             break
     else:
+        bad = u[np.round(u * p10) / p10 != u]
         raise BookError(
-            f"prices are not on a decimal grid of at most {max_decimals} decimals "
-            f"(e.g. {u[np.argmax(np.round(u * p10) / p10 != u)]!r})"
+            f"prices are not on a decimal grid of at most {max_decimals} decimals (e.g. {bad[0]!r})"
         )
     ints = scaled.astype(np.int64)
-    tick0 = int(ints[0])
+    tick0 = int(ints.min())
     step = int(np.gcd.reduce(ints - tick0)) or 1
-    ticks[m] = (np.round(price[m] * p10).astype(np.int64) - tick0) // step
+    ticks[m] = (ints - tick0) // step
     return tick0, step, p10, ticks
 
 
@@ -445,9 +445,17 @@ class ReferenceBook:
 
     def run(self, depth: pd.DataFrame, levels: int) -> pd.DataFrame:
         """Replay a depth frame like :func:`reconstruct` (``include_invalid=True``)."""
+        return self.replay(self.messages(depth), levels)
+
+    @staticmethod
+    def messages(depth: pd.DataFrame) -> list[tuple]:
+        """The depth frame as a list of Python message tuples (what :meth:`replay` takes)."""
         msgs = []
         for _, g in depth.groupby("msg", sort=True):
-            head = {c: int(g[c].iat[0]) for c in ("kind", "first_id", "last_id", "prev_id", "ts", "local_ts")}
+            head = {
+                c: int(g[c].iat[0])
+                for c in ("kind", "first_id", "last_id", "prev_id", "ts", "local_ts")
+            }
             lv = g[g.side != 0]
             msgs.append(
                 (
@@ -456,6 +464,10 @@ class ReferenceBook:
                     list(zip(lv.price[lv.side == ASK], lv.qty[lv.side == ASK], strict=True)),
                 )
             )
+        return msgs
+
+    def replay(self, msgs: list[tuple], levels: int) -> pd.DataFrame:
+        """Replay message tuples, emitting the top ``levels`` after every applied diff."""
         rows = []
         pending: list = []
         for kind, first, last, prev, ts, loc, bids, asks in msgs:
@@ -473,8 +485,12 @@ class ReferenceBook:
         self.counts["unsynced"] = len(pending)
         self.counts["rows"] = len(rows)
         cols = book_columns(levels) + ["status"]
-        frame = pd.DataFrame(rows, columns=cols, dtype=object) if rows else pd.DataFrame(columns=cols)
-        dtypes = dict.fromkeys(cols, np.float64) | dict.fromkeys(["ts", "local_ts", "update_id"], np.int64)
+        frame = (
+            pd.DataFrame(rows, columns=cols, dtype=object) if rows else pd.DataFrame(columns=cols)
+        )
+        dtypes = dict.fromkeys(cols, np.float64) | dict.fromkeys(
+            ["ts", "local_ts", "update_id"], np.int64
+        )
         return frame.astype(dtypes | {"status": np.int8})
 
     def _feed(self, queue, rows, levels, pending) -> None:

@@ -56,6 +56,11 @@ import orjson
 import pandas as pd
 
 from . import _io_kernels as K
+
+try:  # zlib-ng inflates about twice as fast as zlib, with the same API
+    from zlib_ng import zlib_ng as _zlib
+except ImportError:  # pragma: no cover
+    _zlib = zlib
 from .schema import (
     ASK,
     BBO_COLUMNS,
@@ -126,10 +131,10 @@ def read_text(path: str | os.PathLike, on_truncated: str = "warn") -> tuple[byte
         chunks = []
         rest = raw
         while rest:
-            d = zlib.decompressobj(wbits=31)
+            d = _zlib.decompressobj(wbits=31)
             try:
                 chunks.append(d.decompress(rest))
-            except zlib.error as exc:
+            except (zlib.error, _zlib.error) as exc:
                 raise RecordingError(f"{path}: corrupt gzip data ({exc})") from exc
             if not d.eof:
                 truncated = True
@@ -430,8 +435,6 @@ def _read_one(
     data, info = read_text(path, on_truncated=on_truncated)
     if info["truncated"]:
         stats["truncated"].append(path.name)
-    if not data.strip():
-        raise RecordingError(f"{path}: file is empty")
     buf = np.frombuffer(data, dtype=np.uint8)
     starts, ends = _line_bounds(buf)
     symbol_given = symbol is not None
@@ -442,6 +445,8 @@ def _read_one(
     out = K.parse_lines(buf, starts, ends, sym_arr, len(sym_arr), lv_cap)
     code, local, ints, floats, lv_first, lv_count, span, lv_side, lv_px, lv_qty, nlv = out
     assert nlv >= 0, "level buffer too small"  # lv_cap bounds the number of '[' + markers
+    if np.all(code == K.BLANK):
+        raise RecordingError(f"{path}: file is empty")
     other_sym = np.flatnonzero(code == K.OTHER_SYMBOL)
     if len(other_sym) and not symbol_given:
         names = sorted(
@@ -628,15 +633,19 @@ def _build(
             **{k: bbo[k] for k in _PY_COLS["bbo"][2:]},
         }
     ).astype(BBO_COLUMNS)
-    diffs = d[d.kind == DIFF]
-    has_pu = bool(len(diffs)) and bool((diffs.prev_id >= 0).any())
-    if has_pu and not (diffs.prev_id >= 0).all():
-        bad = int(diffs.line[diffs.prev_id < 0].iloc[0])
+    kind = d["kind"].to_numpy()
+    msg = d["msg"].to_numpy()
+    is_diff = kind == DIFF
+    prev = d["prev_id"].to_numpy()[is_diff]
+    has_pu = bool(len(prev)) and bool((prev >= 0).any())
+    if has_pu and not (prev >= 0).all():
+        bad = int(d["line"].to_numpy()[is_diff][prev < 0][0])
         raise RecordingError(
             f"{_locate(paths, offsets, bad)}: a diff without 'pu' among futures diffs"
         )
-    stats["snapshots"] = int(d.loc[d.kind == SNAPSHOT, "msg"].nunique())
-    stats["diffs"] = int(diffs["msg"].nunique())
+    starts = np.r_[True, msg[1:] != msg[:-1]] if len(msg) else np.zeros(0, bool)
+    stats["snapshots"] = int(np.count_nonzero(starts & (kind == SNAPSHOT)))
+    stats["diffs"] = int(np.count_nonzero(starts & is_diff))
     stats["trades"] = len(t)
     stats["bbo"] = len(b)
     return Recording(

@@ -24,16 +24,30 @@ from lobutils.io import read_binance_recording
 from lobutils.sampling import sample_clock
 from lobutils.schema import ASK, BID, DEPTH_COLUMNS, DIFF, SNAPSHOT
 
-COUNTS = ("applied", "stale", "duplicates", "gaps", "crossed", "snapshots", "snapshots_skipped", "crossed_snapshots", "unsynced")
+COUNTS = (
+    "applied",
+    "stale",
+    "duplicates",
+    "gaps",
+    "crossed",
+    "snapshots",
+    "snapshots_skipped",
+    "crossed_snapshots",
+    "unsynced",
+)
 
 
 def depth_frame(messages):
     """Synthetic depth frame from ``(kind, first, last, prev, bids, asks)`` tuples."""
     rows = []
     for k, (kind, first, last, prev, bids, asks) in enumerate(messages):
-        levels = [(BID, p, q) for p, q in bids] + [(ASK, p, q) for p, q in asks] or [(0, np.nan, np.nan)]
+        levels = [(BID, p, q) for p, q in bids] + [(ASK, p, q) for p, q in asks] or [
+            (0, np.nan, np.nan)
+        ]
         for side, p, q in levels:
-            rows.append((1000 * (k + 1), 1000 * (k + 1) - 7, k, kind, first, last, prev, side, p, q, k + 1))
+            rows.append(
+                (1000 * (k + 1), 1000 * (k + 1) - 7, k, kind, first, last, prev, side, p, q, k + 1)
+            )
     return pd.DataFrame(rows, columns=list(DEPTH_COLUMNS)).astype(DEPTH_COLUMNS)
 
 
@@ -129,7 +143,9 @@ def test_no_snapshot_is_an_error():
         reconstruct(depth_frame([diff(1, 2, bids=[(1.0, 1.0)])]))
 
 
-@pytest.mark.parametrize("price,qty", [(np.nan, 1.0), (0.0, 1.0), (-1.0, 1.0), (1.0, -2.0), (1.0, np.inf)])
+@pytest.mark.parametrize(
+    "price,qty", [(np.nan, 1.0), (0.0, 1.0), (-1.0, 1.0), (1.0, -2.0), (1.0, np.inf)]
+)
 def test_invalid_levels_name_the_line(price, qty):
     msgs = [snap(10, bids=[(1.0, 1.0)], asks=[(2.0, 1.0)]), diff(11, 11, bids=[(price, qty)])]
     with pytest.raises(BookError, match="line 2: invalid level"):
@@ -163,7 +179,9 @@ def test_far_levels_use_the_overflow_in_order():
     assert (price_grid(depth.price.to_numpy(), depth.side.to_numpy() != 0)[3].max()) > K.MAX_CELLS
     f = reconstruct(depth, levels=3).frame
     assert f.ask_px_1.tolist() == [100000.0, 2.0] and np.isnan(f.ask_px_2.iat[0])
-    assert f.bid_px_3.tolist() == [np.nan, 0.01] or (np.isnan(f.bid_px_3.iat[0]) and f.bid_px_3.iat[1] == 0.01)
+    assert f.bid_px_3.tolist() == [np.nan, 0.01] or (
+        np.isnan(f.bid_px_3.iat[0]) and f.bid_px_3.iat[1] == 0.01
+    )
     pd.testing.assert_frame_equal(
         ReferenceBook("spot").run(depth, 3).drop(columns="status"), f, check_dtype=True
     )
@@ -183,7 +201,10 @@ def message_sequences(draw):
         return round(99.90 + draw(st.integers(0, 20)) * 0.01, 2)
 
     def levels(n_max):
-        return [(price(), float(draw(st.sampled_from([0, 0, 1, 2, 3.5])))) for _ in range(draw(st.integers(0, n_max)))]
+        return [
+            (price(), float(draw(st.sampled_from([0, 0, 1, 2, 3.5]))))
+            for _ in range(draw(st.integers(0, n_max)))
+        ]
 
     uid = draw(st.integers(10, 20))
     msgs = []
@@ -209,7 +230,11 @@ def message_sequences(draw):
 
 
 @settings(max_examples=150, deadline=None)
-@given(msgs=message_sequences(), chain=st.sampled_from(["spot", "futures", "none"]), levels=st.integers(1, 12))
+@given(
+    msgs=message_sequences(),
+    chain=st.sampled_from(["spot", "futures", "none"]),
+    levels=st.integers(1, 12),
+)
 def test_kernel_equals_reference_book(msgs, chain, levels):
     depth = depth_frame(msgs)
     fast = reconstruct(depth, levels=levels, chain=chain, include_invalid=True)

@@ -85,9 +85,7 @@ def test_schema_values_are_sane(recordings):
 # Synthetic lines in the Binance layout, serialised with varying white space, key order and
 # number formats, so that the kernel's JSON walker meets more than the canonical form.
 
-decimals = st.builds(
-    lambda m, d: f"{m / 10**d:.{d}f}", st.integers(0, 10**9), st.integers(0, 8)
-)
+decimals = st.builds(lambda m, d: f"{m / 10**d:.{d}f}", st.integers(0, 10**9), st.integers(0, 8))
 
 
 def _dump(obj: dict, rnd: random.Random) -> str:
@@ -141,7 +139,14 @@ def message_lines(draw):
                 data["p"] = float(data["p"])
             stream = "btcusdt@trade"
         elif kind == "bbo":
-            data = {"u": uid, "s": "BTCUSDT", "b": draw(decimals), "B": draw(decimals), "a": draw(decimals), "A": draw(decimals)}
+            data = {
+                "u": uid,
+                "s": "BTCUSDT",
+                "b": draw(decimals),
+                "B": draw(decimals),
+                "a": draw(decimals),
+                "A": draw(decimals),
+            }
             if futures:
                 data["E"] = e
             stream = "btcusdt@bookTicker"
@@ -152,7 +157,9 @@ def message_lines(draw):
     return "\n".join(lines) + "\n"
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(text=message_lines())
 def test_kernel_matches_reference_on_synthetic_lines(tmp_path, text):
     path = tmp_path / "synthetic.txt"
@@ -161,7 +168,9 @@ def test_kernel_matches_reference_on_synthetic_lines(tmp_path, text):
 
 
 def test_parse_line_reference_values():
-    p = parse_line(b'5 {"stream":"x@depth@100ms","data":{"E":7,"U":1,"u":2,"b":[["1.10","0"]],"a":[]}}')
+    p = parse_line(
+        b'5 {"stream":"x@depth@100ms","data":{"E":7,"U":1,"u":2,"b":[["1.10","0"]],"a":[]}}'
+    )
     assert p.kind == "depth" and p.fields["bids"] == [(1.1, 0.0)] and p.fields["pu"] == -1
     assert parse_line(b'5 {"lastUpdateId":9,"bids":[],"asks":[["2","3"]]}').kind == "snapshot"
     assert parse_line(b'5 {"stream":"x@aggTrade","data":{}}').kind == "other_stream"
@@ -200,7 +209,9 @@ def test_local_timestamp_unit_is_detected(tmp_path, unit, div):
     other = read_binance_recording(_rewrite(files, tmp_path / f"{unit}.gz", coarser))
     assert other.stats["local_ts_unit"] == {f"{unit}.gz": unit}
     np.testing.assert_array_equal(other.depth.local_ts, ns.depth.local_ts // div * div)
-    pd.testing.assert_frame_equal(other.depth.drop(columns="local_ts"), ns.depth.drop(columns="local_ts"))
+    pd.testing.assert_frame_equal(
+        other.depth.drop(columns="local_ts"), ns.depth.drop(columns="local_ts")
+    )
 
 
 def test_plain_text_reads_like_gzip(tmp_path):
