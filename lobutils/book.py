@@ -342,6 +342,7 @@ class ReferenceBook:
     --------
     >>> b = ReferenceBook(chain="spot")
     >>> b.snapshot(10, bids=[(99.0, 1.0)], asks=[(101.0, 2.0)])
+    True
     >>> b.diff(first=11, last=12, prev=-1, bids=[(100.0, 4.0)], asks=[(101.0, 0.0)])
     'applied'
     >>> b.top(1)

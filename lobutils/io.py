@@ -120,7 +120,7 @@ def read_text(path: str | os.PathLike, on_truncated: str = "warn") -> tuple[byte
     >>> full = gzip.compress(b"1 {}\\n2 {}\\n3 {\\"partial")
     >>> _ = open(p, "wb").write(full)
     >>> read_text(p, on_truncated="ignore")
-    (b'1 {}\\n2 {}\\n', {'truncated': True, 'dropped_bytes': 12})
+    (b'1 {}\\n2 {}\\n', {'truncated': True, 'dropped_bytes': 11})
     """
     if on_truncated not in ("warn", "ignore", "raise"):
         raise ValueError(f"on_truncated must be 'warn', 'ignore' or 'raise', got {on_truncated!r}")

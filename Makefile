@@ -1,0 +1,65 @@
+# The book's commands. `make test` and `make book` set up .venv the first time.
+#   make venv   create .venv and install the project with every extra (quick when up to date)
+#   make test   run the tests (not the slow ones), including every chapter on small parameters
+#   make book   execute every chapter on the bundled data, then build the HTML book in _build/html
+#   make lab    JupyterLab on notebooks/
+#   make lint   ruff check and ruff format --check
+#   make bench  run every benchmarks/*.py
+#   make clean  remove build outputs (make distclean also removes .venv)
+
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+EXTRAS := ml,deep,acquisition,batch,book,dev
+STAMP := $(VENV)/.installed
+PYTEST_FLAGS ?= -m "not slow" -q --durations=10
+BOOK_FLAGS ?= -W --keep-going
+LAB_FLAGS ?=
+
+.PHONY: venv test book chapters lab lint format bench clean distclean
+
+venv: $(STAMP)
+
+# Re-installs only when pyproject.toml changes (or the stamp is missing).
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -e ".[$(EXTRAS)]"
+	$(PY) -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (lob book)"
+	touch $@
+
+test: venv
+	$(PY) -m pytest $(PYTEST_FLAGS)
+
+# Executes the chapters listed in _toc.yml into notebooks/NN_*.ipynb with papermill.
+chapters: venv
+	$(PY) -m lobutils.chapters
+
+book: chapters
+	$(VENV)/bin/jupyter-book build . --config jupyter-book.yml --toc _toc.yml $(BOOK_FLAGS)
+	@echo "book: $(CURDIR)/_build/html/index.html"
+
+lab: venv
+	$(VENV)/bin/jupyter lab notebooks $(LAB_FLAGS)
+
+lint: venv
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: venv
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+bench: venv
+	@set -e; found=0; for f in benchmarks/*.py; do \
+		[ -e "$$f" ] || continue; found=1; \
+		echo "== $$f"; $(PY) "$$f"; \
+	done; [ $$found = 1 ] || echo "no benchmarks/*.py yet"
+
+clean:
+	rm -rf _build .pytest_cache .ruff_cache .hypothesis
+	rm -f notebooks/*.ipynb
+	[ ! -d reports ] || find reports -mindepth 1 -maxdepth 1 ! -name README.md -exec rm -rf {} +
+	find . -path ./$(VENV) -prune -o -name __pycache__ -type d -prune -exec rm -rf {} +
+
+distclean: clean
+	rm -rf $(VENV) *.egg-info
