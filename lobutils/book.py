@@ -150,8 +150,24 @@ def price_grid(price: np.ndarray, mask: np.ndarray | None = None, max_decimals: 
 
 
 def _tick_range(ticks: np.ndarray, side: np.ndarray, which: int) -> tuple[int, int]:
+    """The tick range the kernel's ladder for one side starts with.
+
+    All of the side's ticks when they fit in one ladder; otherwise the central 99 % of them
+    (stray orders far from the market would make the ladder huge and sparse): levels outside
+    grow the ladder or go to its overflow as they come.
+    """
     t = ticks[side == which]
-    return (int(t.min()), int(t.max()) + 1) if len(t) else (0, 0)
+    if len(t) == 0:
+        return 0, 0
+    lo, hi = int(t.min()), int(t.max()) + 1
+    if hi - lo > K.MAX_CELLS:
+        q_lo, q_hi = np.quantile(t, [0.005, 0.995])
+        pad = int((q_hi - q_lo) * 0.1) + 1
+        lo, hi = int(q_lo) - pad, int(q_hi) + pad
+        if hi - lo > K.MAX_CELLS:
+            mid = int(np.median(t))
+            lo, hi = mid - K.MAX_CELLS // 2, mid + K.MAX_CELLS // 2
+    return lo, hi
 
 
 def _validate(depth: pd.DataFrame, where) -> None:
