@@ -204,7 +204,7 @@ def _update_outside(st, lad, ok, oq, tick, qty, is_bid):
     return lad, ok, oq
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _best_tick(st, ok, is_bid, none):
     """The best tick of a side over ladder and overflow, or ``none`` when empty."""
     hi = st[_BASE] + st[_SIZE]
@@ -280,7 +280,7 @@ def _emit_side(st, lad, ok, oq, is_bid, o_px, o_q, r, n_levels, tick0, step, p10
         f += 1
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _apply(m_start, lv_side, lv_tick, lv_qty, j, bst, blad, bok, boq, ast, alad, aok, aoq):
     for k in range(m_start[j], m_start[j + 1]):
         s = lv_side[k]
