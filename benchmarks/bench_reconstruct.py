@@ -44,12 +44,15 @@ def bench_segment(seg, with_reference: bool, repeats: int) -> dict:
     reconstruct(rec, levels=LEVELS)
     n = int((rec.depth.side != 0).sum())
     kernel = min(reconstruct(rec, levels=LEVELS).stats["seconds"] for _ in range(repeats))
+    parse, _ = best_of(lambda: read_binance_recording(files), repeats)
     e2e, _ = best_of(lambda: reconstruct(read_binance_recording(files), levels=LEVELS), repeats)
     row = {
         "segment": seg.name,
         "level_updates": n,
         "kernel_s": kernel,
         "kernel_per_s": n / kernel,
+        "parse_s": parse,
+        "parse_per_s": n / parse,
         "e2e_s": e2e,
         "e2e_per_s": n / e2e,
     }
@@ -86,6 +89,7 @@ def main() -> None:
     total = {
         "level_updates": total_n,
         "kernel_per_s": total_n / sum(r["kernel_s"] for r in rows),
+        "parse_per_s": total_n / sum(r["parse_s"] for r in rows),
         "e2e_per_s": total_n / sum(r["e2e_s"] for r in rows),
     }
     result = {
