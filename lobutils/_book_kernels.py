@@ -281,6 +281,14 @@ def _emit_side(st, lad, ok, oq, is_bid, o_px, o_q, r, n_levels, tick0, step, p10
 
 
 @njit(cache=True, inline="always")
+def _load(m_start, lv_side, lv_tick, lv_qty, j, bst, blad, bok, boq, ast, alad, aok, aoq):
+    """Replace the book with snapshot ``j``."""
+    _clear(bst, blad)
+    _clear(ast, alad)
+    return _apply(m_start, lv_side, lv_tick, lv_qty, j, bst, blad, bok, boq, ast, alad, aok, aoq)
+
+
+@njit(cache=True, inline="always")
 def _apply(m_start, lv_side, lv_tick, lv_qty, j, bst, blad, bok, boq, ast, alad, aok, aoq):
     for k in range(m_start[j], m_start[j + 1]):
         s = lv_side[k]
@@ -368,18 +376,21 @@ def replay(
     snap_id = -1
     last_u = -1
     pending = -1
+    standby = -1  # a snapshot that arrived while the book was live
+    last_snap = -1  # the snapshot the book was last synced on
+    emitted_u = np.iinfo(np.int64).min
     r = 0
 
     j = 0
     while j < n_msg:
         if m_kind[j] == 1:  # snapshot
             if state == _LIVE and chain != CHAIN_NONE:
+                # not needed now; kept on standby in case the chain breaks before the next one
                 stats[S_SNAPSHOTS_SKIPPED] += 1
+                standby = j
                 j += 1
                 continue
-            _clear(bst, blad)
-            _clear(ast, alad)
-            blad, bok, boq, alad, aok, aoq = _apply(
+            blad, bok, boq, alad, aok, aoq = _load(
                 m_start, lv_side, lv_tick, lv_qty, j, bst, blad, bok, boq, ast, alad, aok, aoq
             )
             if _best_tick(bst, bok, True, none_b) >= _best_tick(ast, aok, False, none_a):
@@ -391,6 +402,8 @@ def replay(
                 continue
             stats[S_SNAPSHOTS] += 1
             snap_id = m_last[j]
+            last_snap = j
+            standby = -1
             if chain == CHAIN_NONE:
                 state = _LIVE
                 last_u = snap_id
@@ -450,8 +463,6 @@ def replay(
                     gap = True
             if gap:
                 stats[S_GAPS] += 1
-                state = _NO_BOOK
-                pending = i
                 o_ts[r] = m_ts[i]
                 o_loc[r] = m_local[i]
                 o_uid[r] = u
@@ -461,7 +472,35 @@ def replay(
                 o_ap[r, :] = np.nan
                 o_aq[r, :] = np.nan
                 r += 1
-                break
+                if standby < 0:
+                    state = _NO_BOOK
+                    pending = i
+                    break
+                # resync at once from the snapshot on standby: replay from the first diff it
+                # does not contain (diffs written before its line may be newer than it)
+                s = standby
+                standby = -1
+                blad, bok, boq, alad, aok, aoq = _load(
+                    m_start, lv_side, lv_tick, lv_qty, s, bst, blad, bok, boq, ast, alad, aok, aoq
+                )
+                if _best_tick(bst, bok, True, none_b) >= _best_tick(ast, aok, False, none_a):
+                    stats[S_CROSSED_SNAPSHOTS] += 1
+                    _clear(bst, blad)
+                    _clear(ast, alad)
+                    state = _NO_BOOK
+                    pending = i
+                    break
+                stats[S_SNAPSHOTS] += 1
+                stats[S_SNAPSHOTS_SKIPPED] -= 1
+                snap_id = m_last[s]
+                state = _SYNCING
+                k = s - 1
+                while k > last_snap and (m_kind[k] != 0 or m_last[k] > snap_id):
+                    k -= 1
+                last_snap = s
+                end = max(end, i + 1)
+                i = k + 1
+                continue
             if apply:
                 blad, bok, boq, alad, aok, aoq = _apply(
                     m_start, lv_side, lv_tick, lv_qty, i, bst, blad, bok, boq, ast, alad, aok, aoq
@@ -475,6 +514,10 @@ def replay(
                     stats[S_MAX_BIDS] = nb
                 if na > stats[S_MAX_ASKS]:
                     stats[S_MAX_ASKS] = na
+                if chain != CHAIN_NONE and u <= emitted_u:
+                    i += 1  # replayed after a resync: this state was emitted already
+                    continue
+                emitted_u = u
                 o_ts[r] = m_ts[i]
                 o_loc[r] = m_local[i]
                 o_uid[r] = u

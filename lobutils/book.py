@@ -18,6 +18,10 @@ Sync rules (Binance)
    already seen (``u <= prev_u``) is a duplicate and is skipped and counted. Anything else is a
    *gap*: counted, the book is invalid from there (an ``INVALID`` row marks the moment) until
    the next snapshot, and no state is emitted as valid across it.
+5. A snapshot that arrives while the book is live (a recorder writes one at the top of every
+   file, and one after each reconnect) is kept on standby. If the chain then breaks, the book
+   resyncs from it at once by rules 2 and 3, replaying the diffs it does not contain, including
+   those written before its line; states already emitted are not emitted twice.
 
 A crossed book (best bid >= best ask) is counted; its row is flagged ``CROSSED`` and left out
 of the frame unless asked for. A crossed snapshot is not synced on.
@@ -83,9 +87,10 @@ class Book:
         states only unless ``include_invalid`` was asked for, in which case a ``status`` column
         (``VALID``, ``CROSSED``, ``INVALID``) is added and gap markers are kept.
     stats
-        Counts: ``applied``, ``stale`` (dropped as already in the snapshot), ``duplicates``,
-        ``gaps``, ``crossed``, ``snapshots`` (synced on), ``snapshots_skipped`` (arrived while
-        the book was live), ``crossed_snapshots``, ``unsynced`` (diffs never applied because no
+        Counts: ``applied`` (diffs applied, replays after a resync included), ``stale``
+        (dropped as already in the snapshot), ``duplicates``, ``gaps``, ``crossed`` (emitted
+        crossed states), ``snapshots`` (synced on), ``snapshots_skipped`` (never needed: they
+        arrived while the book was live and no gap followed), ``crossed_snapshots``, ``unsynced`` (diffs never applied because no
         snapshot followed them), ``rows``, ``max_bid_levels``, ``max_ask_levels``,
         ``level_updates`` and ``seconds``.
     levels
@@ -484,22 +489,73 @@ class ReferenceBook:
         return msgs
 
     def replay(self, msgs: list[tuple], levels: int) -> pd.DataFrame:
-        """Replay message tuples, emitting the top ``levels`` after every applied diff."""
-        rows = []
-        pending: list = []
-        for kind, first, last, prev, ts, loc, bids, asks in msgs:
+        """Replay message tuples, emitting the top ``levels`` after every applied diff.
+
+        Diffs that arrive while there is no book are buffered and replayed after the next
+        snapshot. A snapshot that arrives while the book is live is kept on standby: if the
+        chain then breaks, the book resyncs from it at once, replaying the diffs it does not
+        contain (states already emitted are not emitted twice).
+        """
+        rows: list = []
+        pending = None  # index of the first diff buffered while there is no book
+        standby = None  # index of a snapshot that arrived while the book was live
+        last_snap = -1
+        emitted = None  # update id of the last state emitted
+        j = 0
+        while j < len(msgs):
+            kind, first, last, prev, ts, loc, bids, asks = msgs[j]
             if kind == SNAPSHOT:
-                if self.snapshot(last, bids, asks) and self.chain != "none":
-                    queue, pending = pending, []
-                    self._feed(queue, rows, levels, pending)
-                elif self.state == "live":
-                    pending = []
-                continue
-            if self.state == "no_book":
-                pending.append((first, last, prev, ts, loc, bids, asks))
-                continue
-            self._feed([(first, last, prev, ts, loc, bids, asks)], rows, levels, pending)
-        self.counts["unsynced"] = len(pending)
+                if self.state == "live" and self.chain != "none":
+                    self.counts["snapshots_skipped"] += 1
+                    standby = j
+                    j += 1
+                    continue
+                j += 1
+                if not self.snapshot(last, bids, asks):
+                    continue  # crossed: the buffered diffs wait for another snapshot
+                last_snap, standby = j - 1, None
+                if self.chain == "none" or pending is None:
+                    pending = None
+                    continue
+                i, end, pending = pending, j - 1, None
+            else:
+                if self.state == "no_book":
+                    pending = j if pending is None else pending
+                    j += 1
+                    continue
+                i, end = j, j + 1
+                j += 1
+            while i < end:
+                kind, first, last, prev, ts, loc, bids, asks = msgs[i]
+                if kind != DIFF:
+                    i += 1
+                    continue
+                outcome = self.diff(first, last, prev, bids, asks)
+                if outcome == "gap":
+                    rows.append([ts, loc, last, *([np.nan] * (4 * levels)), INVALID])
+                    if standby is None:
+                        pending = i
+                        break
+                    s, standby = standby, None
+                    _, _, s_last, _, _, _, s_bids, s_asks = msgs[s]
+                    if not self.snapshot(s_last, s_bids, s_asks):
+                        pending = i
+                        break
+                    self.counts["snapshots_skipped"] -= 1
+                    k = s - 1  # diffs written before the snapshot's line may be newer than it
+                    while k > last_snap and (msgs[k][0] != DIFF or msgs[k][2] > s_last):
+                        k -= 1
+                    last_snap = s
+                    end, i = max(end, i + 1), k + 1
+                    continue
+                if outcome == "applied" and (
+                    self.chain == "none" or emitted is None or last > emitted
+                ):
+                    emitted = last
+                    rows.append([ts, loc, last, *self._row(levels)])
+                i += 1
+        if pending is not None:
+            self.counts["unsynced"] = sum(1 for m in msgs[pending:] if m[0] == DIFF)
         self.counts["rows"] = len(rows)
         cols = book_columns(levels) + ["status"]
         frame = (
@@ -510,25 +566,13 @@ class ReferenceBook:
         )
         return frame.astype(dtypes | {"status": np.int8})
 
-    def _feed(self, queue, rows, levels, pending) -> None:
-        for k, (first, last, prev, ts, loc, bids, asks) in enumerate(queue):
-            outcome = self.diff(first, last, prev, bids, asks)
-            if outcome == "gap":
-                nan = [np.nan] * (4 * levels)
-                rows.append([ts, loc, last, *nan, INVALID])
-                pending.extend(queue[k:])
-                return
-            if outcome == "applied":
-                b, a = self.top(levels)
-                pad = [(np.nan, 0.0)] * levels
-                b, a = (b + pad)[:levels], (a + pad)[:levels]
-                status = CROSSED if self.crossed() else VALID
-                self.counts["crossed"] += status == CROSSED
-                rows.append(
-                    [ts, loc, last]
-                    + [p for p, _ in b]
-                    + [q for _, q in b]
-                    + [p for p, _ in a]
-                    + [q for _, q in a]
-                    + [status]
-                )
+    def _row(self, levels: int) -> list:
+        """The top ``levels`` as a flat row (prices and sizes per side), then the status."""
+        b, a = self.top(levels)
+        pad = [(np.nan, 0.0)] * levels
+        b, a = (b + pad)[:levels], (a + pad)[:levels]
+        status = CROSSED if self.crossed() else VALID
+        self.counts["crossed"] += status == CROSSED
+        return (
+            [p for p, _ in b] + [q for _, q in b] + [p for p, _ in a] + [q for _, q in a] + [status]
+        )

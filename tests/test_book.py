@@ -244,18 +244,109 @@ def test_kernel_equals_reference_book(msgs, chain, levels):
     assert {k: fast.stats[k] for k in COUNTS} == {k: ref.counts[k] for k in COUNTS}
 
 
-@settings(max_examples=80, deadline=None)
-@given(msgs=message_sequences(), chain=st.sampled_from(["spot", "futures"]))
-def test_never_valid_across_a_gap(msgs, chain):
-    """A row after a gap marker needs a snapshot message that arrived after the gap."""
-    depth = depth_frame(msgs)
-    f = reconstruct(depth, levels=3, chain=chain, include_invalid=True).frame
-    msg_of_row = f.ts.to_numpy() // 1000 - 1  # depth_frame stamps message k at 1000 * (k + 1)
-    snapshots = depth.loc[depth.kind == SNAPSHOT, "msg"].unique()
-    status = f.status.to_numpy()
-    for k in np.flatnonzero(status == INVALID):
-        if k + 1 < len(f):
-            assert (snapshots > msg_of_row[k]).any()
+@st.composite
+def observed_streams(draw):
+    """Synthetic exchange stream with a known truth, then what a recorder might write of it.
+
+    The true stream is a book at id 10 and contiguous diffs. The observed messages drop some
+    diffs (gaps), repeat some (duplicates), and carry snapshots of the true book taken at some
+    earlier id (a REST snapshot lags the stream), at random places, before and after gaps.
+    Returns ``(messages, truth)`` with ``truth[u]`` the true top-3 book after update id ``u``.
+    """
+    futures = draw(st.booleans())
+
+    def levels(n):
+        return [
+            (
+                round(99.95 + draw(st.integers(-5, 5)) * 0.01, 2),
+                float(draw(st.sampled_from([0, 1, 2]))),
+            )
+            for _ in range(n)
+        ]
+
+    book = {BID: {99.94: 1.0, 99.93: 2.0}, ASK: {99.96: 1.0, 99.97: 2.0}}
+    books = {10: {k: dict(v) for k, v in book.items()}}
+    diffs = []
+    uid = 10
+    for _ in range(draw(st.integers(1, 30))):
+        n = draw(st.integers(1, 3))
+        bids = [(p, q) for p, q in levels(draw(st.integers(0, 3))) if p <= 99.95]
+        asks = [(p, q) for p, q in levels(draw(st.integers(0, 3))) if p > 99.95]
+        for side, lv in ((BID, bids), (ASK, asks)):
+            for p, q in lv:
+                if q == 0:
+                    book[side].pop(p, None)
+                else:
+                    book[side][p] = q
+        diffs.append(diff(uid + 1, uid + n, bids, asks, prev=uid))
+        uid += n
+        books[uid] = {k: dict(v) for k, v in book.items()}
+
+    def snapshot_of(u):
+        b = books[u]
+        return snap(u, sorted(b[BID].items(), reverse=True), sorted(b[ASK].items()))
+
+    ids = sorted(books)
+    msgs = []
+    for d in diffs:
+        op = draw(st.sampled_from(["keep"] * 8 + ["drop", "dup", "snap"]))
+        if op == "snap":
+            msgs.append(
+                snapshot_of(draw(st.sampled_from([u for u in ids if u <= d[2] - 1] or [10])))
+            )
+        if op != "drop":
+            msgs.append(d)
+        if op == "dup":
+            msgs.append(draw(st.sampled_from([m for m in msgs if m[0] == DIFF])))
+    msgs.insert(draw(st.integers(0, len(msgs))), snapshot_of(draw(st.sampled_from(ids))))
+
+    def top(u):
+        b = books[u]
+        bids = sorted(b[BID].items(), reverse=True)[:3]
+        asks = sorted(b[ASK].items())[:3]
+        return bids, asks
+
+    truth = {u: top(u) for u in ids}
+    return msgs, truth, "futures" if futures else "spot"
+
+
+@settings(max_examples=200, deadline=None)
+@given(case=observed_streams())
+def test_every_valid_state_is_the_true_book(case):
+    """Whatever gaps, duplicates and lagging snapshots the input has, no state is reported
+    valid unless it is exactly the exchange's book at that update id."""
+    msgs, truth, chain = case
+    f = reconstruct(depth_frame(msgs), levels=3, chain=chain, include_invalid=True).frame
+    for row in f[f.status == VALID].itertuples():
+        bids, asks = truth[row.update_id]
+        got_b = [(getattr(row, f"bid_px_{k}"), getattr(row, f"bid_qty_{k}")) for k in (1, 2, 3)]
+        got_a = [(getattr(row, f"ask_px_{k}"), getattr(row, f"ask_qty_{k}")) for k in (1, 2, 3)]
+        assert [x for x in got_b if x[1] > 0] == bids
+        assert [x for x in got_a if x[1] > 0] == asks
+    assert f.update_id[f.status == VALID].is_monotonic_increasing
+
+
+def test_resync_from_a_snapshot_that_arrived_while_live():
+    # a recorder reconnects: the new snapshot's line (id 20) comes before the first diff of the
+    # new connection, so the book is still live when it arrives; the chain then breaks at 21-22
+    msgs = [
+        snap(10, bids=[(1.0, 1.0)], asks=[(3.0, 1.0)]),
+        diff(11, 12, bids=[(1.0, 2.0)]),
+        diff(19, 20, bids=[(1.5, 1.0)]),  # written before the snapshot line, newer than 12
+        snap(18, bids=[(1.0, 5.0)], asks=[(3.0, 1.0)]),
+        diff(21, 22, asks=[(2.5, 1.0)]),
+    ]
+    book = reconstruct(depth_frame(msgs), levels=2, include_invalid=True)
+    f = book.frame
+    # by hand: 11-12 applied; 19-20 is a gap (no standby yet); the book waits; snapshot 18 syncs,
+    # the buffered 19-20 straddles it, 21-22 chains
+    assert f.status.tolist() == [VALID, INVALID, VALID, VALID]
+    assert f.update_id.tolist() == [12, 20, 20, 22]
+    msgs2 = [msgs[0], msgs[1], msgs[3], msgs[2], msgs[4]]  # the snapshot line first this time
+    f2 = reconstruct(depth_frame(msgs2), levels=2, include_invalid=True).frame
+    # 19-20 breaks the chain while snapshot 18 is on standby: resync at once from it
+    assert f2.status.tolist() == [VALID, INVALID, VALID, VALID]
+    assert f2.bid_qty_2.tolist()[2:] == [5.0, 5.0] and f2.ask_px_1.iat[3] == 2.5
 
 
 # ---------------------------------------------------------------- real data
