@@ -340,7 +340,7 @@ def replay(
     Returns ``(ts, local_ts, update_id, status, bid_px, bid_qty, ask_px, ask_qty, stats)``.
     """
     n_msg = m_kind.shape[0]
-    cap_rows = 2 * n_msg + 1
+    cap_rows = 2 * n_msg + 1  # a row per diff and per snapshot at most, plus gap markers
     o_ts = np.empty(cap_rows, np.int64)
     o_loc = np.empty(cap_rows, np.int64)
     o_uid = np.empty(cap_rows, np.int64)
@@ -405,9 +405,17 @@ def replay(
             last_snap = j
             standby = -1
             if chain == CHAIN_NONE:
+                # no update-id chain: the snapshot is itself a book state, emitted as one
                 state = _LIVE
                 last_u = snap_id
                 pending = -1
+                o_ts[r] = m_ts[j]
+                o_loc[r] = m_local[j]
+                o_uid[r] = snap_id
+                o_st[r] = VALID
+                _emit_side(bst, blad, bok, boq, True, o_bp, o_bq, r, n_levels, tick0, step, p10)
+                _emit_side(ast, alad, aok, aoq, False, o_ap, o_aq, r, n_levels, tick0, step, p10)
+                r += 1
             else:
                 state = _SYNCING
             end = j

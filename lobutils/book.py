@@ -26,6 +26,9 @@ Sync rules (Binance)
 A crossed book (best bid >= best ask) is counted; its row is flagged ``CROSSED`` and left out
 of the frame unless asked for. A crossed snapshot is not synced on.
 
+Without an update-id chain (``chain="none"``: Bybit, Tardis, ccxt polls) every snapshot
+replaces the book, even a live one, and is emitted as a state of its own; diffs apply in order.
+
 The replay is a numba kernel over flat arrays (:mod:`lobutils._book_kernels`);
 :class:`ReferenceBook` is the readable pure-Python version it is tested against.
 
@@ -83,7 +86,8 @@ class Book:
     Attributes
     ----------
     frame
-        The book frame (:func:`lobutils.schema.book_columns`): one row per applied diff, valid
+        The book frame (:func:`lobutils.schema.book_columns`): one row per applied diff (and
+        per snapshot under ``chain="none"``), valid
         states only unless ``include_invalid`` was asked for, in which case a ``status`` column
         (``VALID``, ``CROSSED``, ``INVALID``) is added and gap markers are kept.
     stats
@@ -514,8 +518,11 @@ class ReferenceBook:
                 if not self.snapshot(last, bids, asks):
                     continue  # crossed: the buffered diffs wait for another snapshot
                 last_snap, standby = j - 1, None
-                if self.chain == "none" or pending is None:
+                if self.chain == "none":  # no chain: the snapshot is a book state of its own
+                    rows.append([ts, loc, last, *self._row(levels)])
                     pending = None
+                    continue
+                if pending is None:
                     continue
                 i, end, pending = pending, j - 1, None
             else:

@@ -10,6 +10,11 @@ segments [--data-dir DIR] [--json]
     List the recording segments in a data directory (default: the bundled data).
 verify [--data-dir DIR]
     Verify the data files against SHA256SUMS.
+record SYMBOL... --market spot|usdm|cm [--out DIR] [--duration S]
+    Record Binance depth, trade and bookTicker streams live (:mod:`lobutils.record`).
+collect SYMBOL... [--exchange bybit] / rank [--exchange binance] [--top N]
+    Poll order books and trades through ccxt; rank symbols by quote volume
+    (:mod:`lobutils.collect`).
 """
 
 from __future__ import annotations
@@ -23,6 +28,8 @@ import time
 from pathlib import Path
 
 import pandas as pd
+
+from .collect import _redact as redact  # masks API keys taken from the environment
 
 __all__ = ["main", "write_frame"]
 
@@ -136,6 +143,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--data-dir", default=None)
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=_verify)
+
+    from . import collect, record  # their heavy imports (websockets, ccxt) wait for use
+
+    record.add_parsers(sub)
+    collect.add_parsers(sub)
     return parser
 
 
@@ -157,10 +169,10 @@ def main(argv: list[str] | None = None) -> int:
     try:
         result = args.func(args)
     except (ValueError, FileNotFoundError) as exc:  # bad input: one clear line, no traceback
-        print(f"lobutils {args.command}: error: {exc}", file=sys.stderr)
+        print(f"lobutils {args.command}: error: {redact(str(exc))}", file=sys.stderr)
         return 1
     if getattr(args, "json", False):
-        print(json.dumps(result))
+        print(json.dumps(result, default=str))
     else:
-        _print_human(result)
+        getattr(args, "show", _print_human)(result)
     return 0
