@@ -12,8 +12,10 @@ Sync rules (Binance)
    ``u < lastUpdateId``.
 3. The first diff applied must straddle the snapshot: spot ``U <= lastUpdateId + 1 <= u``;
    futures ``u >= lastUpdateId`` and (``U <= lastUpdateId + 1`` or ``pu <= lastUpdateId``).
-   Binance documents only the ``U`` condition for futures; it wrongly rejects segments whose
-   futures update ids are not contiguous, where ``pu`` is the exact test.
+   Binance documents only the ``U`` condition for futures. The ``pu`` alternative matters when
+   the diff with ``u == lastUpdateId`` is missing (or dropped, as the spot rule would drop it):
+   futures update ids are not contiguous, so the next diff starts well above
+   ``lastUpdateId + 1`` although its ``pu`` shows it follows the snapshot exactly.
 4. Every later diff must chain: spot ``U == prev_u + 1``, futures ``pu == prev_u``. A diff
    already seen (``u <= prev_u``) is a duplicate and is skipped and counted. Anything else is a
    *gap*: counted, the book is invalid from there (an ``INVALID`` row marks the moment) until
@@ -96,7 +98,8 @@ class Book:
         crossed states), ``snapshots`` (synced on), ``snapshots_skipped`` (never needed: they
         arrived while the book was live and no gap followed), ``crossed_snapshots``, ``unsynced`` (diffs never applied because no
         snapshot followed them), ``rows``, ``max_bid_levels``, ``max_ask_levels``,
-        ``level_updates`` and ``seconds``.
+        ``level_updates`` (price levels read, snapshots' included) and ``seconds`` (the
+        kernel's time).
     levels
         N, the levels per side in the frame.
     """
@@ -475,21 +478,24 @@ class ReferenceBook:
 
     @staticmethod
     def messages(depth: pd.DataFrame) -> list[tuple]:
-        """The depth frame as a list of Python message tuples (what :meth:`replay` takes)."""
+        """The depth frame as a list of Python message tuples (what :meth:`replay` takes):
+        ``(kind, first_id, last_id, prev_id, ts, local_ts, bids, asks)`` with ``bids`` and
+        ``asks`` lists of ``(price, qty)`` in message order."""
+        m = _messages(depth)
+        side = depth["side"].to_numpy()
+        price = depth["price"].to_numpy()
+        qty = depth["qty"].to_numpy()
+        head = zip(
+            *(m[c].tolist() for c in ("kind", "first_id", "last_id", "prev_id", "ts", "local_ts")),
+            strict=True,
+        )
         msgs = []
-        for _, g in depth.groupby("msg", sort=True):
-            head = {
-                c: int(g[c].iat[0])
-                for c in ("kind", "first_id", "last_id", "prev_id", "ts", "local_ts")
-            }
-            lv = g[g.side != 0]
-            msgs.append(
-                (
-                    *head.values(),
-                    list(zip(lv.price[lv.side == BID], lv.qty[lv.side == BID], strict=True)),
-                    list(zip(lv.price[lv.side == ASK], lv.qty[lv.side == ASK], strict=True)),
-                )
-            )
+        for k, fields in enumerate(head):
+            lo, hi = m["start"][k], m["start"][k + 1]
+            s, p, q = side[lo:hi], price[lo:hi], qty[lo:hi]
+            bids = list(zip(p[s == BID].tolist(), q[s == BID].tolist(), strict=True))
+            asks = list(zip(p[s == ASK].tolist(), q[s == ASK].tolist(), strict=True))
+            msgs.append((*fields, bids, asks))
         return msgs
 
     def replay(self, msgs: list[tuple], levels: int) -> pd.DataFrame:
