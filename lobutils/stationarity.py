@@ -272,11 +272,16 @@ def kpss_test(
     x,
     *,
     regression: Literal["c", "ct"] = "c",
-    nlags: str | int = "auto",
+    nlags: str | int = "legacy",
     alpha: float = 0.05,
     min_obs: int = 20,
 ) -> dict:
     """KPSS test (statsmodels ``kpss``) on the finite values of x; same dict as :func:`adf_test`.
+
+    ``nlags="legacy"`` (the default) is the Schwert (1989) rule, ``int(12 * (n/100)**0.25)``.
+    statsmodels' ``"auto"`` (Hobijn et al. 2004) can pick nearly ``n`` lags on a series of tiny
+    noise with rare spikes (a differenced spread, say); the statistic then collapses to 0.5 and
+    the test rejects whatever the data. A lag count of ``n/2`` or more is flagged in ``note``.
 
     Examples
     --------
@@ -302,6 +307,8 @@ def kpss_test(
     if any(issubclass(w.category, InterpolationWarning) for w in caught):
         side = "smaller" if pvalue <= 0.01 else "greater"
         notes.append(f"p-value outside the KPSS table: the true one is {side}")
+    if lags >= values.size / 2:
+        notes.append(f"{lags} lags for {values.size} values: the statistic is not informative")
     return _result(
         "KPSS",
         float(stat),
@@ -336,7 +343,7 @@ def stationarity_table(
     min_obs: int = 20,
     adf_autolag: str | None = "AIC",
     adf_maxlag: int | None = None,
-    kpss_nlags: str | int = "auto",
+    kpss_nlags: str | int = "legacy",
 ) -> pd.DataFrame:
     """ADF and KPSS on each series (and each transformation of it), as one tidy table.
 

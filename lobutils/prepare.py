@@ -1,0 +1,124 @@
+"""One recorded market, ready for features: the book in event time and on a clock grid.
+
+Chapters 3 to 5 all start the same way: read a segment's recording, replay its book, sample
+the book on a clock grid, and look up how a quantity converts to quote currency. This module
+does those four steps once, so that no chapter repeats them.
+
+Examples
+--------
+>>> from lobutils.data import segment
+>>> m = load_market(segment("cm_btcusd_perp"), levels=5, grid="1s")
+>>> m.name, m.contract_value, m.clock.shape[0] > 600
+('cm_btcusd_perp', 100.0, True)
+>>> bool((m.clock["ts"].diff().dropna() == 1_000_000_000).all())
+True
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+
+from lobutils import book as _book
+from lobutils import io as _io
+from lobutils import sampling as _sampling
+from lobutils.data import Segment
+from lobutils.features import COIN_M_CONTRACT_VALUE_USD
+
+__all__ = ["Market", "contract_value", "load_market"]
+
+
+def contract_value(market: str, symbol: str) -> float | None:
+    """Quote value of one contract, or None for a linear market.
+
+    COIN-M (``market="cm"``) futures are quoted in contracts of a fixed USD value, looked up
+    in :data:`lobutils.features.COIN_M_CONTRACT_VALUE_USD` by the upper-case symbol. Spot and
+    USD-M markets are linear (quantities in the base asset): None.
+
+    Raises
+    ------
+    KeyError
+        For a COIN-M symbol the mapping does not know: guessing a contract size would make
+        every quote value wrong by a constant factor.
+
+    Examples
+    --------
+    >>> contract_value("cm", "ethusd_perp"), contract_value("spot", "btcusdt")
+    (10.0, None)
+    """
+    if market != "cm":
+        return None
+    key = symbol.upper()
+    if key not in COIN_M_CONTRACT_VALUE_USD:
+        raise KeyError(
+            f"no contract value for COIN-M symbol {key!r}; add it to "
+            f"lobutils.features.COIN_M_CONTRACT_VALUE_USD (known: {sorted(COIN_M_CONTRACT_VALUE_USD)})"
+        )
+    return float(COIN_M_CONTRACT_VALUE_USD[key])
+
+
+@dataclass(frozen=True, eq=False)
+class Market:
+    """A segment's recording and its book, in event time and in clock time.
+
+    Attributes
+    ----------
+    name, market, symbol : str
+        From the :class:`~lobutils.data.Segment` (``"cm_btcusd_perp"``, ``"cm"``,
+        ``"btcusd_perp"``).
+    contract_value : float or None
+        See :func:`contract_value`.
+    recording : lobutils.io.Recording
+        Depth, trades and quotes; ``recording.trades`` feeds the trade features.
+    events : pandas.DataFrame
+        The book frame after every applied diff (event time).
+    clock : pandas.DataFrame
+        The book on the clock grid: the last state at or before each grid time.
+    grid : str
+        The grid step, e.g. ``"1s"``.
+    """
+
+    name: str
+    market: str
+    symbol: str
+    contract_value: float | None
+    recording: _io.Recording
+    events: pd.DataFrame
+    clock: pd.DataFrame
+    grid: str
+
+    @property
+    def trades(self) -> pd.DataFrame:
+        """The trades table (``ts, price, qty, side, ...``)."""
+        return self.recording.trades
+
+
+def load_market(segment: Segment, levels: int = 10, grid: str = "1s") -> Market:
+    """Read a segment, replay its top ``levels`` levels, and sample them every ``grid``.
+
+    Parameters
+    ----------
+    segment : lobutils.data.Segment
+    levels : int
+        Levels per side kept in the book frames.
+    grid : str
+        Clock-grid step for :func:`lobutils.sampling.sample_clock` (``"100ms"``, ``"1s"``).
+
+    Returns
+    -------
+    Market
+    """
+    rec = _io.read_binance_recording(segment.files)
+    events = _book.reconstruct(rec, levels=levels).frame
+    clock = _sampling.sample_clock(events, grid)
+    return Market(
+        name=segment.name,
+        market=segment.market,
+        symbol=segment.symbol,
+        contract_value=contract_value(segment.market, segment.symbol),
+        recording=rec,
+        events=events,
+        clock=clock,
+        grid=grid,
+    )
