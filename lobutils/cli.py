@@ -15,6 +15,9 @@ record SYMBOL... --market spot|usdm|cm [--out DIR] [--duration S]
 collect SYMBOL... [--exchange bybit] / rank [--exchange binance] [--top N]
     Poll order books and trades through ccxt; rank symbols by quote volume
     (:mod:`lobutils.collect`).
+fetch ... / convert ...
+    Download exchange archives (Binance data.vision, Bybit, Tardis) with caching, resume and
+    checksums; convert recordings and archives into the parquet lake (:mod:`lobutils.archives`).
 """
 
 from __future__ import annotations
@@ -144,10 +147,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=_verify)
 
-    from . import collect, record  # their heavy imports (websockets, ccxt) wait for use
+    from . import archives, collect, record  # heavy imports (websockets, ccxt) wait for use
 
     record.add_parsers(sub)
     collect.add_parsers(sub)
+    archives.add_parsers(sub)
     return parser
 
 

@@ -323,7 +323,10 @@ class Recording:
     symbol
         Lower-case symbol of the streams, e.g. ``"btcusdt"``.
     market
-        ``"spot"`` (diffs chain by ``U == prev_u + 1``) or ``"futures"`` (by ``pu == prev_u``).
+        The update-id chain rule of the depth stream, which :func:`lobutils.book.reconstruct`
+        follows: ``"spot"`` (diffs chain by ``U == prev_u + 1``), ``"futures"`` (by
+        ``pu == prev_u``) or ``"none"`` (no chain: every snapshot replaces the book; Bybit and
+        Tardis archives, ccxt polls).
     sources
         The files read, in order.
     stats

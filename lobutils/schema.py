@@ -21,7 +21,8 @@ Depth events (:data:`DEPTH_COLUMNS`), one row per price level of a message
 
 Trades (:data:`TRADE_COLUMNS`)
     ``side`` is the *aggressor*: +1 when the buyer took liquidity, -1 when the seller did
-    (Binance ``m == true`` means the buyer was the maker, so the aggressor sold).
+    (Binance ``m == true`` means the buyer was the maker, so the aggressor sold), 0 where the
+    source does not say (some Tardis exchanges).
 
 Best bid and offer (:data:`BBO_COLUMNS`)
     ``update_id`` is the book update id the quote belongs to (Binance ``bookTicker.u``).
