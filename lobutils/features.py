@@ -51,6 +51,7 @@ from lobutils.schema import TS_NA, book_arrays
 
 __all__ = [
     "COIN_M_CONTRACT_VALUE_USD",
+    "contract_value",
     "FeatureConfig",
     "VampResult",
     "compute_features",
@@ -85,6 +86,35 @@ COIN_M_CONTRACT_VALUE_USD: Mapping[str, float] = MappingProxyType(
 BPS = 1e4
 NS_PER_S = 1_000_000_000
 DAY_NS = 86_400 * NS_PER_S
+
+
+def contract_value(market: str, symbol: str) -> float | None:
+    """Quote value of one contract, or None for a linear market.
+
+    COIN-M (``market="cm"``) futures are quoted in contracts of a fixed USD value, looked up
+    in :data:`lobutils.features.COIN_M_CONTRACT_VALUE_USD` by the upper-case symbol. Spot and
+    USD-M markets are linear (quantities in the base asset): None.
+
+    Raises
+    ------
+    KeyError
+        For a COIN-M symbol the mapping does not know: guessing a contract size would make
+        every quote value wrong by a constant factor.
+
+    Examples
+    --------
+    >>> contract_value("cm", "ethusd_perp"), contract_value("spot", "btcusdt")
+    (10.0, None)
+    """
+    if market != "cm":
+        return None
+    key = symbol.upper()
+    if key not in COIN_M_CONTRACT_VALUE_USD:
+        raise KeyError(
+            f"no contract value for COIN-M symbol {key!r}; add it to "
+            f"lobutils.features.COIN_M_CONTRACT_VALUE_USD (known: {sorted(COIN_M_CONTRACT_VALUE_USD)})"
+        )
+    return float(COIN_M_CONTRACT_VALUE_USD[key])
 
 
 # --------------------------------------------------------------------------------------

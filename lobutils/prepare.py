@@ -24,38 +24,9 @@ from lobutils import book as _book
 from lobutils import io as _io
 from lobutils import sampling as _sampling
 from lobutils.data import Segment
-from lobutils.features import COIN_M_CONTRACT_VALUE_USD
+from lobutils.features import contract_value
 
 __all__ = ["Market", "contract_value", "load_market"]
-
-
-def contract_value(market: str, symbol: str) -> float | None:
-    """Quote value of one contract, or None for a linear market.
-
-    COIN-M (``market="cm"``) futures are quoted in contracts of a fixed USD value, looked up
-    in :data:`lobutils.features.COIN_M_CONTRACT_VALUE_USD` by the upper-case symbol. Spot and
-    USD-M markets are linear (quantities in the base asset): None.
-
-    Raises
-    ------
-    KeyError
-        For a COIN-M symbol the mapping does not know: guessing a contract size would make
-        every quote value wrong by a constant factor.
-
-    Examples
-    --------
-    >>> contract_value("cm", "ethusd_perp"), contract_value("spot", "btcusdt")
-    (10.0, None)
-    """
-    if market != "cm":
-        return None
-    key = symbol.upper()
-    if key not in COIN_M_CONTRACT_VALUE_USD:
-        raise KeyError(
-            f"no contract value for COIN-M symbol {key!r}; add it to "
-            f"lobutils.features.COIN_M_CONTRACT_VALUE_USD (known: {sorted(COIN_M_CONTRACT_VALUE_USD)})"
-        )
-    return float(COIN_M_CONTRACT_VALUE_USD[key])
 
 
 @dataclass(frozen=True, eq=False)
@@ -110,8 +81,10 @@ def load_market(segment: Segment, levels: int = 10, grid: str = "1s") -> Market:
     Market
     """
     rec = _io.read_binance_recording(segment.files)
-    events = _book.reconstruct(rec, levels=levels).frame
-    clock = _sampling.sample_clock(events, grid)
+    book = _book.reconstruct(rec, levels=levels, include_invalid=True).frame
+    valid = book["status"].to_numpy() == _book.VALID
+    events = book[valid].drop(columns="status").reset_index(drop=True)
+    clock = _sampling.sample_clock(book, grid)  # NaN across gaps: never bridged
     return Market(
         name=segment.name,
         market=segment.market,

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from lobutils import plots_features as P
-from lobutils.prepare import contract_value
+from lobutils.features import contract_value
 
 S = 1_000_000_000  # one second in ns
 T0 = 1_723_161_600 * S  # 2024-08-09 00:00 UTC
