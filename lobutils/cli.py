@@ -147,11 +147,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=_verify)
 
-    from . import archives, collect, record  # heavy imports (websockets, ccxt) wait for use
+    # heavy imports (websockets, ccxt, dask) wait for use
+    from . import archives, batch, collect, record
 
     record.add_parsers(sub)
     collect.add_parsers(sub)
     archives.add_parsers(sub)
+    batch.add_parsers(sub)
     return parser
 
 

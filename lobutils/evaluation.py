@@ -63,6 +63,7 @@ from typing import Any, Literal, NamedTuple
 
 import numpy as np
 import pandas as pd
+from sklearn.base import BaseEstimator, TransformerMixin
 
 __all__ = [
     "BINANCE_SPOT_TAKER_FEE_BPS",
@@ -112,6 +113,7 @@ __all__ = [
     "regression_metrics",
     "regression_signal",
     "results_table",
+    "ClippedStandardScaler",
     "scaled_pipeline",
     "spearman",
     "stratified_guess",
@@ -701,6 +703,49 @@ def folds_frame(folds: Sequence[Fold], ts: Any | None = None) -> pd.DataFrame:
 # --------------------------------------------------------------------------------------------
 
 
+class ClippedStandardScaler(TransformerMixin, BaseEstimator):
+    """Standardise with training mean and std, then clip to ``+-clip`` training standard deviations.
+
+    Order-book features can be nearly constant over a training window (a one-tick spread for
+    an hour) and then move in the test window; a plain ``StandardScaler`` turns that move into
+    a z-score of 1e6 and a linear model's prediction explodes. Here a feature whose training
+    std is below ``rel_tol x (|mean| + 1)`` is treated as constant (mapped to 0), and every
+    other feature is clipped at ``clip`` standard deviations. All statistics come from the rows
+    passed to :meth:`fit`, i.e. the training rows.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> X = np.array([[1.0, 5.0], [2.0, 5.0], [3.0, 5.0 + 1e-12]])
+    >>> sc = ClippedStandardScaler(clip=3.0).fit(X)
+    >>> sc.transform(np.array([[2.0, 6.0], [100.0, 5.0]])).tolist()
+    [[0.0, 0.0], [3.0, 0.0]]
+    """
+
+    def __init__(self, clip: float = 10.0, rel_tol: float = 1e-9) -> None:
+        self.clip = clip
+        self.rel_tol = rel_tol
+
+    def fit(self, X: Any, y: Any = None) -> ClippedStandardScaler:
+        if not self.clip > 0:
+            raise ValueError(f"clip must be positive, got {self.clip!r}")
+        a = np.asarray(X, dtype=np.float64)
+        self.mean_ = np.nanmean(a, axis=0)
+        std = np.nanstd(a, axis=0)
+        self.constant_ = ~(std > self.rel_tol * (np.abs(self.mean_) + 1.0))
+        self.scale_ = np.where(self.constant_, 1.0, std)
+        self.n_features_in_ = a.shape[1]
+        return self
+
+    def transform(self, X: Any) -> np.ndarray:
+        a = np.asarray(X, dtype=np.float64)
+        if a.shape[1] != self.n_features_in_:
+            raise ValueError(f"fitted on {self.n_features_in_} features, got {a.shape[1]}")
+        z = np.clip((a - self.mean_) / self.scale_, -self.clip, self.clip)
+        z[:, self.constant_] = 0.0
+        return z
+
+
 def scaled_pipeline(estimator: Any, scaler: str | Any | None = "standard") -> Any:
     """A scikit-learn ``Pipeline`` with the scaler in front of the model.
 
@@ -711,8 +756,9 @@ def scaled_pipeline(estimator: Any, scaler: str | Any | None = "standard") -> An
     Parameters
     ----------
     estimator : scikit-learn estimator
-    scaler : {"standard", "robust"}, transformer or None
-        ``None`` returns ``estimator`` unwrapped (e.g. for trees, which do not need scaling).
+    scaler : {"standard", "robust", "clipped"}, transformer or None
+        ``"clipped"`` is :class:`ClippedStandardScaler`; ``None`` returns ``estimator``
+        unwrapped (e.g. for trees, which do not need scaling).
 
     Examples
     --------
@@ -727,10 +773,15 @@ def scaled_pipeline(estimator: Any, scaler: str | Any | None = "standard") -> An
     if isinstance(estimator, Pipeline) or scaler is None:
         return estimator
     if isinstance(scaler, str):
-        makers = {"standard": StandardScaler, "robust": RobustScaler}
+        makers = {
+            "standard": StandardScaler,
+            "robust": RobustScaler,
+            "clipped": ClippedStandardScaler,
+        }
         if scaler not in makers:
             raise ValueError(
-                f"scaler must be 'standard', 'robust', a transformer or None, got {scaler!r}"
+                "scaler must be 'standard', 'robust', 'clipped', a transformer or None, "
+                f"got {scaler!r}"
             )
         scaler_obj = makers[scaler]()
     else:

@@ -11,44 +11,67 @@
 #     name: python3
 # ---
 
+
 # %% [markdown]
 # # Order-book data and where it comes from
 #
 # A limit order book (LOB) is the list of resting buy and sell orders for one instrument on one
 # exchange. Every later chapter works on books rebuilt from exchange data, so this one asks what
 # that data is, where it comes from, and what a raw recording looks like before any processing.
-# It ends with a first measured look at the bundled Binance recordings: what message types they
+# It takes a first measured look at the bundled Binance recordings: what message types they
 # hold and how fast they arrive, how their update ids chain, how the two clocks in them differ,
-# and what the trades look like.
+# and what the trades look like. Then it runs each route to more data: the live recorder,
+# exchange archives and vendor files, and REST polling with ccxt. Last, it stores everything in
+# one parquet lake.
 #
 # **Learning objectives.** After this chapter you can
 #
 # - tell L1, L2 and L3 data apart, and snapshots from incremental diffs;
-# - describe the four routes to order-book data (live websocket streams with REST snapshots,
+# - describe the routes to order-book data (live websocket streams with REST snapshots,
 #   exchange archives, vendors such as Tardis.dev, and REST polling with ccxt), and what each
 #   costs in coverage, latency and licence terms;
 # - read a raw Binance recording line by line, and check its update-id chain;
 # - keep exchange time and local receive time apart, and say why their difference is not a
-#   latency.
+#   latency;
+# - record, download, poll and store order-book data with `lobutils`, and check that what you
+#   stored rebuilds the same book.
 #
 # **Prerequisites.** Python and pandas. No market microstructure is assumed.
 #
 # **Outputs.** Tables and figures below, and `reports/01_acquisition/metrics.json`: per segment,
 # the message counts and rates, the update-id chain breaks, and the median local-minus-exchange
-# clock difference.
+# clock difference; and the results of the offline demonstrations (messages re-recorded, book
+# and quote match rates, lake rows per table).
+#
+# **The network.** The book builds offline. Cells that need the internet (a real recording, a
+# real download, a real poll) run only when you set `LIVE = True` in the parameters cell;
+# otherwise they print what they would do. The same code then runs against local stand-ins:
+# a websocket server on 127.0.0.1 that replays a bundled recording, files written in the
+# vendors' formats, and hand-written polls.
 #
 # **A caveat on size.** The bundled recordings are about eleven minutes of six markets. That is
 # enough to learn the formats and test every step, and not enough for strong statistical claims.
 # The numbers below describe these minutes, nothing more.
 
 # %%
+import gzip
+import tempfile
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 
-from lobutils import plots
+from lobutils import lake, plots
+from lobutils.archives import detect, read_binance_vision, read_tardis_book, read_tardis_trades
+from lobutils.archives.tardis import to_tardis_csv
+from lobutils.book import check_bbo, reconstruct
+from lobutils.collect import collect, polls_to_depth
 from lobutils.data import segment, segments, verify_checksums
+from lobutils.download import binance_vision_url, bybit_url, fetch_binance_vision, tardis_url
 from lobutils.io import parse_line, read_binance_recording, read_text
 from lobutils.paths import report_dir, write_metrics
+from lobutils.record import RecorderConfig, ReplayServer, record, snapshot_url, stream_url
+from lobutils.sampling import sample_clock
 from lobutils.schema import ASK, BID, DIFF, SNAPSHOT
 
 pd.set_option("display.width", 120)
@@ -59,11 +82,29 @@ SEGMENTS = None  # segment names to read, e.g. ["spot_btcusdt"]; None: every seg
 RATE_EVERY = "1s"  # window of the message-rate figure and grid of the price paths
 CONTRACT_USD = {"btcusd_perp": 100, "ethusd_perp": 10}  # USD per COIN-M contract, by symbol
 REPORT_DIR = None  # where metrics.json goes; None: reports/01_acquisition/
+REPLAY_LINES = 2000  # lines of the first segment the offline recorder demo replays
+POLL_EVERY = "1s"  # polling interval of the what-polling-misses comparison
+LIVE = False  # True: also run the cells that need the internet (record, download, poll)
+LIVE_SYMBOL = "btcusdt"  # Binance symbol the live recorder records
+LIVE_MARKET = "spot"  # its market: spot, usdm or cm
+LIVE_SECONDS = 30  # length of the live recording (s)
+LIVE_ARCHIVE = (
+    "usdm",
+    "bookDepth",
+    "BTCUSDT",
+    "2024-08-08",
+)  # data.vision market, type, symbol, day
+LIVE_CCXT = ("bybit", "BTC/USDT")  # exchange and symbol of the live ccxt poll
+LIVE_POLLS = 10  # polls, one per second
+LIVE_DIR = None  # where live recordings, polls and downloads go; None: lobutils' defaults
 
 # %%
 OUT = report_dir("01_acquisition", REPORT_DIR)
 SEGS = segments(DATA_DIR) if SEGMENTS is None else [segment(n, DATA_DIR) for n in SEGMENTS]
+SCRATCH = tempfile.TemporaryDirectory(prefix="lob-ch01-")  # removed when the kernel exits
+WORK = Path(SCRATCH.name)  # scratch space of the offline demos
 print(f"{len(SEGS)} segments:", ", ".join(s.name for s in SEGS))
+print("LIVE:", LIVE)
 
 # %% [markdown]
 # ## 1. What order-book data is
@@ -110,17 +151,19 @@ print(
 )
 top5
 
+
 # %% [markdown]
 # ## 2. Where it comes from
 #
 # ### Live streams: websocket diffs plus a REST snapshot
 #
 # Exchanges push book changes over websockets. Binance's depth streams send a diff every
-# 100 ms on spot (`<symbol>@depth@100ms`); on futures the recordings use `<symbol>@depth@0ms`,
-# a faster variant without a fixed interval. Each diff carries update ids:
-# `U`, the first update in it, and `u`, the last; futures diffs also carry `pu`, the `u` of the
-# previous diff. A REST endpoint returns a snapshot of up to 1000 levels per side, stamped with
-# `lastUpdateId`.
+# 100 ms on spot (`<symbol>@depth@100ms`). Binance's futures documentation lists 100, 250 and
+# 500 ms; the bundled futures recordings use `<symbol>@depth@0ms`, which the servers accept
+# and which delivered diffs at shorter, irregular intervals (section 5). Each diff carries update
+# ids: `U`, the first update in it, and `u`, the last; futures diffs also carry `pu`, the `u` of
+# the previous diff. A REST endpoint returns a snapshot of the book (up to 5000 levels per side
+# on spot and 1000 on futures), stamped with `lastUpdateId`.
 #
 # Binance's procedure for keeping a local book in sync, in words:
 #
@@ -140,40 +183,53 @@ top5
 #
 # ### Exchange archives and vendors
 #
-# - **Binance public data** (data.vision) publishes daily and monthly zip files of CSV:
-#   trades, aggregated trades and klines for spot and futures, best bid/offer (`bookTicker`)
-#   for futures over some periods, and a coarse futures `bookDepth` (depth within fixed
-#   percentage bands of the price). It has no full L2 diffs.
+# - **Binance public data** (data.vision) publishes daily and monthly zip files of CSV, each
+#   with a `.CHECKSUM` file: trades and aggregated trades for spot and futures, best bid/offer
+#   (`bookTicker`) for futures over some periods, and a coarse futures `bookDepth` (the
+#   cumulative size within ±1 % to ±5 % of the price, every 30 to 60 s). It has no L2 diffs,
+#   so no full book can be rebuilt from it.
 # - **Bybit** publishes daily historical order-book files: zipped newline-delimited JSON of
-#   `snapshot` and `delta` messages for the top 200 or 500 levels (`ob200`, `ob500`), by market.
+#   `snapshot` and `delta` messages for the top 200 or 500 levels (`ob200`, `ob500`), as its
+#   websocket pushed them, for derivatives and spot.
 # - **Tardis.dev** sells normalised historical data from many exchanges as CSV:
-#   `incremental_book_L2`, `book_snapshot_5`/`_25`, `trades`, `quotes`, and more. The first day
-#   of each month is free without an API key.
+#   `incremental_book_L2`, `book_snapshot_5`/`_25`, `trades`, `quotes`, and more, with the
+#   exchange's time and Tardis' own receive time. The first day of each month is free without
+#   an API key.
 #
 # ### REST polling with ccxt
 #
 # The ccxt library wraps the REST APIs of about a hundred exchanges behind one interface
 # (`fetch_order_book`, `fetch_trades`). Polling gives a snapshot every time you ask, limited by
 # the exchange's rate limits. Whatever happens between two polls is lost, so polling gives
-# sampled books, never an exact replay.
+# sampled books, never an exact replay (section 12 measures how much is lost).
 #
 # ### Comparing the routes
 #
-# | route | what you get | history | latency | cost and licence |
-# |---|---|---|---|---|
-# | websocket diffs + REST snapshot (record it yourself) | exact L2 at every update, trades, BBO | from the moment you start recording | milliseconds | free public data; you run and monitor a recorder; exchange terms of use apply |
-# | Binance data.vision | trades, aggTrades, klines; futures bookTicker and coarse bookDepth | years | next day (daily files) | free; Binance terms of use |
-# | Bybit history files | L2 snapshot + delta messages, 200 or 500 levels | varies by market | next day | free; Bybit terms of use |
-# | Tardis.dev CSV | normalised L2 diffs, book snapshots, trades, quotes, many exchanges | from 2019 for many venues | next day | paid API key; first day of each month free; commercial licence |
-# | ccxt REST polling | sampled top-N books and recent trades, almost any exchange | none (you poll from now on) | one request per poll, hundreds of ms to seconds | free (MIT library); exchange rate limits and terms apply |
+# | source | coverage: markets, depth, history | latency and granularity | cost and licence |
+# |---|---|---|---|
+# | Binance websocket + REST snapshot, recorded yourself (`lobutils.record`) | one exchange, the symbols you subscribe; full L2 diffs (the book to any depth once synced), trades, BBO; history only from the moment you start | live: messages arrive within milliseconds of the event, plus your network; diffs every 100 ms (spot) or faster (futures); both clocks kept | free, no API key; you run and monitor the recorder; Binance's terms of use apply |
+# | Binance data.vision (`fetch_binance_vision`, `read_binance_vision`) | Binance spot, USD-M, COIN-M; trades, aggTrades; futures bookTicker (some periods) and bookDepth bands; no L2 diffs; years of history | daily (and monthly) files, published after the day ends; trades at ms (µs on spot from 2025), bookDepth every 30–60 s; no receive time | free; Binance's terms of use apply |
+# | Bybit order-book history (`fetch_bybit`, `read_bybit_orderbook`) | Bybit derivatives and spot; snapshots + deltas of the top 200 or 500 levels; daily files | daily files, published after the day ends; deltas at the websocket's push interval; exchange times only | free download; Bybit's terms of use apply |
+# | Tardis.dev CSV (`fetch_tardis`, `read_tardis_*`) | tens of exchanges; tick-level L2 updates, top-5/25 snapshots, trades, quotes; history from 2019 for many venues | daily files of past days; every update as the exchange sent it, µs timestamps, with Tardis' receive time | paid API key, except the first day of each month; Tardis.dev's licence terms |
+# | ccxt REST polling (`lobutils.collect`) | almost any exchange; top N levels of each poll (as deep as the REST endpoint allows) and recent trades; no book history | one request per poll: a round trip (tens to hundreds of ms); you see the book only at the polls, at most as often as the rate limits allow | free (ccxt is MIT-licensed); the exchange's rate limits and terms apply |
 #
-# ```{note}
-# This revision of the book reads recordings in the Binance combined-stream format, which is
-# what the bundled data are. The live recorder (`python -m lobutils record`), the ccxt collector
-# and the readers and downloaders for data.vision, Bybit and Tardis come with a later revision
-# of this chapter. Until then, this chapter describes those routes and runs nothing that needs
-# the network.
-# ```
+# What this table assumes, beyond what the exchanges and Tardis document:
+#
+# - *Publication delay.* data.vision, Bybit and Tardis publish a day's files after the day; how
+#   long after varies, and none of them promises a time. Plan for a day or more.
+# - *Bybit.* Bybit documents no file URL scheme or start date. `lobutils.download.bybit_url`
+#   uses the pattern of the files its download page links to, and assumes linear files were
+#   `ob500` up to 2025-08-20 and `ob200` after (observed by third parties). That the files hold
+#   every websocket push is an assumption too.
+# - *data.vision.* Which data types exist for which periods changes over time: Binance stopped
+#   publishing futures `bookTicker` in 2024.
+# - *Licences.* "Free" means free to download. Each exchange's terms of use restrict what you
+#   may do with the data (redistribution, commercial use); read them before publishing data or
+#   products built on it. This book's bundled files are Binance public data redistributed by
+#   hftbacktest under the MIT licence (section 3).
+#
+# Sections 10 to 12 run each route. Every one of them has a `LIVE` cell that uses the real
+# service, and an offline cell that runs the same code against a local stand-in.
 
 # %% [markdown]
 # ## 3. The bundled recordings
@@ -529,14 +585,447 @@ fig = plots.price_paths(
 )
 fig.show()
 
+
 # %% [markdown]
-# *What to see:* spot, USD-M and COIN-M prices of the same asset are almost indistinguishable,
-# and BTC and ETH move together. Here the spot and COIN-M recordings run past midnight, while the
-# USD-M ones stop at 23:59:59.
+# ## 10. Route 1: recording the streams yourself
 #
-# ## 10. Key numbers
+# `lobutils.record` is the recorder that writes files like the bundled ones. For each symbol it
+# subscribes to the depth, trade and bookTicker streams, fetches the REST snapshot after
+# subscribing, and writes every message as `<local ns> <raw JSON>`, with the snapshot in-line.
+# It starts a new gzip file at every UTC midnight (or hour), and fetches a new snapshot for each
+# new file, after a gap in the update ids and after every reconnect, so that every file can be
+# rebuilt on its own. It flushes every second, so a killed recorder loses at most a second, and
+# SIGINT or SIGTERM close the files cleanly. From a shell:
 #
-# The chapter writes its key numbers to `metrics.json` in its report directory.
+# ```bash
+# python -m lobutils record btcusdt ethusdt --market spot --duration 3600
+# ```
+#
+# To see it work without the network, `lobutils.record.ReplayServer` plays Binance on
+# 127.0.0.1: a websocket server sends the messages of a bundled recording, and an HTTP server
+# answers the snapshot request with the recording's own snapshot. The recorder runs its live
+# code unchanged; only the two URLs differ. The check that matters is the last step: the
+# recorded file must rebuild the same book as the bundled file. Chapter 2 explains how
+# `lobutils.book.reconstruct` rebuilds a book; here it is a black box.
+#
+# The same function checks the offline and the live recordings: read the files, rebuild the top
+# 10 levels, and compare the book's best levels with the exchange's own bookTicker quotes
+# (`check_bbo`: every quote whose update id equals a book state's must match it exactly).
+
+
+# %%
+def check_recording(files):
+    """Read recorded files, rebuild the book, and compare it with the bookTicker stream."""
+    rec = read_binance_recording(files)
+    book = reconstruct(rec, levels=10)
+    bbo = check_bbo(book.frame, rec.bbo)
+    summary = {
+        "files": ", ".join(Path(f).name for f in files),
+        "lines": rec.stats["lines"],
+        "snapshots": rec.stats["snapshots"],
+        "diffs": rec.stats["diffs"],
+        "trades": rec.stats["trades"],
+        "bbo": rec.stats["bbo"],
+        "book states": len(book.frame),
+        "stale diffs (already in the snapshot)": book.stats["stale"],
+        "chain gaps": book.stats["gaps"],
+        "quotes compared": bbo["bbo_compared"],
+        "quotes matched (share)": bbo["bbo_matched"] / max(bbo["bbo_compared"], 1),
+    }
+    return rec, book, summary
+
+
+# %% [markdown]
+# Replay the first `REPLAY_LINES` lines of the first segment through the loopback server, and
+# record them with `record(...)`, the function the CLI calls.
+
+# %%
+with ReplayServer.from_recording(SEGS[0].files, max_lines=REPLAY_LINES) as server:
+    replay_stats = record(
+        server.symbol,
+        server.market,
+        out_dir=WORK / "recorded",
+        ws_url=server.ws_url,
+        rest_url=server.rest_url,
+        max_messages=len(server.messages),
+        status_interval=0,
+    )
+print(
+    f"served {len(server.messages)} stream messages and {server.served} snapshot over 127.0.0.1; "
+    f"recorded {replay_stats['messages']} messages, {replay_stats['snapshots']} snapshot, "
+    f"{replay_stats['gaps']} gaps, into {', '.join(Path(f).name for f in replay_stats['files'])}"
+)
+
+# %% [markdown]
+# The file is named after today's UTC date, because the recorder stamps each line with its own
+# clock. A replay keeps the messages and their order, not their timing.
+#
+# Now rebuild the book from the new file and from the whole bundled segment, and compare every
+# book state the new file gives with the bundled book's state at the same update id (all
+# columns but the receive time).
+
+# %%
+re_rec, re_book, re_summary = check_recording(replay_stats["files"])
+bundled_book = reconstruct(recs[SEGS[0].name], levels=10).frame
+cols = [c for c in re_book.frame.columns if c != "local_ts"]
+joined = re_book.frame[cols].merge(bundled_book[cols], on="update_id", suffixes=("", "_bundled"))
+same = np.ones(len(joined), bool)
+for c in [c for c in cols if c != "update_id"]:
+    a, b = joined[c].to_numpy(), joined[f"{c}_bundled"].to_numpy()
+    same &= (a == b) | (np.isnan(a) & np.isnan(b))
+replay_check = re_summary | {
+    "states found in the bundled book": len(joined),
+    "states equal (share)": float(same.mean()),
+}
+pd.Series(replay_check, name=f"re-recorded {SEGS[0].name}").to_frame()
+
+# %% [markdown]
+# Every state of the re-recorded book is a state of the bundled book, equal level by level, and
+# every bookTicker quote that can be compared matches. (Only quotes whose update id equals a
+# book state's can be compared: on spot, where one diff batches 100 ms of updates, those are
+# few.) The recorder wrote what it received, and the snapshot landed where the book engine can
+# use it.
+#
+# With `LIVE = True` the next cell records `LIVE_SECONDS` of a real Binance stream and runs the
+# same check. Expect a handful of stale diffs before the snapshot and no gap; a gap would mean
+# a lost message, and the recorder would fetch a new snapshot right after it.
+
+# %%
+live_cfg = RecorderConfig(symbols=(LIVE_SYMBOL,), market=LIVE_MARKET)
+if LIVE:
+    live_stats = record(
+        [LIVE_SYMBOL],
+        market=LIVE_MARKET,
+        max_seconds=LIVE_SECONDS,
+        out_dir=None if LIVE_DIR is None else Path(LIVE_DIR) / "recordings",
+    )
+    _, live_book, live_summary = check_recording(live_stats["files"])
+    print(f"{live_stats['messages']} messages in {live_stats['seconds']:.0f} s")
+    print(pd.Series(live_summary).to_string())
+else:
+    print(
+        f"LIVE is False. With LIVE = True this cell records {LIVE_SYMBOL} on Binance "
+        f"{LIVE_MARKET} for {LIVE_SECONDS} s from\n  {stream_url(live_cfg)}\n"
+        f"with its snapshot from\n  {snapshot_url(live_cfg, LIVE_SYMBOL)}\n"
+        "into data/recordings/ (or LIVE_DIR), then rebuilds the book and checks it."
+    )
+
+# %% [markdown]
+# ## 11. Route 2: exchange archives and vendors
+#
+# `lobutils.download` builds the archive URLs and downloads files with a cache, resumption of
+# broken downloads, and checksums where the source publishes them (data.vision does; Bybit and
+# Tardis do not, so the lake records a sha256 of every file it reads instead).
+# `lobutils.archives` reads each format into the same three tables as the recordings. The URLs
+# of the bundled day, for each source:
+
+# %%
+day = "2024-08-08"
+urls = {
+    "data.vision, USD-M trades": binance_vision_url("usdm", "trades", "BTCUSDT", day),
+    "data.vision, USD-M bookDepth": binance_vision_url("usdm", "bookDepth", "BTCUSDT", day),
+    "Bybit, linear ob500": bybit_url("BTCUSDT", day),
+    "Tardis.dev, incremental_book_L2": tardis_url(
+        "binance-futures", "incremental_book_L2", "BTCUSDT", day
+    ),
+    "Tardis.dev, trades": tardis_url("binance-futures", "trades", "BTCUSDT", day),
+}
+for label, url in urls.items():
+    print(f"{label}:\n  {url}")
+
+# %% [markdown]
+# Tardis' `incremental_book_L2` has no update ids. Each row is one level change, and a run of
+# `is_snapshot` rows replaces the whole book. To read such a file without a key, write one:
+# `lobutils.archives.tardis.to_tardis_csv` turns a recording into Tardis' CSV layout (µs
+# times, `bid`/`ask`, `true`/`false`). It writes what a correct book consumes: the snapshot,
+# then the buffered diff that straddles it, then every chained diff. The diffs the snapshot
+# already holds are left out, because without update ids nothing downstream could drop them.
+# Then read the files back with the Tardis readers, exactly as if they had been downloaded.
+
+# %%
+# Tardis' exchange ids of the Binance markets (the lake of section 13 uses them too)
+EXCHANGE_ID = {"spot": "binance", "usdm": "binance-futures", "cm": "binance-delivery"}
+seg0, rec0 = SEGS[0], recs[SEGS[0].name]
+tardis_dir = WORK / "tardis"
+tardis_dir.mkdir()
+book_csv = tardis_dir / f"{seg0.symbol.upper()}_incremental_book_L2.csv.gz"
+trades_csv = tardis_dir / f"{seg0.symbol.upper()}_trades.csv.gz"
+exported = to_tardis_csv(rec0, book_csv, exchange=EXCHANGE_ID[seg0.market])
+to_tardis_csv(rec0, trades_csv, "trades", exchange=EXCHANGE_ID[seg0.market])
+for f in (book_csv, trades_csv):
+    print(f"{f.name}: {detect(f)}, {f.stat().st_size / 1e6:.1f} MB")
+print("left out of the book file:", {k: v for k, v in exported["left_out"].items() if v})
+with gzip.open(book_csv, "rt") as fh:
+    print("".join(next(fh) for _ in range(4)))
+
+# %%
+t_book = read_tardis_book(book_csv)
+t_trades = read_tardis_trades(trades_csv)
+tardis_frame = reconstruct(t_book, levels=10).frame  # market "none": every snapshot is a state
+# Tardis' files have no update ids: join the states by receive time, which Tardis keeps in µs
+b = bundled_book.assign(local_ts=bundled_book.local_ts // 1000 * 1000)
+t_joined = tardis_frame.drop(columns="update_id").merge(
+    b.drop(columns="update_id"), on="local_ts", suffixes=("", "_binance")
+)
+t_same = np.ones(len(t_joined), bool)
+for c in [c for c in tardis_frame.columns if c not in ("local_ts", "update_id")]:
+    x, y = t_joined[c].to_numpy(), t_joined[f"{c}_binance"].to_numpy()
+    t_same &= (x == y) | (np.isnan(x) & np.isnan(y))
+keep = ["ts", "trade_id", "price", "qty", "side"]
+tardis_check = {
+    "exchange": t_book.stats["exchange"],
+    "book rows": t_book.stats["rows"],
+    "messages (snapshots + updates)": f"{t_book.stats['snapshots']} + {t_book.stats['updates']}",
+    "book states": len(tardis_frame),
+    "states matched to the Binance book": len(t_joined),
+    "states equal (share)": float(t_same.mean()),
+    "trades": len(t_trades.trades),
+    "trades equal": bool(t_trades.trades[keep].equals(rec0.trades[keep])),
+}
+pd.Series(tardis_check, name=f"{seg0.name} via Tardis CSV").to_frame()
+
+# %% [markdown]
+# The Tardis reader gives one more state than the Binance book: without an update-id chain the
+# snapshot is a book state of its own. Every other state equals the Binance book's, and every
+# trade comes back with its id, price, size and aggressor side. The receive times keep only
+# µs, the resolution of Tardis' files.
+#
+# Bybit's `ob200`/`ob500` files go through `read_bybit_orderbook` the same way (the tests write
+# files in Bybit's layout; a Bybit `snapshot` resets the book). data.vision files go through
+# `read_binance_vision`. Tardis' own files download with `fetch_tardis(exchange, data_type,
+# symbol, day)`, free for the first day of a month. A day of L2 updates of a busy pair is
+# large (hundreds of MB or more, an estimate), so the live cell below fetches a small
+# data.vision file instead: with `LIVE = True` it downloads it, checks it against its
+# published sha256, and reads it. From a shell: `python -m lobutils fetch binance-vision
+# --market usdm --type bookDepth --symbol BTCUSDT --date 2024-08-08`.
+
+# %%
+vision_market, vision_type, vision_symbol, vision_day = LIVE_ARCHIVE
+if LIVE:
+    got = fetch_binance_vision(
+        vision_market,
+        vision_type,
+        vision_symbol,
+        vision_day,
+        root=None if LIVE_DIR is None else Path(LIVE_DIR) / "archives",
+    )
+    print(
+        f"{got.path.name}: {got.size / 1e6:.2f} MB, sha256 {got.sha256[:16]}... matches its "
+        f".CHECKSUM; cached: {got.cached}"
+    )
+    vision = read_binance_vision(got.path)
+    print(vision.head(10) if isinstance(vision, pd.DataFrame) else vision.stats)
+else:
+    url = binance_vision_url(vision_market, vision_type, vision_symbol, vision_day)
+    print(
+        f"LIVE is False. With LIVE = True this cell downloads\n  {url}\nand its .CHECKSUM into "
+        "data/archives/ (or LIVE_DIR), verifies the sha256, and reads the file."
+    )
+
+# %% [markdown]
+# ## 12. Route 3: polling with ccxt
+#
+# `lobutils.collect.collect` polls an exchange's REST order book (top N levels) and its recent
+# trades through ccxt, at a fixed interval, with ccxt's rate limiter on and retries with
+# backoff. Bybit is the default exchange. Public data needs no key; where an exchange wants one,
+# it is read from environment variables (`LOBUTILS_<EXCHANGE>_API_KEY`, `..._SECRET`) and never
+# printed or logged. From a shell:
+#
+# ```bash
+# python -m lobutils collect BTC/USDT --exchange bybit --levels 50 --interval 1 --duration 600
+# ```
+#
+# Each poll becomes one snapshot message of the shared schema. Its update id is the book's
+# sequence number when the exchange sends one (Bybit does), and its exchange time is the book's
+# timestamp. Two hand-written polls (synthetic numbers, in the dict layout ccxt returns) show
+# the schema, and what a book engine makes of it: one book state per poll, since every snapshot
+# replaces the book (`chain="none"`).
+
+# %%
+ms = 1723161600000  # 2024-08-09 00:00:00 UTC, in ms
+polls = [
+    {"bids": [[61800.0, 1.2], [61799.9, 0.4]], "asks": [[61800.1, 0.8]], "nonce": 501, "timestamp": ms},
+    {"bids": [[61800.0, 0.7]], "asks": [[61800.1, 1.5], [61800.2, 2.0]], "nonce": 509, "timestamp": ms + 1000},
+]  # fmt: skip
+received = [(ms + 35) * 10**6, (ms + 1041) * 10**6]  # local receive times (ns)
+poll_depth = polls_to_depth(polls, local_ts=received)
+print(poll_depth.to_string())
+reconstruct(poll_depth, levels=2, chain="none").frame
+
+# %% [markdown]
+# What does polling miss? Sample the exact books rebuilt from the bundled recordings as a poller
+# would see them, once per `POLL_EVERY`, and count the changes of the top of the book (best
+# prices and their sizes) that a poller sees against those that happened.
+
+
+# %%
+def top_changes(frame):
+    """How many times the best bid or ask (price or size) changes from one row to the next."""
+    top = frame[["bid_px_1", "bid_qty_1", "ask_px_1", "ask_qty_1"]].to_numpy()
+    return int(np.any(top[1:] != top[:-1], axis=1).sum())
+
+
+def price_changes(frame):
+    """How many times the best bid or ask price changes from one row to the next."""
+    top = frame[["bid_px_1", "ask_px_1"]].to_numpy()
+    return int(np.any(top[1:] != top[:-1], axis=1).sum())
+
+
+tops = {name: reconstruct(rec, levels=1).frame for name, rec in recs.items()}
+polling_rows = {}
+for name, frame in tops.items():
+    polled = sample_clock(frame, POLL_EVERY)
+    polling_rows[name] = {
+        "polls": len(polled),
+        "top-of-book changes": top_changes(frame),
+        "seen by polling": top_changes(polled),
+        "best-price changes": price_changes(frame),
+        "best-price changes seen": price_changes(polled),
+    }
+polling = pd.DataFrame(polling_rows).T
+polling["share of changes seen"] = (
+    polling["seen by polling"] / polling["top-of-book changes"]
+).round(3)
+polling["share of price changes seen"] = (
+    polling["best-price changes seen"] / polling["best-price changes"]
+).round(3)
+polling
+
+# %%
+print(
+    f"a poll every {POLL_EVERY} saw {polling['share of changes seen'].min():.0%} to "
+    f"{polling['share of changes seen'].max():.0%} of the top-of-book changes, and "
+    f"{polling['share of price changes seen'].min():.0%} to "
+    f"{polling['share of price changes seen'].max():.0%} of the best-price changes"
+)
+
+# %% [markdown]
+# A poll sees at most one change per interval, however many happened. Every change it misses
+# is lost for good: the order flow between two polls cannot be recovered, and neither can the
+# time a change happened. The figure shows the busiest 30 seconds of one segment (the most
+# changes of the best bid): the best bid after every update, and what a poller sees.
+
+# %%
+f0 = tops[SEGS[0].name]
+ts0, bid0 = f0.ts.to_numpy(), f0.bid_px_1.to_numpy()
+moved = np.r_[False, bid0[1:] != bid0[:-1]]
+window = (ts0 - ts0[0]) // (30 * 10**9)
+busiest = int(np.bincount(window[moved]).argmax())
+start = int(ts0[0]) + busiest * 30 * 10**9
+in_window = moved & (ts0 >= start) & (ts0 < start + 30 * 10**9)
+polled_bid = sample_clock(f0, POLL_EVERY, start=start, end=start + 30 * 10**9).bid_px_1.to_numpy()
+print(
+    f"{SEGS[0].name}, busiest 30 s: the best bid changed {int(in_window.sum())} times; "
+    f"polls every {POLL_EVERY} saw it change {int((polled_bid[1:] != polled_bid[:-1]).sum())} times"
+)
+fig = plots.clock_vs_event(
+    f0,
+    POLL_EVERY,
+    column="bid_px_1",
+    start=start,
+    end=start + 30 * 10**9,
+    ylabel=f"best bid ({plots.units(SEGS[0].market, SEGS[0].symbol)[0]})",
+    title=f"A poll every {POLL_EVERY} sees the book only at its diamonds",
+)
+fig.show()
+
+# %% [markdown]
+# *What to see:* the step line often moves more than once between two diamonds, and can move
+# away and back in between. The poller sees only the diamonds: it misses the steps between them,
+# and never knows when a step happened. A REST poll is fine for coarse snapshots of many
+# exchanges; it cannot replace a stream for microstructure work.
+#
+# With `LIVE = True` the next cell polls a real exchange through ccxt and rebuilds one book
+# state per poll.
+
+# %%
+ccxt_exchange, ccxt_symbol = LIVE_CCXT
+if LIVE:
+    run = collect(
+        ccxt_exchange,
+        [ccxt_symbol],
+        levels=50,
+        interval=1.0,
+        polls=LIVE_POLLS,
+        out_dir=None if LIVE_DIR is None else Path(LIVE_DIR) / "ccxt",
+        progress=False,
+    )
+    live_depth, live_trades = run.frames(ccxt_symbol)
+    live_polls = reconstruct(live_depth, levels=5, chain="none").frame
+    print({k: run.stats[k] for k in ("polls", "books", "trades", "duplicates", "retries")})
+    print(live_polls[["ts", "update_id", "bid_px_1", "bid_qty_1", "ask_px_1", "ask_qty_1"]])
+else:
+    print(
+        f"LIVE is False. With LIVE = True this cell polls {ccxt_symbol} on {ccxt_exchange} "
+        f"{LIVE_POLLS} times, one second apart (50 levels and recent trades each), writes "
+        "parquet parts under data/recordings/ccxt/ (or LIVE_DIR), and rebuilds the polled books."
+    )
+
+# %% [markdown]
+# ## 13. One store for everything: the parquet lake
+#
+# Whatever the route, the data ends in the same three tables: depth events, trades and quotes.
+# `lobutils.lake` stores them as parquet files partitioned by table, exchange, symbol and UTC
+# day (`<lake>/<table>/exchange=<exchange>/symbol=<symbol>/date=<YYYY-MM-DD>/`), each partition
+# written atomically (into a hidden folder, then renamed into place) with a manifest: its rows,
+# time span and column types, the source files with their sizes and sha256, and the reader's
+# counts. Exchange names follow Tardis' ids, which tell markets apart (`binance` is spot,
+# `binance-futures` USD-M, `binance-delivery` COIN-M).
+#
+# `lake.convert` takes raw files of any supported format, recognises each (`detect`), and
+# writes the lake. Convert the bundled recordings (from a shell: `python -m lobutils convert
+# data/binance-2024-08-08/*.gz`):
+
+# %%
+converted = lake.convert([f for s in SEGS for f in s.files], WORK / "lake")
+parts = lake.partitions(WORK / "lake")
+print(f"{len(converted)} partitions written")
+parts.pivot_table(index=["exchange", "symbol"], columns=["kind", "date"], values="rows").astype(
+    "Int64"
+)
+
+# %% [markdown]
+# A recording that crosses midnight lands in two day partitions. The manifest of one partition:
+
+# %%
+m = lake.manifest(parts.path.iat[0])
+shown = {
+    "partition": f"{m['kind']}/exchange={m['exchange']}/symbol={m['symbol']}/date={m['date']}",
+    "market (chain rule)": m["market"],
+    "rows, messages": f"{m['rows']:,}, {m['messages']:,}",
+    "time span (UTC)": f"{m['ts_min_utc']} to {m['ts_max_utc']}",
+    "columns": ", ".join(f"{c} {t}" for c, t in m["columns"].items()),
+    "sources": ", ".join(f"{x['name']} (sha256 {x['sha256'][:12]}...)" for x in m["sources"]),
+    "data file": f"{m['data_file']}, {m['data_bytes']:,} bytes, sha256 {m['data_sha256'][:12]}...",
+    "reader counts": m["reader_stats"],
+}
+for key, value in shown.items():
+    print(f"{key}: {value}")
+
+# %% [markdown]
+# `lake.read_recording` gives back the raw reader's tables exactly, for every segment, as the
+# same `Recording` object, so any code that takes a recording works on the lake too.
+# `lake.verify` checks every data file against its manifest's sha256.
+
+# %%
+lake_rows = {}
+for s in SEGS:
+    back = lake.read_recording(WORK / "lake", EXCHANGE_ID[s.market], s.symbol)
+    lake_rows[s.name] = {
+        kind: getattr(back, kind).equals(getattr(recs[s.name], kind))
+        for kind in ("depth", "trades", "bbo")
+    } | {"market": back.market}
+problems = lake.verify(WORK / "lake")
+print(f"lake.verify: {len(problems)} problems")
+pd.DataFrame(lake_rows).T.rename(columns=lambda k: f"{k} equal" if k != "market" else k)
+
+
+# %% [markdown]
+# ## 14. Key numbers
+#
+# The chapter writes its key numbers to `metrics.json` in its report directory: per segment,
+# the first look of sections 3 to 9; and the results of the offline demonstrations of sections
+# 10 to 13.
 
 # %%
 metrics = {
@@ -557,25 +1046,69 @@ metrics = {
             "chain_breaks": chains.loc[name, "chain breaks"],
             "local_minus_exchange_ms_median": clocks.loc[name, "diffs: median (ms)"],
             "buy_share_trades": trades_table.loc[name, "buyer-initiated (share of trades)"],
+            "poll_share_of_top_changes_seen": polling.loc[name, "share of changes seen"],
         }
         for i, (name, rec) in enumerate(recs.items())
     },
+    "live": LIVE,
+    "replay": {
+        "segment": SEGS[0].name,
+        "messages_served": len(server.messages),
+        "messages_recorded": replay_stats["messages"],
+        "snapshots": replay_stats["snapshots"],
+        "gaps": replay_stats["gaps"],
+        "book_states": replay_check["book states"],
+        "states_equal_share": replay_check["states equal (share)"],
+        "bbo_compared": replay_check["quotes compared"],
+        "bbo_match_rate": replay_check["quotes matched (share)"],
+    },
+    "tardis_roundtrip": {
+        "segment": seg0.name,
+        "book_rows": tardis_check["book rows"],
+        "book_states": tardis_check["book states"],
+        "states_matched": tardis_check["states matched to the Binance book"],
+        "states_equal_share": tardis_check["states equal (share)"],
+        "trades": tardis_check["trades"],
+        "trades_equal": tardis_check["trades equal"],
+    },
+    "polling": {"every": POLL_EVERY},
+    "lake": {
+        "partitions": len(parts),
+        "rows": parts.groupby("kind")["rows"].sum().to_dict(),
+        "verify_problems": len(problems),
+        "roundtrip_equal": bool(pd.DataFrame(lake_rows).T[["depth", "trades", "bbo"]].all().all()),
+    },
 }
-pd.DataFrame(write_metrics(OUT, metrics)["segments"]).T
+written = write_metrics(OUT, metrics)
+pd.DataFrame(written["segments"]).T
+
+# %%
+offline = {}
+for group in ("replay", "tardis_roundtrip", "lake"):
+    for key, value in written[group].items():
+        if isinstance(value, dict):
+            offline.update({f"{group}: {key} ({k})": v for k, v in value.items()})
+        else:
+            offline[f"{group}: {key}"] = value
+pd.Series(offline).to_frame("offline demos")
 
 # %% [markdown]
 # ## Key takeaways
 #
 # - L2 data is the book by price level. You rebuild it exactly from one snapshot plus every diff
 #   after it, and you lose exactness the moment one diff is missing.
-# - The four routes trade coverage against effort: your own websocket recorder gives exact books
-#   but only from today, archives and vendors give history in their own formats and terms, and
-#   REST polling gives only sampled books.
+# - The routes trade coverage against effort: your own websocket recorder gives exact books,
+#   with both clocks, but only from today; archives and vendors give history in their own
+#   formats and terms; REST polling reaches almost any exchange but gives only sampled books.
+#   Here a 1 s poll saw only a fraction of the top-of-book changes (section 12).
 # - The update ids are the integrity check. Spot ids are contiguous (`U == prev_u + 1`); futures
 #   ids are shared with other symbols, so futures diffs chain by `pu == prev_u`. The bundled
 #   recordings have no break at all.
 # - Each message carries two clocks. Local minus exchange time is skew plus latency; here the
 #   skew dominates (about −1.3 s). Order and sample by exchange time.
+# - Check every pipeline end to end: a re-recorded stream, a file converted to Tardis' format
+#   and the parquet lake all rebuilt the same book, or gave back the same tables, as the
+#   original.
 # - These are minutes of data: good for learning the mechanics, not for conclusions about the
 #   markets.
 #
@@ -589,7 +1122,9 @@ pd.DataFrame(write_metrics(OUT, metrics)["segments"]).T
 #    waited least, so its changes track the skew (drift) rather than the jitter.
 # 3. Split one segment's trades into its first and second half. Does the buyer-initiated share
 #    of value change? With this little data, how would you judge whether the change is real?
-
+# 4. Lose a message on purpose: replay section 10 again with one depth diff dropped
+#    (`ReplayServer`'s `drop=`). What does the recorder do, and is the book rebuilt from its
+#    file still right?
 # %% tags=["hide-input"]
 # Solution 1: bookTicker messages per depth diff, by segment, next to the diff interval.
 print(
@@ -629,6 +1164,34 @@ for label, part in tr.groupby(half):
         f"mean of 1 s blocks {per_second.mean():.3f} ± {per_second.std() / np.sqrt(len(per_second)):.3f} (s.e.)"
     )
 
+
+# %% tags=["hide-input"]
+# Solution 4: drop the middle depth diff. The server still counts it as sent, so its later
+# snapshots include it, as a real exchange's would; it holds the messages after the gap back
+# until the recorder has fetched its new snapshot, as a real exchange keeps streaming meanwhile.
+gap_server = ReplayServer.from_recording(SEGS[0].files, max_lines=REPLAY_LINES)
+depth_at = [i for i, msg in enumerate(gap_server.messages) if b"@depth" in msg[:60]]
+lost = depth_at[len(depth_at) // 2]
+gap_server.drop = {lost}
+gap_server.gates[lost + 30] = 2
+with gap_server:
+    gap_stats = record(
+        gap_server.symbol,
+        gap_server.market,
+        out_dir=WORK / "with_gap",
+        ws_url=gap_server.ws_url,
+        rest_url=gap_server.rest_url,
+        max_messages=len(gap_server.messages) - 1,
+        status_interval=0,
+    )
+_, gap_book, gap_summary = check_recording(gap_stats["files"])
+print(f"recorder: {gap_stats['gaps']} gap seen, {gap_stats['snapshots']} snapshots written")
+print(pd.Series(gap_summary).to_string())
+# The recorder sees the break in the update ids, fetches a new snapshot and writes it in-line.
+# The book engine marks the gap, drops the book, and resyncs on that snapshot: the states it
+# emits are all valid (the quotes still match), and only the stretch between the lost diff
+# and the new snapshot has no book.
+
 # %% [markdown]
 # ## References
 #
@@ -640,6 +1203,12 @@ for label, part in tr.groupby(half):
 #   {cite}`cont2014price`: why the order-book events recorded here matter for prices.
 # - Binance. *Spot API: WebSocket streams* and *USDⓈ-M / COIN-M Futures: how to manage a local
 #   order book correctly* (developer documentation, binance-docs.github.io): the sync procedure
-#   of section 2.
-# - Binance public data (data.binance.vision), Bybit historical data, Tardis.dev documentation,
-#   and the ccxt manual: the archive and polling routes of section 2.
+#   of section 2 and the recorder of section 10.
+# - Binance. *binance-public-data* (README of the data.binance.vision archives, on GitHub): the
+#   file layouts and checksums of section 11.
+# - Bybit. *V5 API: WebSocket order book* and the historical-data download page: the `ob200` /
+#   `ob500` messages of section 2.
+# - Tardis.dev. *Downloadable CSV files* (documentation): the `incremental_book_L2` and `trades`
+#   layouts of section 11, and the free first day of each month.
+# - ccxt. *Manual: order book, trades, rate limit* (docs.ccxt.com): the polling route of
+#   section 12.

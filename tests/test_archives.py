@@ -8,6 +8,7 @@ layouts), with books whose expected state is computed by hand.
 from __future__ import annotations
 
 import gzip
+import itertools
 import json
 import zipfile
 
@@ -713,3 +714,146 @@ def test_detect_names_every_format(tmp_path):
     assert detect(tardis_gz(tmp_path, l2(TARDIS_ROWS))) == ("tardis", "incremental_book_L2")
     with pytest.raises(ValueError, match="not a recognised archive"):
         detect("notes.txt")
+
+
+# =========================================================================== Tardis export
+
+
+def _same_states_by_local_us(binance_frame, tardis_frame):
+    """Tardis states joined to the Binance states at the same µs receive time: (n, all equal)."""
+    b = binance_frame.assign(local_ts=binance_frame.local_ts // 1000 * 1000)
+    b = b.drop(columns="update_id").drop_duplicates("local_ts", keep="last")
+    t = tardis_frame.drop(columns="update_id")
+    m = t.merge(b, on="local_ts", suffixes=("", "_b"))
+    cols = [c for c in t.columns if c != "local_ts"]
+    same = all(np.array_equal(m[c], m[f"{c}_b"], equal_nan=True) for c in cols)
+    return len(m), same
+
+
+@pytest.mark.parametrize("name", ["spot_ethusdt", "usdm_ethusdt"])
+def test_to_tardis_csv_round_trips_a_bundled_recording(tmp_path, name):
+    from lobutils.archives.tardis import to_tardis_csv
+    from lobutils.data import segment
+    from lobutils.io import read_binance_recording
+
+    src = segment(name).files[0]
+    with gzip.open(src, "rb") as fh:
+        head = b"".join(itertools.islice(fh, 4000))
+    cut = tmp_path / src.name
+    cut.write_bytes(gzip.compress(head))
+    rec = read_binance_recording(cut)
+    exchange = "binance" if name.startswith("spot") else "binance-futures"
+    book_csv = tmp_path / "book" / f"{name.split('_')[1].upper()}.csv.gz"
+    book_csv.parent.mkdir()
+    st = to_tardis_csv(rec, book_csv, exchange=exchange)
+    assert detect(book_csv) == ("tardis", "incremental_book_L2")
+    assert st["snapshots"] == 1 and st["left_out"]["stale"] > 0
+    assert st["messages"] == 1 + st["updates"]
+    back = read_tardis_book(book_csv)
+    assert back.stats["exchange"] == exchange and back.symbol == rec.symbol
+    assert back.stats["messages"] == st["messages"] and back.stats["rows"] == st["rows"]
+
+    orig = reconstruct(rec, levels=20).frame
+    tardis = reconstruct(back, levels=20).frame
+    assert len(tardis) == len(orig) + 1  # the snapshot is a state of its own without a chain
+    n, same = _same_states_by_local_us(orig, tardis)
+    assert same and n == len(orig)
+
+    trades_csv = tmp_path / "trades.csv"
+    assert to_tardis_csv(rec, trades_csv, "trades", exchange=exchange)["rows"] == len(rec.trades)
+    t = read_tardis_trades(trades_csv).trades
+    keep = ["ts", "trade_id", "price", "qty", "side"]
+    pd.testing.assert_frame_equal(t[keep], rec.trades[keep])
+    assert (t.local_ts == rec.trades.local_ts // 1000 * 1000).all()
+
+
+def _spot_depth(messages):
+    """A spot depth frame from (kind, U, u, [(side, price, qty), ...]) tuples, 1 ms apart."""
+    rows = []
+    for k, (kind, first, last, levels) in enumerate(messages):
+        ts = TS_NA if kind == SNAPSHOT else (T0 + k) * 10**6
+        for side, px, q in levels:
+            rows.append((ts, (T0 + k) * 10**6 + 7, k, kind, first, last, -1, side, px, q, k + 1))
+    return pd.DataFrame(rows, columns=list(DEPTH_COLUMNS)).astype(DEPTH_COLUMNS)
+
+
+def test_to_tardis_csv_leaves_out_what_no_correct_book_consumes(tmp_path):
+    from lobutils.archives._common import recording
+    from lobutils.archives.tardis import to_tardis_csv
+
+    depth = _spot_depth(
+        [
+            (DIFF, 1, 2, [(1, 99.0, 9.0)]),  # before any snapshot, and stale for it
+            (SNAPSHOT, 4, 4, [(1, 100.0, 1.0), (-1, 101.0, 1.0)]),
+            (DIFF, 5, 6, [(1, 100.0, 2.0)]),
+            (DIFF, 3, 4, [(1, 100.0, 7.0)]),  # a duplicate of what the book holds
+            (SNAPSHOT, 6, 6, [(1, 100.0, 2.0), (-1, 101.0, 1.0)]),  # standby: book is live
+            (DIFF, 9, 10, [(-1, 101.0, 3.0)]),  # gap (7, 8 missing): the book is wrong
+            (DIFF, 11, 12, [(1, 100.5, 1.0)]),  # after the gap: waits for a snapshot
+            (SNAPSHOT, 11, 11, [(1, 100.0, 2.0), (-1, 101.0, 3.0)]),
+            (DIFF, 13, 13, [(-1, 100.8, 1.0)]),
+        ]
+    )
+    rec = recording(symbol="btcusdt", market="spot", paths=[], offsets=[0], stats={}, depth=depth)
+    path = tmp_path / "BTCUSDT.csv"
+    st = to_tardis_csv(rec, path, exchange="binance")
+    assert st["left_out"] == {
+        "before_first_snapshot": 0,
+        "stale": 2,  # the first diff, then the gap diff (9-10) is stale for snapshot 11
+        "duplicates": 1,
+        "live_snapshots": 1,
+        "after_gap": 0,
+        "empty": 0,
+    }
+    assert (st["snapshots"], st["updates"]) == (2, 3)
+    text = path.read_text().splitlines()
+    assert text[0] == ",".join(
+        ["exchange", "symbol", "timestamp", "local_timestamp", "is_snapshot", "side", "price"]
+        + ["amount"]
+    )
+    # the spot snapshot has no exchange time: Tardis' fallback is the receive time
+    assert text[1].startswith(f"binance,BTCUSDT,{(T0 + 1) * 1000},{(T0 + 1) * 1000},true,bid,")
+    back = read_tardis_book(path)
+    assert back.depth.groupby("msg").kind.first().tolist() == [
+        SNAPSHOT, DIFF, SNAPSHOT, DIFF, DIFF,
+    ]  # fmt: skip
+    frame = reconstruct(back, levels=2).frame
+    assert tops(frame, 2)[-1] == [100.5, 1.0, 100.0, 2.0, 100.8, 1.0, 101.0, 3.0]
+    # every state the Binance rules emit as valid is a state of the Tardis file
+    orig = reconstruct(rec, levels=2).frame
+    n, same = _same_states_by_local_us(orig, frame)
+    assert same and n == len(orig) == 3
+
+
+def test_to_tardis_csv_trades_unknown_side_missing_id_and_bad_input(tmp_path):
+    from lobutils.archives._common import recording
+    from lobutils.archives.tardis import to_tardis_csv
+
+    trades = pd.DataFrame(
+        {
+            "ts": [T0 * 10**6, (T0 + 1) * 10**6],
+            "local_ts": [TS_NA, (T0 + 2) * 10**6],
+            "trade_id": [-1, 42],
+            "price": [100.25, 100.5],
+            "qty": [0.1, 2.0],
+            "side": [0, -1],
+            "line": [1, 2],
+        }
+    ).astype(TRADE_COLUMNS)
+    rec = recording(symbol="ethusd_perp", market="none", paths=[], offsets=[0], stats={},
+                    trades=trades)  # fmt: skip
+    path = tmp_path / "trades.csv.gz"
+    to_tardis_csv(rec, path, "trades", exchange="binance-delivery")
+    lines = gzip.decompress(path.read_bytes()).decode().splitlines()
+    assert lines[1:] == [
+        f"binance-delivery,ETHUSD_PERP,{T0 * 1000},{T0 * 1000},,unknown,100.25,0.1",
+        f"binance-delivery,ETHUSD_PERP,{(T0 + 1) * 1000},{(T0 + 2) * 1000},42,sell,100.5,2.0",
+    ]
+    back = read_tardis_trades(path)
+    assert back.stats["unknown_side"] == 1 and back.trades.side.tolist() == [0, -1]
+    with pytest.raises(ValueError, match="data_type"):
+        to_tardis_csv(rec, path, "quotes", exchange="binance")
+    with pytest.raises(ValueError, match="no depth"):
+        to_tardis_csv(rec, path, exchange="binance")
+    with pytest.raises(TypeError, match="Recording"):
+        to_tardis_csv(trades, path, "trades", exchange="binance")

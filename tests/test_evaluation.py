@@ -983,3 +983,33 @@ def test_without_purge_overlapping_targets_fake_skill():
     assert res["leaky"].ci_low > 0.65
     assert res["purged"].ci_low <= 0.5 <= res["purged"].ci_high
     assert res["leaky"].estimate - res["purged"].estimate > 0.15
+
+
+def test_clipped_scaler_keeps_a_flat_training_feature_from_exploding_a_linear_model():
+    """Synthetic (known answer): feature 1 is flat in training and jumps in the test rows."""
+    from sklearn.linear_model import Ridge
+
+    rng = np.random.default_rng(3)
+    n = 400
+    x0 = rng.normal(size=n)
+    x1 = np.full(n, 0.5)
+    x1[:200] += rng.normal(scale=1e-7, size=200)  # near-constant in training
+    x1[300:] = 0.6  # the regime changes in the test window
+    X = np.column_stack([x0, x1])
+    y = x0 + rng.normal(scale=0.1, size=n)
+    train, test = np.arange(200), np.arange(300, 400)
+    plain = ev.scaled_pipeline(Ridge(alpha=1.0), "standard").fit(X[train], y[train])
+    clipped = ev.scaled_pipeline(Ridge(alpha=1.0), "clipped").fit(X[train], y[train])
+    err_plain = np.abs(plain.predict(X[test]) - y[test]).max()
+    err_clipped = np.abs(clipped.predict(X[test]) - y[test]).max()
+    assert err_clipped < 1.0 < err_plain
+    z = clipped.named_steps["scaler"].transform(X[test])
+    assert np.abs(z).max() <= 10.0
+
+
+def test_clipped_scaler_uses_training_statistics_only():
+    X_train = np.array([[0.0], [2.0]])
+    sc = ev.ClippedStandardScaler(clip=100.0).fit(X_train)
+    assert sc.transform(np.array([[4.0]]))[0, 0] == pytest.approx(3.0)
+    with pytest.raises(ValueError, match="clip"):
+        ev.ClippedStandardScaler(clip=0).fit(X_train)

@@ -18,22 +18,21 @@ import os
 import signal
 import subprocess
 import sys
-import threading
 import time
 import warnings
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import numpy as np
 import orjson
 import pytest
 
-from lobutils.book import ReferenceBook, check_bbo, reconstruct
+from lobutils.book import check_bbo, reconstruct
 from lobutils.data import segment, segments
 from lobutils.io import read_binance_recording, read_text
 from lobutils.record import (
     Recorder,
     RecorderConfig,
+    ReplayServer,
     add_parsers,
     recorded_files,
     repair_gzip,
@@ -82,172 +81,13 @@ def original(tmp_path_factory):
     }
 
 
-class FakeBinance:
-    """Loopback stand-in for Binance USD-M: replays stream messages, serves depth snapshots.
+def FakeBinance(messages, snapshot, **options) -> ReplayServer:
+    """The library's loopback USD-M stand-in, replaying the original's messages.
 
-    The first snapshot request gets the original recording's own snapshot line. Later ones get
-    the exchange's book as of the last message sent (dropped messages included), built with
-    :class:`~lobutils.book.ReferenceBook`. ``gates[i] = k`` holds message ``i`` back until ``k``
-    snapshots have been served, so the tests do not depend on timing.
+    ``gates`` default to holding message ``SNAP_INDEX`` back until the first snapshot has been
+    served, as in the original recording; see :class:`lobutils.record.ReplayServer`.
     """
-
-    def __init__(
-        self,
-        messages,
-        snapshot,
-        gates=None,
-        drop=(),
-        close_after=None,
-        skip_on_reconnect=0,
-        fail_first=0,
-        hold_open=False,
-    ):
-        self.messages = messages
-        self.snapshot = snapshot
-        self.gates = {SNAP_INDEX: 1} if gates is None else dict(gates)
-        self.drop = set(drop)
-        self.close_after = close_after
-        self.skip_on_reconnect = skip_on_reconnect
-        self.fail_first = fail_first
-        self.hold_open = hold_open
-        self.sent = 0  # messages that happened at the exchange (sent or dropped)
-        self.served = 0
-        self.requests: list[str] = []
-        self.ws_paths: list[str] = []
-        self.problems: list[str] = []
-        self._lock = threading.Lock()
-        snap = orjson.loads(snapshot)
-        self._book = ReferenceBook(chain="futures")
-        self._book.snapshot(
-            int(snap["lastUpdateId"]),
-            [(float(p), float(q)) for p, q in snap["bids"]],
-            [(float(p), float(q)) for p, q in snap["asks"]],
-        )
-        self._applied = 0
-
-    # ---------------------------------------------------------------- http
-    def _snapshot_body(self) -> bytes:
-        with self._lock:
-            if self.served == 0:
-                return self.snapshot
-            for raw in self.messages[self._applied : self.sent]:
-                msg = orjson.loads(raw)
-                if "@depth" in msg["stream"]:
-                    d = msg["data"]
-                    out = self._book.diff(
-                        int(d["U"]),
-                        int(d["u"]),
-                        int(d["pu"]),
-                        [(float(p), float(q)) for p, q in d["b"]],
-                        [(float(p), float(q)) for p, q in d["a"]],
-                    )
-                    assert out in ("applied", "stale"), out
-            self._applied = self.sent
-            bids, asks = self._book.top(1000)
-            fmt = np.format_float_positional
-            return orjson.dumps(
-                {
-                    "lastUpdateId": self._book.last_u,
-                    "bids": [[fmt(p), fmt(q)] for p, q in bids],
-                    "asks": [[fmt(p), fmt(q)] for p, q in asks],
-                }
-            )
-
-    def _http_handler(self):
-        fake = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self):
-                fake.requests.append(self.path)
-                if fake.fail_first > 0:
-                    fake.fail_first -= 1
-                    self.send_response(503)
-                    self.send_header("Content-Length", "0")
-                    self.end_headers()
-                    return
-                if not self.path.startswith("/fapi/v1/depth?symbol=ETHUSDT&limit="):
-                    self.send_error(404)
-                    return
-                body = fake._snapshot_body()
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-                self.wfile.flush()
-                fake.served += 1
-
-            def log_message(self, *args):
-                pass
-
-        return Handler
-
-    # ---------------------------------------------------------------- websocket
-    async def _wait_served(self, k: int) -> None:
-        deadline = time.monotonic() + 10
-        while self.served < k:
-            if time.monotonic() > deadline:
-                self.problems.append(f"gate: snapshot {k} never requested")
-                return
-            await asyncio.sleep(0.002)
-
-    async def _replay(self, ws) -> None:
-        self.ws_paths.append(ws.request.path)
-        first_connection = len(self.ws_paths) == 1
-        n = 0
-        while self.sent < len(self.messages):
-            i = self.sent
-            if i in self.gates:
-                await self._wait_served(self.gates.pop(i))
-            self.sent = i + 1
-            if i in self.drop:
-                continue
-            await ws.send(self.messages[i].decode())
-            n += 1
-            if first_connection and self.close_after and n >= self.close_after:
-                self.sent += self.skip_on_reconnect  # what happened while we were away
-                await ws.close()
-                return
-            if n % 64 == 0:
-                await asyncio.sleep(0)
-        if self.hold_open:
-            await ws.wait_closed()
-
-    async def _serve(self, ready: threading.Event) -> None:
-        from websockets.asyncio.server import serve
-
-        self._stop = asyncio.Event()
-        async with serve(self._replay, "127.0.0.1", 0) as server:
-            self.ws_port = server.sockets[0].getsockname()[1]
-            ready.set()
-            await self._stop.wait()
-
-    def __enter__(self):
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), self._http_handler())
-        self.http_port = self.httpd.server_address[1]
-        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
-        self.loop = asyncio.new_event_loop()
-        ready = threading.Event()
-        self.thread = threading.Thread(
-            target=lambda: self.loop.run_until_complete(self._serve(ready)), daemon=True
-        )
-        self.thread.start()
-        assert ready.wait(5), "websocket server did not start"
-        return self
-
-    def __exit__(self, *exc):
-        self.loop.call_soon_threadsafe(self._stop.set)
-        self.thread.join(5)
-        self.httpd.shutdown()
-        self.httpd.server_close()
-
-    @property
-    def ws_url(self) -> str:
-        return f"ws://127.0.0.1:{self.ws_port}"
-
-    @property
-    def rest_url(self) -> str:
-        return f"http://127.0.0.1:{self.http_port}"
+    return ReplayServer(messages, snapshot, "usdm", snapshot_at=SNAP_INDEX, **options)
 
 
 def _config(fake, out_dir, **kw) -> RecorderConfig:
@@ -399,6 +239,43 @@ def test_rotation_at_utc_midnight(original, tmp_path):
     assert (book.stats["gaps"], book.stats["snapshots_skipped"]) == (0, 1)
     assert len(book.frame) == len(original["frame"])
     _assert_same_book(book.frame, original["frame"], len(original["frame"]))
+
+
+def test_replay_server_from_a_spot_recording_with_a_gap(tmp_path):
+    seg = segment("spot_btcusdt")
+    server = ReplayServer.from_recording(seg.files, max_lines=1500)
+    assert (server.market, server.symbol) == ("spot", "btcusdt")
+    assert server.snapshot.startswith(b'{"lastUpdateId"') and 0 < server.snapshot_at < 200
+    assert len(server.messages) == 1499 and server.gates == {server.snapshot_at: 1}
+    depth_idx = [i for i, m in enumerate(server.messages) if b"@depth" in m[:40]]
+    dropped = depth_idx[len(depth_idx) // 2]
+    server.drop = {dropped}
+    server.gates[dropped + 30] = 2  # the spot-chain book the server builds answers the gap
+    with server:
+        stats = _run(_config(server, tmp_path, symbols=("btcusdt",), market="spot",
+                             max_messages=len(server.messages) - 1))  # fmt: skip
+    assert server.problems == []
+    assert server.requests[0] == "/api/v3/depth?symbol=BTCUSDT&limit=1000"
+    assert (stats["gaps"], stats["snapshots"]) == (1, 2)
+    rec = read_binance_recording(stats["files"])
+    book = reconstruct(rec, levels=10)
+    assert (book.stats["gaps"], book.stats["snapshots"]) == (1, 2)
+    full = reconstruct(read_binance_recording(seg.files), levels=10).frame
+    _assert_same_book(book.frame, full, 100)
+    assert check_bbo(book.frame, rec.bbo)["bbo_mismatched"] == 0
+
+
+def test_replay_server_bypasses_a_configured_proxy_for_loopback(monkeypatch):
+    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.invalid:3128")
+    monkeypatch.delenv("NO_PROXY")
+    monkeypatch.setenv("no_proxy", "example.org")
+    msgs = [b'{"stream":"btcusdt@trade","data":{}}']
+    with ReplayServer(msgs, b'{"lastUpdateId":1,"bids":[],"asks":[]}', "spot"):
+        assert os.environ["NO_PROXY"] == "127.0.0.1,localhost"
+        assert os.environ["no_proxy"] == "example.org,127.0.0.1,localhost"
+    assert "NO_PROXY" not in os.environ and os.environ["no_proxy"] == "example.org"
+    with pytest.raises(ValueError, match="market"):
+        ReplayServer(msgs, b"{}", "margin")
 
 
 # --------------------------------------------------------------------------- signals

@@ -316,11 +316,13 @@ class ModelConfig:
     fields named in ``classification_only`` (``class_weight``) are not searched for regression.
 
     Class attributes: ``name`` (the model's name in the results), ``scaler`` (passed to
-    :func:`lobutils.evaluation.scaled_pipeline`: ``"standard"`` or None for trees).
+    :func:`lobutils.evaluation.scaled_pipeline`: ``"clipped"``, the training-statistics
+    z-score clipped at 10 std so a feature that was flat in training cannot explode a linear
+    model's test predictions, or None for trees).
     """
 
     name: ClassVar[str] = "model"
-    scaler: ClassVar[str | None] = "standard"
+    scaler: ClassVar[str | None] = "clipped"
     classification_only: ClassVar[frozenset[str]] = frozenset({"class_weight"})
 
     grid: Any = ()

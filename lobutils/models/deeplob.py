@@ -1,0 +1,1286 @@
+"""The DeepLOB family in Keras 3: builders, training options, and resumable training.
+
+Every model here is written with Keras layers and :mod:`keras.ops` only, so the same code runs
+with the TensorFlow backend (the default), JAX or PyTorch (``KERAS_BACKEND``). Inputs are
+windows of ``T`` book states with ``n_features`` columns each, shape ``(batch, T, n_features)``;
+:class:`lobutils.models.windows.WindowDataset` serves them from a (memory-mapped) 2-D array
+without a materialised ``(N, T, n_features)`` copy.
+
+Builders
+--------
+:func:`build_deeplob`
+    DeepLOB (Zhang, Zohren & Roberts 2019): three convolution blocks over the book (the first
+    two with ``(1, 2)`` strides that pair price with size, then bid with ask; the third a
+    ``(1, L)`` convolution across the levels), an Inception module, an LSTM(64) and a
+    classification (softmax) or regression (linear) head. The defaults are the paper's
+    classifier: **142,435 parameters**, the count of the authors' Keras code (see the builder).
+:func:`build_deeplob_tcn`
+    The same convolution and Inception front end with causal dilated 1-D convolutions
+    (dilations 1, 2, 4, 8; kernel 3) in place of the LSTM.
+:func:`build_multitask`
+    Shared front end, a short- and a long-horizon branch (e.g. 10 s and 60 s), cross-attention
+    from the long branch to the short one and a learned gate that mixes them; two heads,
+    trained with loss weights 0.5 / 0.5.
+:func:`build_cnn_classifier`
+    A small 1-D CNN classifier (seed 000's model, a few thousand parameters).
+:func:`build_l1_lstm`
+    A small LSTM that forecasts the future level-1 state (the change of the best bid, best ask
+    and mid at ``t + h``; seed 002's model).
+
+Training
+--------
+:class:`TrainConfig` holds the training options (loss: cross-entropy, MSE or Huber; target
+standardisation with training statistics; gradient clipping; early stopping;
+``ReduceLROnPlateau``; an EMA-smoothed training target). :func:`train_model` compiles and fits a
+model on :class:`~lobutils.models.windows.WindowDataset` inputs, with checkpoints that resume
+from the last finished epoch; :func:`fit_predict` does the whole round trip on one split and
+always scores the raw target, even when the model was trained on a smoothed one.
+
+Examples
+--------
+>>> m = build_deeplob()
+>>> m.count_params(), m.input_shape, m.output_shape
+(142435, (None, 100, 40), (None, 3))
+>>> build_deeplob(task="regression").output_shape
+(None, 1)
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import Any, Literal
+
+import keras
+import numpy as np
+import pandas as pd
+from keras import layers, ops
+
+__all__ = [
+    "DEEPLOB_KERAS_PARAMS",
+    "DEEPLOB_PYTORCH_PARAMS",
+    "DeepLOBConfig",
+    "FitResult",
+    "GatedFusion",
+    "TargetScaler",
+    "TrainConfig",
+    "TrainResult",
+    "build_cnn_classifier",
+    "build_deeplob",
+    "build_deeplob_tcn",
+    "build_l1_lstm",
+    "build_multitask",
+    "compile_model",
+    "config_frame",
+    "fit_predict",
+    "has_gpu",
+    "measure_throughput",
+    "predict",
+    "train_model",
+    "training_targets",
+]
+
+DEEPLOB_KERAS_PARAMS = 142_435
+"""Parameters of DeepLOB's classifier in the authors' Keras code (no batch normalisation)."""
+
+DEEPLOB_PYTORCH_PARAMS = 143_907
+"""Parameters of the authors' PyTorch port: 1,216 batch-norm scales and shifts more (14 layers),
+and a second LSTM bias vector (256), as ``torch.nn.LSTM`` keeps ``b_ih`` and ``b_hh``."""
+
+Task = Literal["classification", "regression"]
+
+
+def _check_task(task: str) -> None:
+    if task not in ("classification", "regression"):
+        raise ValueError(f"task must be 'classification' or 'regression', got {task!r}")
+
+
+def _check_pos(name: str, value: Any) -> None:
+    if not isinstance(value, int | np.integer) or value < 1:
+        raise ValueError(f"{name} must be a positive integer, got {value!r}")
+
+
+# --------------------------------------------------------------------------------------
+# building blocks
+# --------------------------------------------------------------------------------------
+
+
+def _act(x, activation: str, alpha: float, name: str):
+    if activation == "leaky_relu":
+        return layers.LeakyReLU(negative_slope=alpha, name=name)(x)
+    return layers.Activation(activation, name=name)(x)
+
+
+def _conv2d(x, filters, kernel, name, *, strides=(1, 1), padding="valid", act, alpha, bn):
+    x = layers.Conv2D(filters, kernel, strides=strides, padding=padding, name=name)(x)
+    x = _act(x, act, alpha, f"{name}_act")
+    if bn:
+        x = layers.BatchNormalization(name=f"{name}_bn")(x)
+    return x
+
+
+def _deeplob_front(
+    inputs,
+    T: int,
+    n_features: int,
+    *,
+    conv_filters: int,
+    inception_filters: int,
+    leaky_alpha: float,
+    activation: str,
+    batch_norm: bool,
+    dropout: float,
+):
+    """Convolution blocks and Inception module: (batch, T, F) -> (batch, T, 3 x inception)."""
+    if n_features % 4 or n_features < 4:
+        raise ValueError(
+            f"n_features must be 4 x levels (ask px, ask qty, bid px, bid qty per level), "
+            f"got {n_features}"
+        )
+    kw = {"act": activation, "alpha": leaky_alpha, "bn": batch_norm}
+    f = conv_filters
+    x = layers.Reshape((T, n_features, 1), name="add_channel")(inputs)
+    # block 1: (1, 2) stride 2 pairs each price with its size -> F/2 columns
+    x = _conv2d(x, f, (1, 2), "conv1a", strides=(1, 2), **kw)
+    x = _conv2d(x, f, (4, 1), "conv1b", padding="same", **kw)
+    x = _conv2d(x, f, (4, 1), "conv1c", padding="same", **kw)
+    # block 2: (1, 2) stride 2 pairs the ask and the bid side of each level -> F/4 columns
+    x = _conv2d(x, f, (1, 2), "conv2a", strides=(1, 2), **kw)
+    x = _conv2d(x, f, (4, 1), "conv2b", padding="same", **kw)
+    x = _conv2d(x, f, (4, 1), "conv2c", padding="same", **kw)
+    # block 3: one (1, L) convolution across all levels -> one column
+    x = _conv2d(x, f, (1, n_features // 4), "conv3a", **kw)
+    x = _conv2d(x, f, (4, 1), "conv3b", padding="same", **kw)
+    x = _conv2d(x, f, (4, 1), "conv3c", padding="same", **kw)
+    # Inception module: 1x1 -> 3x1, 1x1 -> 5x1, and 3x1 max-pool -> 1x1, over time
+    g = inception_filters
+    b1 = _conv2d(x, g, (1, 1), "inc1a", padding="same", **kw)
+    b1 = _conv2d(b1, g, (3, 1), "inc1b", padding="same", **kw)
+    b2 = _conv2d(x, g, (1, 1), "inc2a", padding="same", **kw)
+    b2 = _conv2d(b2, g, (5, 1), "inc2b", padding="same", **kw)
+    b3 = layers.MaxPooling2D((3, 1), strides=(1, 1), padding="same", name="inc3_pool")(x)
+    b3 = _conv2d(b3, g, (1, 1), "inc3a", padding="same", **kw)
+    x = layers.Concatenate(axis=-1, name="inception")([b1, b2, b3])
+    x = layers.Reshape((T, 3 * g), name="to_sequence")(x)
+    if dropout > 0:
+        # Drops whole feature channels for every time step (the reference's noise_shape).
+        x = layers.SpatialDropout1D(dropout, name="channel_dropout")(x)
+    return x
+
+
+def _head(x, task: str, n_classes: int, n_outputs: int, name: str):
+    if task == "classification":
+        return layers.Dense(n_classes, activation="softmax", name=name, dtype="float32")(x)
+    return layers.Dense(n_outputs, name=name, dtype="float32")(x)
+
+
+# --------------------------------------------------------------------------------------
+# DeepLOB
+# --------------------------------------------------------------------------------------
+
+
+def build_deeplob(
+    T: int = 100,
+    n_features: int = 40,
+    n_classes: int = 3,
+    task: Task = "classification",
+    *,
+    n_outputs: int = 1,
+    conv_filters: int = 32,
+    inception_filters: int = 64,
+    lstm_units: int = 64,
+    leaky_alpha: float = 0.01,
+    activation: str = "leaky_relu",
+    batch_norm: bool = False,
+    dropout: float = 0.2,
+    name: str = "deeplob",
+) -> keras.Model:
+    """DeepLOB (Zhang, Zohren & Roberts 2019), uncompiled.
+
+    The layout follows the authors' Keras code (``create_deeplob`` in their repository):
+    ``(4, 1)`` convolutions with ``"same"`` padding (so the time axis keeps its ``T`` steps), no
+    batch normalisation, LeakyReLU(0.01) after every convolution, a channel dropout of 0.2
+    before the LSTM, and a dense softmax head. With the defaults that is **142,435**
+    parameters: 37,216 in the three convolution blocks, 39,232 in the Inception module, 65,792
+    in the LSTM(64) and 195 in the head. Their PyTorch port has 143,907
+    (:data:`DEEPLOB_PYTORCH_PARAMS`): with ``batch_norm=True`` this builder adds the same
+    batch-norm layers (1,216 trainable parameters and as many non-trainable statistics), and
+    PyTorch's LSTM has a second bias vector (256).
+
+    Parameters
+    ----------
+    T : int
+        Time steps per input window.
+    n_features : int
+        Columns per step, ``4 x levels`` in the order ask price, ask size, bid price, bid size
+        per level (FI-2010's order; :func:`lobutils.models.windows.lob_matrix`).
+    n_classes : int
+        Classes of the softmax head (``task="classification"``).
+    task : {"classification", "regression"}
+    n_outputs : int
+        Outputs of the linear head (``task="regression"``).
+    conv_filters, inception_filters, lstm_units : int
+        Widths (32, 64, 64 in the paper).
+    leaky_alpha : float
+        Negative slope of the LeakyReLU.
+    activation : str
+        ``"leaky_relu"`` or any Keras activation name (``"tanh"``, ``"relu"``).
+    batch_norm : bool
+        Batch normalisation after every convolution (the PyTorch port's layout).
+    dropout : float
+        Channel dropout before the recurrent layer (0 turns it off).
+    name : str
+
+    Returns
+    -------
+    keras.Model
+        Input ``(batch, T, n_features)``; output ``(batch, n_classes)`` probabilities or
+        ``(batch, n_outputs)`` values.
+
+    Examples
+    --------
+    >>> build_deeplob(T=20, n_features=8, task="regression", n_outputs=2).output_shape
+    (None, 2)
+    """
+    _check_task(task)
+    for nm, v in (("T", T), ("n_classes", n_classes), ("n_outputs", n_outputs)):
+        _check_pos(nm, v)
+    inputs = keras.Input((T, n_features), name="lob")
+    x = _deeplob_front(
+        inputs,
+        T,
+        n_features,
+        conv_filters=conv_filters,
+        inception_filters=inception_filters,
+        leaky_alpha=leaky_alpha,
+        activation=activation,
+        batch_norm=batch_norm,
+        dropout=dropout,
+    )
+    x = layers.LSTM(lstm_units, name="lstm")(x)
+    return keras.Model(inputs, _head(x, task, n_classes, n_outputs, "out"), name=name)
+
+
+def build_deeplob_tcn(
+    T: int = 100,
+    n_features: int = 40,
+    n_classes: int = 3,
+    task: Task = "classification",
+    *,
+    n_outputs: int = 1,
+    conv_filters: int = 32,
+    inception_filters: int = 64,
+    tcn_filters: int = 64,
+    kernel_size: int = 3,
+    dilations: Sequence[int] = (1, 2, 4, 8),
+    leaky_alpha: float = 0.01,
+    activation: str = "leaky_relu",
+    batch_norm: bool = False,
+    dropout: float = 0.2,
+    name: str = "deeplob_tcn",
+) -> keras.Model:
+    """DeepLOB with a temporal convolution network (TCN) in place of the LSTM.
+
+    After the DeepLOB front end, one residual block per dilation: a causal ``Conv1D`` (kernel
+    3 by default) with that dilation, LeakyReLU, and a skip connection (a 1x1 projection into
+    the first block). Causal padding means step ``t`` sees steps ``<= t`` only; the last
+    step's features go to the head. The receptive field of the stack is
+    ``1 + (kernel - 1) x sum(dilations)`` steps (31 with the defaults), on top of the front
+    end's own ``(4, 1)`` and Inception filters.
+
+    Parameters
+    ----------
+    T, n_features, n_classes, task, n_outputs, conv_filters, inception_filters, leaky_alpha,
+    activation, batch_norm, dropout, name
+        As :func:`build_deeplob`.
+    tcn_filters : int
+        Channels of every TCN block.
+    kernel_size : int
+    dilations : sequence of int
+
+    Examples
+    --------
+    >>> m = build_deeplob_tcn(T=16, n_features=8)
+    >>> m.output_shape, [m.get_layer(f"tcn{i}").dilation_rate for i in range(4)]
+    ((None, 3), [(1,), (2,), (4,), (8,)])
+    """
+    _check_task(task)
+    _check_pos("T", T)
+    inputs = keras.Input((T, n_features), name="lob")
+    x = _deeplob_front(
+        inputs,
+        T,
+        n_features,
+        conv_filters=conv_filters,
+        inception_filters=inception_filters,
+        leaky_alpha=leaky_alpha,
+        activation=activation,
+        batch_norm=batch_norm,
+        dropout=dropout,
+    )
+    for i, d in enumerate(dilations):
+        y = layers.Conv1D(
+            tcn_filters, kernel_size, dilation_rate=int(d), padding="causal", name=f"tcn{i}"
+        )(x)
+        y = _act(y, activation, leaky_alpha, f"tcn{i}_act")
+        skip = x if i > 0 else layers.Conv1D(tcn_filters, 1, name="tcn_proj")(x)
+        x = layers.Add(name=f"tcn{i}_res")([skip, y])
+    x = layers.Cropping1D((T - 1, 0), name="last_step")(x)
+    x = layers.Flatten(name="last")(x)
+    return keras.Model(inputs, _head(x, task, n_classes, n_outputs, "out"), name=name)
+
+
+@keras.saving.register_keras_serializable(package="lobutils")
+class GatedFusion(keras.layers.Layer):
+    """``g * a + (1 - g) * b`` with a learned gate ``g = sigmoid(W [a, b] + c)``.
+
+    Examples
+    --------
+    >>> a, b = np.ones((2, 3), "float32"), np.zeros((2, 3), "float32")
+    >>> out = GatedFusion()([a, b])
+    >>> tuple(out.shape), bool(np.all((np.asarray(out) > 0) & (np.asarray(out) < 1)))
+    ((2, 3), True)
+    """
+
+    def build(self, input_shape):
+        units = int(input_shape[0][-1])
+        self.gate = layers.Dense(units, activation="sigmoid", name="gate")
+        self.gate.build((None, 2 * units))
+
+    def call(self, inputs):
+        a, b = inputs
+        g = self.gate(ops.concatenate([a, b], axis=-1))
+        return g * a + (1.0 - g) * b
+
+    def compute_output_shape(self, input_shape):
+        return input_shape[0]
+
+
+def build_multitask(
+    T: int = 100,
+    n_features: int = 40,
+    n_classes: int = 3,
+    task: Task = "regression",
+    *,
+    horizons: tuple[str, str] = ("short", "long"),
+    conv_filters: int = 32,
+    inception_filters: int = 64,
+    lstm_units: int = 64,
+    attention_heads: int = 4,
+    leaky_alpha: float = 0.01,
+    activation: str = "leaky_relu",
+    batch_norm: bool = False,
+    dropout: float = 0.2,
+    name: str = "deeplob_multitask",
+) -> keras.Model:
+    """Hierarchical multi-task DeepLOB: a short- and a long-horizon head on shared features.
+
+    The DeepLOB front end is shared. A short-horizon LSTM reads it and feeds the short head.
+    A long-horizon LSTM reads it too; its last state queries the short branch's whole
+    sequence through multi-head cross-attention, and a learned gate
+    (:class:`GatedFusion`) mixes the long state with what the attention returned. The long
+    head sees the fused state and the short branch's state (the hierarchy: the long forecast
+    builds on the short one). Compile it with :class:`TrainConfig`'s ``loss_weights``
+    (0.5 / 0.5 by default).
+
+    Parameters
+    ----------
+    T, n_features, n_classes, task, conv_filters, inception_filters, lstm_units, leaky_alpha,
+    activation, batch_norm, dropout, name
+        As :func:`build_deeplob`.
+    horizons : (str, str)
+        Names of the two outputs, short first (e.g. ``("10s", "60s")``).
+    attention_heads : int
+
+    Returns
+    -------
+    keras.Model
+        Two outputs, a dict ``{horizons[0]: ..., horizons[1]: ...}``.
+
+    Examples
+    --------
+    >>> m = build_multitask(T=16, n_features=8, horizons=("h10", "h60"))
+    >>> m.output_names, m.output_shape
+    (['h10', 'h60'], [(None, 1), (None, 1)])
+    """
+    _check_task(task)
+    short, long_ = horizons
+    if short == long_:
+        raise ValueError("the two horizons need distinct names")
+    inputs = keras.Input((T, n_features), name="lob")
+    x = _deeplob_front(
+        inputs,
+        T,
+        n_features,
+        conv_filters=conv_filters,
+        inception_filters=inception_filters,
+        leaky_alpha=leaky_alpha,
+        activation=activation,
+        batch_norm=batch_norm,
+        dropout=dropout,
+    )
+    s_seq, s_h, _ = layers.LSTM(
+        lstm_units, return_sequences=True, return_state=True, name="lstm_short"
+    )(x)
+    _, l_h, _ = layers.LSTM(lstm_units, return_sequences=True, return_state=True, name="lstm_long")(
+        x
+    )
+    query = layers.Reshape((1, lstm_units), name="query")(l_h)
+    key_dim = max(1, lstm_units // attention_heads)
+    att = layers.MultiHeadAttention(attention_heads, key_dim, name="cross_attention")(query, s_seq)
+    att = layers.Flatten(name="attended")(att)
+    fused = GatedFusion(name="gated_fusion")([l_h, att])
+    long_in = layers.Concatenate(name="hierarchy")([fused, s_h])
+    out_s = _head(s_h, task, n_classes, 1, short)
+    out_l = _head(long_in, task, n_classes, 1, long_)
+    return keras.Model(inputs, {short: out_s, long_: out_l}, name=name)
+
+
+def build_cnn_classifier(
+    T: int = 100,
+    n_features: int = 40,
+    n_classes: int = 3,
+    *,
+    filters: Sequence[int] = (16, 32),
+    kernel_size: int = 5,
+    leaky_alpha: float = 0.01,
+    dropout: float = 0.2,
+    name: str = "cnn",
+) -> keras.Model:
+    """A small 1-D CNN classifier over book windows (seed 000's model).
+
+    Two ``Conv1D`` layers over time (all columns as channels, LeakyReLU, max-pooling between
+    them), global average pooling, dropout and a softmax head: a few thousand parameters,
+    a cheap comparison for DeepLOB.
+
+    Examples
+    --------
+    >>> m = build_cnn_classifier(T=20, n_features=40)
+    >>> m.output_shape, m.count_params()
+    ((None, 3), 5907)
+    """
+    _check_pos("T", T)
+    inputs = keras.Input((T, n_features), name="lob")
+    x = inputs
+    for i, f in enumerate(filters):
+        x = layers.Conv1D(int(f), kernel_size, padding="same", name=f"conv{i}")(x)
+        x = layers.LeakyReLU(negative_slope=leaky_alpha, name=f"conv{i}_act")(x)
+        if i < len(filters) - 1:
+            x = layers.MaxPooling1D(2, padding="same", name=f"pool{i}")(x)
+    x = layers.GlobalAveragePooling1D(name="gap")(x)
+    if dropout > 0:
+        x = layers.Dropout(dropout, name="dropout")(x)
+    return keras.Model(inputs, _head(x, "classification", n_classes, 1, "out"), name=name)
+
+
+def build_l1_lstm(
+    T: int = 100,
+    n_features: int = 40,
+    n_outputs: int = 3,
+    *,
+    units: int = 32,
+    dropout: float = 0.1,
+    name: str = "l1_lstm",
+) -> keras.Model:
+    """An LSTM regression of the future level-1 state (seed 002's model).
+
+    The outputs are the changes (bps) of the best bid, the best ask and the mid from ``t`` to
+    ``t + h``: zero is the persistence forecast (the quotes stay where they are), the baseline
+    to beat.
+
+    Examples
+    --------
+    >>> build_l1_lstm(T=20, n_features=40).output_shape
+    (None, 3)
+    """
+    _check_pos("T", T)
+    _check_pos("n_outputs", n_outputs)
+    inputs = keras.Input((T, n_features), name="lob")
+    x = layers.LSTM(units, name="lstm")(inputs)
+    if dropout > 0:
+        x = layers.Dropout(dropout, name="dropout")(x)
+    return keras.Model(inputs, _head(x, "regression", 1, n_outputs, "out"), name=name)
+
+
+_BUILDERS: Mapping[str, Callable[..., keras.Model]] = {
+    "deeplob": build_deeplob,
+    "deeplob_tcn": build_deeplob_tcn,
+    "multitask": build_multitask,
+    "cnn": build_cnn_classifier,
+    "l1_lstm": build_l1_lstm,
+}
+
+
+@dataclass(frozen=True)
+class DeepLOBConfig:
+    """A model of the family by name, with its sizes: ``config.build()`` returns it.
+
+    Parameters
+    ----------
+    model : {"deeplob", "deeplob_tcn", "multitask", "cnn", "l1_lstm"}
+    T, n_features, n_classes : int
+    task : {"classification", "regression"}
+        Ignored by ``cnn`` (always a classifier) and ``l1_lstm`` (always a regression).
+    options : tuple of (name, value) pairs
+        Further keyword arguments of the builder (e.g. ``(("lstm_units", 32),)``); a tuple so
+        that the config stays hashable.
+
+    Examples
+    --------
+    >>> cfg = DeepLOBConfig(T=10, n_features=8, options=(("lstm_units", 8),))
+    >>> cfg.build().get_layer("lstm").units
+    8
+    """
+
+    model: str = "deeplob"
+    T: int = 100
+    n_features: int = 40
+    n_classes: int = 3
+    task: Task = "classification"
+    options: tuple[tuple[str, Any], ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.model not in _BUILDERS:
+            raise ValueError(f"unknown model {self.model!r}; choose from {list(_BUILDERS)}")
+        _check_task(self.task)
+        object.__setattr__(
+            self, "options", tuple((str(k), v) for k, v in dict(self.options).items())
+        )
+
+    @property
+    def effective_task(self) -> Task:
+        """The task the built model solves."""
+        if self.model == "cnn":
+            return "classification"
+        if self.model == "l1_lstm":
+            return "regression"
+        return self.task
+
+    def build(self) -> keras.Model:
+        """The uncompiled model."""
+        kw: dict[str, Any] = {"T": self.T, "n_features": self.n_features, **dict(self.options)}
+        if self.model in ("deeplob", "deeplob_tcn", "multitask"):
+            kw.update(n_classes=self.n_classes, task=self.task)
+        elif self.model == "cnn":
+            kw["n_classes"] = self.n_classes
+        return _BUILDERS[self.model](**kw)
+
+
+# --------------------------------------------------------------------------------------
+# training options
+# --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Training options (seed 004's choices are all here, each one switchable).
+
+    Parameters
+    ----------
+    epochs : int
+        Maximum epochs (early stopping may end sooner).
+    batch_size : int
+    learning_rate : float
+        Adam's learning rate.
+    adam_epsilon : float
+        Adam's epsilon (DeepLOB's authors used 1.0 with a learning rate of 0.01).
+    loss : {"auto", "crossentropy", "mse", "huber"}
+        ``"auto"``: cross-entropy for classification, Huber for regression.
+    huber_delta : float
+        Huber's switch from squared to absolute loss, in units of the (standardised) target.
+    clipnorm : float or None
+        Gradient clipping by global norm.
+    standardize_targets : bool
+        Regression: train on ``(y - mean) / std`` with the *training* rows' mean and std, and
+        transform predictions back.
+    ema_alpha : float or None
+        Regression: train on the EMA-smoothed forward return
+        (:func:`lobutils.targets.ema_smoothed_returns`, seed 004's target); evaluation is
+        always on the raw forward return.
+    class_weight : {"none", "balanced"}
+        Classification: weight classes inversely to their training frequency.
+    early_stopping_patience : int or None
+        Epochs without a better validation loss before stopping (best weights restored).
+    reduce_lr_patience : int or None
+        Epochs without a better validation loss before the learning rate is multiplied by
+        ``reduce_lr_factor`` (not below ``min_lr``).
+    reduce_lr_factor, min_lr : float
+    loss_weights : tuple of float
+        Weights of the two heads of :func:`build_multitask` (0.5, 0.5).
+    jit_compile : bool or "auto"
+        Passed to ``Model.compile`` (XLA on TensorFlow, ``jax.jit`` on JAX).
+    run_eagerly : bool
+        Skip graph compilation: slower per step, but much quicker to start, which wins for
+        tiny models and data (tests, doctests).
+    seed : int
+        Seeds Keras, NumPy and Python (:func:`keras.utils.set_random_seed`) and the shuffling.
+    verbose : int
+        Keras' progress output (0: silent).
+
+    Examples
+    --------
+    >>> TrainConfig(epochs=3).loss_for("regression"), TrainConfig().loss_for("classification")
+    ('huber', 'crossentropy')
+    """
+
+    epochs: int = 10
+    batch_size: int = 64
+    learning_rate: float = 1e-3
+    adam_epsilon: float = 1e-7
+    loss: Literal["auto", "crossentropy", "mse", "huber"] = "auto"
+    huber_delta: float = 1.0
+    clipnorm: float | None = 1.0
+    standardize_targets: bool = True
+    ema_alpha: float | None = None
+    class_weight: Literal["none", "balanced"] = "none"
+    early_stopping_patience: int | None = 3
+    reduce_lr_patience: int | None = 2
+    reduce_lr_factor: float = 0.5
+    min_lr: float = 1e-5
+    loss_weights: tuple[float, float] = (0.5, 0.5)
+    jit_compile: bool | Literal["auto"] = "auto"
+    run_eagerly: bool = False
+    seed: int = 0
+    verbose: int = 0
+
+    def __post_init__(self) -> None:
+        _check_pos("epochs", self.epochs)
+        _check_pos("batch_size", self.batch_size)
+        if self.loss not in ("auto", "crossentropy", "mse", "huber"):
+            raise ValueError(f"unknown loss {self.loss!r}")
+        if self.ema_alpha is not None and not 0 < self.ema_alpha <= 1:
+            raise ValueError(f"ema_alpha must lie in (0, 1], got {self.ema_alpha}")
+        if self.class_weight not in ("none", "balanced"):
+            raise ValueError("class_weight must be 'none' or 'balanced'")
+        for nm in ("early_stopping_patience", "reduce_lr_patience"):
+            v = getattr(self, nm)
+            if v is not None:
+                _check_pos(nm, v)
+        object.__setattr__(self, "loss_weights", tuple(float(w) for w in self.loss_weights))
+
+    def loss_for(self, task: Task) -> str:
+        """The loss name for a task."""
+        _check_task(task)
+        if self.loss == "auto":
+            return "crossentropy" if task == "classification" else "huber"
+        if task == "classification" and self.loss != "crossentropy":
+            raise ValueError(f"a classifier trains on cross-entropy, not {self.loss!r}")
+        if task == "regression" and self.loss == "crossentropy":
+            raise ValueError("a regression cannot train on cross-entropy")
+        return self.loss
+
+
+def has_gpu() -> bool:
+    """Whether the active Keras backend sees a GPU (checked once, cheaply, per backend).
+
+    Examples
+    --------
+    >>> isinstance(has_gpu(), bool)
+    True
+    """
+    backend = keras.backend.backend()
+    try:
+        if backend == "tensorflow":
+            import tensorflow as tf
+
+            return bool(tf.config.list_physical_devices("GPU"))
+        if backend == "jax":
+            import jax
+
+            return any(d.platform == "gpu" for d in jax.devices())
+        if backend == "torch":
+            import torch
+
+            return bool(torch.cuda.is_available())
+    except Exception:  # noqa: BLE001 - a broken driver means no usable GPU
+        return False
+    return False
+
+
+def _loss_object(name: str, delta: float):
+    if name == "crossentropy":
+        return keras.losses.SparseCategoricalCrossentropy()
+    if name == "huber":
+        return keras.losses.Huber(delta=delta)
+    return keras.losses.MeanSquaredError()
+
+
+def compile_model(model: keras.Model, task: Task, config: TrainConfig | None = None) -> keras.Model:
+    """Compile ``model`` in place with Adam and the config's loss; returns it.
+
+    A model with two named outputs (:func:`build_multitask`) gets one loss per output and the
+    config's ``loss_weights``.
+
+    Examples
+    --------
+    >>> m = compile_model(build_cnn_classifier(T=8, n_features=8), "classification")
+    >>> type(m.optimizer).__name__, type(m.loss).__name__
+    ('Adam', 'SparseCategoricalCrossentropy')
+    """
+    cfg = config or TrainConfig()
+    name = cfg.loss_for(task)
+    opt = keras.optimizers.Adam(
+        learning_rate=cfg.learning_rate, epsilon=cfg.adam_epsilon, clipnorm=cfg.clipnorm
+    )
+    metrics: Any = ["accuracy"] if task == "classification" else None
+    outs = list(model.output_names)
+    if len(outs) > 1:
+        if len(outs) != len(cfg.loss_weights):
+            raise ValueError(f"{len(outs)} outputs but loss_weights {cfg.loss_weights}")
+        loss: Any = {o: _loss_object(name, cfg.huber_delta) for o in outs}
+        weights: Any = dict(zip(outs, cfg.loss_weights, strict=True))
+        if metrics:
+            metrics = {o: ["accuracy"] for o in outs}
+    else:
+        loss, weights = _loss_object(name, cfg.huber_delta), None
+    model.compile(
+        optimizer=opt,
+        loss=loss,
+        loss_weights=weights,
+        metrics=metrics,
+        jit_compile=False if cfg.run_eagerly else cfg.jit_compile,
+        run_eagerly=cfg.run_eagerly,
+    )
+    return model
+
+
+@dataclass(frozen=True)
+class TargetScaler:
+    """``(y - mean) / std`` with the training rows' statistics (per output column).
+
+    Examples
+    --------
+    >>> s = TargetScaler.fit(np.array([1.0, 3.0]))
+    >>> s.transform(np.array([3.0])).tolist(), s.inverse(np.array([-1.0])).tolist()
+    ([1.0], [1.0])
+    """
+
+    mean: np.ndarray
+    std: np.ndarray
+
+    @classmethod
+    def fit(cls, y_train: np.ndarray) -> TargetScaler:
+        y = np.asarray(y_train, dtype=np.float64)
+        if y.size == 0 or not np.isfinite(y).all():
+            raise ValueError("training targets must be finite and non-empty")
+        sd = y.std(axis=0)
+        return cls(np.asarray(y.mean(axis=0)), np.asarray(np.where(sd > 0, sd, 1.0)))
+
+    @classmethod
+    def identity(cls) -> TargetScaler:
+        return cls(np.asarray(0.0), np.asarray(1.0))
+
+    def transform(self, y: np.ndarray) -> np.ndarray:
+        return ((np.asarray(y, dtype=np.float64) - self.mean) / self.std).astype(np.float32)
+
+    def inverse(self, z: np.ndarray) -> np.ndarray:
+        return np.asarray(z, dtype=np.float64) * self.std + self.mean
+
+
+def training_targets(raw: np.ndarray, ema_alpha: float | None = None) -> np.ndarray:
+    """The regression target a model trains on: the raw forward return, or its EMA.
+
+    The EMA runs over the whole series in row order (:func:`lobutils.targets.ema_smoothed_returns`),
+    so the smoothed target of row ``t`` mixes the forward returns of earlier rows. It is a
+    *training* target only: :func:`fit_predict` scores predictions on ``raw``.
+
+    Examples
+    --------
+    >>> training_targets(np.array([4.0, 0.0, 0.0]), ema_alpha=0.5).tolist()
+    [4.0, 2.0, 1.0]
+    """
+    r = np.asarray(raw, dtype=np.float64)
+    if ema_alpha is None:
+        return r
+    from lobutils.targets import ema_smoothed_returns
+
+    if r.ndim == 1:
+        return ema_smoothed_returns(r, alpha=ema_alpha)
+    return np.column_stack([ema_smoothed_returns(c, alpha=ema_alpha) for c in r.T])
+
+
+# --------------------------------------------------------------------------------------
+# resumable training
+# --------------------------------------------------------------------------------------
+
+_MODEL_FILE = "last.keras"
+_BEST_FILE = "best.weights.h5"
+_STATE_FILE = "state.json"
+
+
+def _atomic_write_text(path: Path, text: str) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(text)
+    os.replace(tmp, path)
+
+
+class _Resume(keras.callbacks.Callback):
+    """Records the history; with a directory, saves the model after every epoch.
+
+    ``last.keras`` is the whole model with its optimizer state after the last finished epoch
+    (after training, the model as returned: best weights restored); ``best.weights.h5`` the
+    weights of the epoch with the best monitored loss; ``state.json`` the epoch count, the
+    history and whether the run finished.
+    """
+
+    def __init__(self, directory: Path | None, history: list[dict[str, float]], monitor: str):
+        super().__init__()
+        self.directory = directory
+        self.history = history
+        self.monitor = monitor
+        vals = [h[monitor] for h in history if monitor in h]
+        self.best = min(vals) if vals else math.inf
+        self.t0 = time.perf_counter()
+
+    def on_train_begin(self, logs=None):
+        self.t0 = time.perf_counter()
+
+    def _save_state(self, finished: bool) -> None:
+        state = {"epoch": len(self.history), "history": self.history, "finished": finished}
+        _atomic_write_text(self.directory / _STATE_FILE, json.dumps(state))
+
+    def _save_model(self) -> None:
+        tmp = self.directory / f".tmp.{_MODEL_FILE}"
+        self.model.save(tmp)
+        os.replace(tmp, self.directory / _MODEL_FILE)
+
+    def on_epoch_end(self, epoch, logs=None):
+        row = {"epoch": int(epoch) + 1}
+        for k, v in (logs or {}).items():
+            row[k] = float(v)
+        row["learning_rate"] = float(ops.convert_to_numpy(self.model.optimizer.learning_rate.value))
+        row["seconds"] = time.perf_counter() - self.t0
+        self.history.append(row)
+        if self.directory is None:
+            return
+        self.directory.mkdir(parents=True, exist_ok=True)
+        current = row.get(self.monitor, math.inf)
+        if current < self.best:
+            self.best = current
+            tmp = self.directory / f".tmp.{_BEST_FILE}"
+            self.model.save_weights(tmp)
+            os.replace(tmp, self.directory / _BEST_FILE)
+        self._save_model()
+        self._save_state(finished=False)
+
+    def on_train_end(self, logs=None):
+        if self.directory is None or not self.history:
+            return
+        self.directory.mkdir(parents=True, exist_ok=True)
+        self._save_model()
+        self._save_state(finished=True)
+
+
+class _EarlyStopping(keras.callbacks.EarlyStopping):
+    """EarlyStopping that starts from a resumed run's best value, wait count and best weights."""
+
+    def __init__(self, *args, initial: tuple[float, int, list] | None = None, **kw):
+        super().__init__(*args, **kw)
+        self._initial = initial
+
+    def on_train_begin(self, logs=None):
+        super().on_train_begin(logs)
+        if self._initial is not None:
+            self.best, self.wait, self.best_weights = self._initial
+
+
+@dataclass(frozen=True, eq=False)
+class TrainResult:
+    """A trained model and its learning curves.
+
+    Attributes
+    ----------
+    model : keras.Model
+    history : pandas.DataFrame
+        One row per epoch (including epochs of earlier, resumed runs): ``epoch``, ``loss``,
+        ``val_loss`` (and the metrics), ``learning_rate``, ``seconds`` (since that run began).
+    epochs_run : int
+        Epochs trained by this call (0 when the checkpoint was already complete).
+    resumed_from : int
+        Epochs already done in the checkpoint when this call started.
+    seconds : float
+        Wall time of this call's training.
+    samples_per_s : float
+        Training samples per second in this call (NaN when no epoch ran).
+    stopped_early : bool
+    """
+
+    model: keras.Model = field(repr=False)
+    history: pd.DataFrame = field(repr=False)
+    epochs_run: int
+    resumed_from: int
+    seconds: float
+    samples_per_s: float
+    stopped_early: bool
+
+
+def _class_weights(y: np.ndarray, n_classes: int) -> dict[int, float]:
+    counts = np.bincount(np.asarray(y, dtype=np.int64), minlength=n_classes).astype(float)
+    w = np.where(counts > 0, counts.sum() / (n_classes * np.maximum(counts, 1)), 0.0)
+    return {int(k): float(v) for k, v in enumerate(w)}
+
+
+def train_model(
+    model: keras.Model | Callable[[], keras.Model],
+    train: keras.utils.PyDataset,
+    val: keras.utils.PyDataset | None,
+    task: Task,
+    config: TrainConfig | None = None,
+    *,
+    checkpoint_dir: str | os.PathLike[str] | None = None,
+) -> TrainResult:
+    """Compile and fit a model with early stopping, LR reduction and resumable checkpoints.
+
+    With ``checkpoint_dir``, the whole model (weights and optimizer state), the best weights
+    so far and the history are saved after every epoch. A later call with the same directory
+    loads them and continues from the next epoch up to ``config.epochs``: an interrupted run
+    resumes where it stopped, a finished one is not trained again (the saved model and history
+    are returned), and a finished one asked for more epochs goes on from its returned model.
+    Early stopping resumes with the saved best loss, patience count and best weights;
+    ``ReduceLROnPlateau`` restarts its patience (the learning rate itself is in the optimizer
+    state). Delete the directory to start over.
+
+    Parameters
+    ----------
+    model : keras.Model or callable
+        The uncompiled model, or a function that builds it (called only when there is no
+        checkpoint to resume).
+    train, val : keras.utils.PyDataset
+        E.g. :class:`lobutils.models.windows.WindowDataset`; ``val`` drives early stopping
+        and LR reduction (without it they watch the training loss).
+    task : {"classification", "regression"}
+    config : TrainConfig, optional
+    checkpoint_dir : path-like, optional
+
+    Returns
+    -------
+    TrainResult
+
+    Examples
+    --------
+    >>> from lobutils.models.windows import WindowDataset
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.normal(size=(64, 8)).astype("float32")
+    >>> y = (X[:, 0] > 0).astype("int64")
+    >>> ends = np.arange(3, 64)
+    >>> ds = WindowDataset(X, ends, T=4, y=y[ends], batch_size=16)
+    >>> res = train_model(build_cnn_classifier(T=4, n_features=8), ds, None, "classification",
+    ...                   TrainConfig(epochs=2, run_eagerly=True))
+    >>> res.epochs_run, list(res.history["epoch"])
+    (2, [1, 2])
+    """
+    _check_task(task)
+    cfg = config or TrainConfig()
+    keras.utils.set_random_seed(cfg.seed)
+    ckpt = Path(checkpoint_dir) if checkpoint_dir is not None else None
+    monitor = "val_loss" if val is not None else "loss"
+    history: list[dict[str, float]] = []
+    was_stopped = False
+    if ckpt is not None and (ckpt / _MODEL_FILE).is_file() and (ckpt / _STATE_FILE).is_file():
+        state = json.loads((ckpt / _STATE_FILE).read_text())
+        history = list(state["history"])
+        net = keras.models.load_model(ckpt / _MODEL_FILE, compile=True)
+    else:
+        net = model() if callable(model) and not isinstance(model, keras.Model) else model
+        compile_model(net, task, cfg)
+    done = len(history)
+    callbacks: list[keras.callbacks.Callback] = []
+    stopper = None
+    if cfg.early_stopping_patience is not None:
+        vals = [h[monitor] for h in history if monitor in h]
+        initial = None
+        if vals:
+            best_i = int(np.argmin(vals))
+            wait = len(vals) - 1 - best_i
+            weights = net.get_weights()
+            if (ckpt / _BEST_FILE).is_file():
+                net.load_weights(ckpt / _BEST_FILE)
+            best_w = net.get_weights()
+            net.set_weights(weights)
+            initial = (float(vals[best_i]), wait, best_w)
+            # The saved run had stopped early (as Keras decides it): nothing left to do.
+            was_stopped = wait >= cfg.early_stopping_patience and len(vals) > 1
+        stopper = _EarlyStopping(
+            monitor=monitor,
+            patience=cfg.early_stopping_patience,
+            restore_best_weights=True,
+            initial=initial,
+        )
+        callbacks.append(stopper)
+    if cfg.reduce_lr_patience is not None:
+        callbacks.append(
+            keras.callbacks.ReduceLROnPlateau(
+                monitor=monitor,
+                factor=cfg.reduce_lr_factor,
+                patience=cfg.reduce_lr_patience,
+                min_lr=cfg.min_lr,
+            )
+        )
+    callbacks.append(_Resume(ckpt, history, monitor))
+    kw: dict[str, Any] = {}
+    if task == "classification" and cfg.class_weight == "balanced":
+        y_all = getattr(train, "y", None)
+        if isinstance(y_all, np.ndarray):
+            kw["class_weight"] = _class_weights(y_all, int(net.output_shape[-1]))
+    ran = 0
+    t0 = time.perf_counter()
+    stopped_early = was_stopped
+    if done < cfg.epochs and not was_stopped:
+        net.fit(
+            train,
+            validation_data=val,
+            epochs=cfg.epochs,
+            initial_epoch=done,
+            callbacks=callbacks,
+            verbose=cfg.verbose,
+            **kw,
+        )
+        ran = len(history) - done
+        stopped_early = bool(stopper is not None and stopper.stopped_epoch > 0)
+    secs = time.perf_counter() - t0
+    n_train = int(getattr(train, "n_samples", 0)) or len(train) * cfg.batch_size
+    rate = ran * n_train / secs if ran and secs > 0 else math.nan
+    return TrainResult(net, pd.DataFrame(history), ran, done, secs, rate, stopped_early)
+
+
+def predict(model: keras.Model, data: keras.utils.PyDataset) -> np.ndarray | dict[str, np.ndarray]:
+    """Predictions over every batch of ``data`` in order (a dict for multi-output models).
+
+    Examples
+    --------
+    >>> from lobutils.models.windows import WindowDataset
+    >>> X = np.zeros((10, 8), "float32")
+    >>> p = predict(build_cnn_classifier(T=3, n_features=8), WindowDataset(X, np.arange(2, 10), T=3))
+    >>> p.shape
+    (8, 3)
+    """
+    out = model.predict(data, verbose=0)
+    if isinstance(out, dict):
+        return {k: np.asarray(v) for k, v in out.items()}
+    return np.asarray(out)
+
+
+@dataclass(frozen=True, eq=False)
+class FitResult:
+    """What :func:`fit_predict` returns.
+
+    Attributes
+    ----------
+    train : TrainResult
+    y_true : numpy.ndarray or dict
+        The *raw* targets of the test windows (class codes, or forward returns in the units
+        given), whatever the model trained on.
+    y_pred : numpy.ndarray or dict
+        Predicted classes, or predicted values back in the target's units.
+    proba : numpy.ndarray or dict or None
+        Class probabilities (classification).
+    val_pred : numpy.ndarray or dict
+        The same on the validation windows (for tuning or a threshold).
+    scaler : TargetScaler or dict or None
+        The training-target standardisation (regression).
+    trained_on : str
+        ``"raw"`` or ``"ema(alpha)"``.
+    """
+
+    train: TrainResult = field(repr=False)
+    y_true: Any = field(repr=False)
+    y_pred: Any = field(repr=False)
+    proba: Any = field(repr=False)
+    val_pred: Any = field(repr=False)
+    scaler: Any = field(repr=False)
+    trained_on: str
+
+
+def _as_outputs(y: Any) -> dict[str, np.ndarray] | np.ndarray:
+    if isinstance(y, Mapping):
+        return {str(k): np.asarray(v) for k, v in y.items()}
+    return np.asarray(y)
+
+
+def fit_predict(
+    model: keras.Model | Callable[[], keras.Model],
+    make_dataset: Callable[..., keras.utils.PyDataset],
+    y: np.ndarray | Mapping[str, np.ndarray],
+    *,
+    train_ends: np.ndarray,
+    val_ends: np.ndarray,
+    test_ends: np.ndarray,
+    task: Task,
+    config: TrainConfig | None = None,
+    checkpoint_dir: str | os.PathLike[str] | None = None,
+) -> FitResult:
+    """Train on the training windows, stop on the validation windows, predict the test windows.
+
+    ``y`` holds the raw target of **every row** (a forward return in bps, or class codes), or a
+    dict of them for a multi-output model; the window ending at row ``e`` is labelled
+    ``y[e]``. For a regression, the training target is ``training_targets(y, ema_alpha)``,
+    standardised with the training windows' mean and std when ``standardize_targets``; the
+    predictions are transformed back and scored against the raw ``y`` of the test windows.
+
+    Parameters
+    ----------
+    model : keras.Model or callable
+        Uncompiled model or builder (see :func:`train_model`).
+    make_dataset : callable
+        ``make_dataset(ends, y=None, shuffle=False)`` -> a PyDataset serving those windows,
+        e.g. ``functools.partial(WindowDataset, data, T=T, normalizer=norm, batch_size=64)``.
+    y : array (N,) or dict of arrays (N,)
+    train_ends, val_ends, test_ends : arrays of int
+        Rows where the windows end.
+    task : {"classification", "regression"}
+    config : TrainConfig, optional
+    checkpoint_dir : path-like, optional
+
+    Returns
+    -------
+    FitResult
+
+    Examples
+    --------
+    Labelled synthetic data: the target is the sum of the last row's first column.
+
+    >>> from functools import partial
+    >>> from lobutils.models.windows import WindowDataset
+    >>> rng = np.random.default_rng(1)
+    >>> X = rng.normal(size=(120, 8)).astype("float32")
+    >>> y = 5.0 + 2.0 * X[:, 0]
+    >>> mk = partial(WindowDataset, X, T=4, batch_size=16)
+    >>> res = fit_predict(lambda: build_l1_lstm(T=4, n_features=8, n_outputs=1), mk, y,
+    ...                   train_ends=np.arange(3, 80), val_ends=np.arange(83, 100),
+    ...                   test_ends=np.arange(103, 120), task="regression",
+    ...                   config=TrainConfig(epochs=1, ema_alpha=0.5, run_eagerly=True))
+    >>> res.trained_on, bool(np.allclose(res.y_true, y[103:120])), res.y_pred.shape
+    ('ema(0.5)', True, (17,))
+    """
+    _check_task(task)
+    cfg = config or TrainConfig()
+    raw = _as_outputs(y)
+    tr, va, te = (np.asarray(e, dtype=np.int64) for e in (train_ends, val_ends, test_ends))
+    multi = isinstance(raw, dict)
+    names = list(raw) if multi else [None]
+
+    def col(name):
+        return raw[name] if multi else raw
+
+    scalers: dict[Any, TargetScaler] = {}
+    fit_y: dict[Any, np.ndarray] = {}
+    trained_on = "raw"
+    for nm in names:
+        r = col(nm)
+        if task == "regression":
+            t = training_targets(r, cfg.ema_alpha)
+            if cfg.ema_alpha is not None:
+                trained_on = f"ema({cfg.ema_alpha:g})"
+            sc = TargetScaler.fit(t[tr]) if cfg.standardize_targets else TargetScaler.identity()
+            scalers[nm] = sc
+            fit_y[nm] = sc.transform(t)
+        else:
+            fit_y[nm] = np.asarray(r, dtype=np.int64)
+
+    def labels(ends):
+        if multi:
+            return {nm: fit_y[nm][ends] for nm in names}
+        return fit_y[None][ends]
+
+    train_ds = make_dataset(tr, y=labels(tr), shuffle=True)
+    val_ds = make_dataset(va, y=labels(va)) if va.size else None
+    result = train_model(model, train_ds, val_ds, task, cfg, checkpoint_dir=checkpoint_dir)
+
+    def decode(pred, nm):
+        if task == "classification":
+            return np.argmax(pred, axis=-1), pred
+        p = scalers[nm].inverse(pred)
+        return (p[:, 0] if p.ndim == 2 and p.shape[1] == 1 else p), None
+
+    def run(ends):
+        if ends.size == 0:
+            return ({nm: np.empty(0) for nm in names} if multi else np.empty(0)), None
+        out = predict(result.model, make_dataset(ends))
+        if multi:
+            dec = {nm: decode(out[nm], nm) for nm in names}
+            return {nm: d[0] for nm, d in dec.items()}, {nm: d[1] for nm, d in dec.items()}
+        return decode(out, None)
+
+    y_pred, proba = run(te)
+    val_pred, _ = run(va)
+    y_true = {nm: col(nm)[te] for nm in names} if multi else col(None)[te]
+    scaler = (scalers if multi else scalers.get(None)) if task == "regression" else None
+    return FitResult(result, y_true, y_pred, proba, val_pred, scaler, trained_on)
+
+
+def measure_throughput(
+    model: keras.Model,
+    task: Task = "classification",
+    *,
+    batch_size: int = 64,
+    steps: int = 10,
+    warmup: int = 2,
+    config: TrainConfig | None = None,
+    seed: int = 0,
+) -> dict[str, float]:
+    """Training samples per second of a model on random inputs of its shape.
+
+    Compiles the model (unless it is compiled), runs ``warmup`` training steps (graph tracing
+    and compilation happen there) and times ``steps`` more with ``train_on_batch``: the pure
+    training speed, without data loading or validation.
+
+    Returns
+    -------
+    dict
+        ``samples_per_s``, ``seconds``, ``steps``, ``batch_size``, ``backend``.
+
+    Examples
+    --------
+    >>> r = measure_throughput(build_cnn_classifier(T=8, n_features=8), steps=2, warmup=1)
+    >>> r["samples_per_s"] > 0, r["steps"]
+    (True, 2)
+    """
+    _check_task(task)
+    if not getattr(model, "compiled", False):
+        compile_model(model, task, config)
+    rng = np.random.default_rng(seed)
+    shape = (batch_size, *model.input_shape[1:])
+    x = rng.normal(size=shape).astype("float32")
+    outs = list(model.output_names)
+
+    def target(n_out: int):
+        if task == "classification":
+            return rng.integers(0, n_out, size=batch_size)
+        return rng.normal(size=(batch_size, n_out)).astype("float32")
+
+    shapes = model.output_shape if len(outs) > 1 else [model.output_shape]
+    ys = [target(int(s[-1])) for s in shapes]
+    y: Any = dict(zip(outs, ys, strict=True)) if len(outs) > 1 else ys[0]
+    for _ in range(max(0, warmup)):
+        model.train_on_batch(x, y)
+    t0 = time.perf_counter()
+    for _ in range(steps):
+        model.train_on_batch(x, y)
+    secs = time.perf_counter() - t0
+    return {
+        "samples_per_s": steps * batch_size / secs if secs > 0 else math.nan,
+        "seconds": secs,
+        "steps": int(steps),
+        "batch_size": int(batch_size),
+        "backend": keras.backend.backend(),
+    }
+
+
+def config_frame(*configs: Any) -> pd.DataFrame:
+    """One row per frozen config (DeepLOBConfig, TrainConfig): its fields as columns.
+
+    Examples
+    --------
+    >>> int(config_frame(TrainConfig(epochs=2)).loc[0, "epochs"])
+    2
+    """
+    rows = []
+    for c in configs:
+        d = asdict(c)
+        rows.append({f.name: d[f.name] for f in fields(c)})
+    return pd.DataFrame(rows)

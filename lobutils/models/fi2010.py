@@ -1,0 +1,286 @@
+"""A loader for the FI-2010 benchmark, with the DeepLOB train / validation / test setup.
+
+FI-2010 (Ntakaris et al. 2018) holds ten days of limit-order-book data of five Nasdaq Nordic
+stocks, already turned into features and labels. The book does not bundle it (readers who
+want it download it from the authors' data repository); this module reads its text files.
+
+The text layout
+---------------
+Each file is a matrix of **149 rows** and one column per event, numbers separated by
+whitespace (the files are written transposed: a row is a feature, a column a sample).
+
+- Rows 0-39: the 40 book features, for each level 1..10: ask price, ask volume, bid price,
+  bid volume (the order :func:`lobutils.models.windows.lob_matrix` uses too);
+- rows 40-143: 104 hand-crafted features (not used by DeepLOB);
+- rows 144-148: the labels for the horizons of 1, 2, 3, 5 and 10 events: 1 = up,
+  2 = stationary, 3 = down.
+
+The normalised versions (``ZScore``, ``MinMax``, ``DecPre``) share the layout; the file names
+say which (``Train_Dst_NoAuction_DecPre_CF_7.txt``). In the anchored "cross-fold" setup,
+``Train_..._CF_k`` holds days ``1..k`` and ``Test_..._CF_k`` day ``k + 1``.
+
+The DeepLOB setup
+-----------------
+Zhang, Zohren & Roberts (2019) train on ``Train_..._CF_7`` (days 1-7), keep its last 20% of
+rows for validation, and test on ``Test_..._CF_7``, ``_CF_8`` and ``_CF_9`` (days 8, 9
+and 10). :func:`load_deeplob_setup` returns those three parts; windows must not cross from one
+test file into the next, so each part carries a block id per row for
+:func:`lobutils.models.windows.window_ends`.
+
+Labels
+------
+The labels are returned as the book's codes: 0 = down, 1 = flat (stationary), 2 = up (as
+:func:`lobutils.targets.three_class_labels`); FI-2010's 1/2/3 (up/stationary/down) map to
+2/1/0.
+
+Examples
+--------
+A small synthetic file in the same layout (labelled synthetic):
+
+>>> import tempfile
+>>> from pathlib import Path
+>>> with tempfile.TemporaryDirectory() as tmp:
+...     paths = write_synthetic(tmp, n_train=50, n_test=10)
+...     parts = load_deeplob_setup(tmp, normalisation="DecPre")
+>>> parts.train.X.shape, parts.val.X.shape, parts.test.X.shape
+((40, 40), (10, 40), (30, 40))
+>>> sorted(set(parts.test.blocks.tolist()))
+[7, 8, 9]
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+__all__ = [
+    "FI2010_HORIZONS",
+    "FI2010Part",
+    "FI2010Setup",
+    "file_name",
+    "find_file",
+    "load_deeplob_setup",
+    "read_fi2010",
+    "write_synthetic",
+]
+
+N_ROWS = 149
+N_LOB = 40
+FI2010_HORIZONS: tuple[int, ...] = (1, 2, 3, 5, 10)
+"""Label horizons, in events, of the last five rows."""
+
+CLASSES: tuple[str, ...] = ("down", "flat", "up")
+_FI_TO_BOOK = {1: 2, 2: 1, 3: 0}  # FI-2010 up/stationary/down -> book codes
+
+
+def file_name(kind: str, fold: int, normalisation: str = "DecPre", auction: bool = False) -> str:
+    """The file name of one FI-2010 file.
+
+    Examples
+    --------
+    >>> file_name("train", 7), file_name("test", 9, "ZScore")
+    ('Train_Dst_NoAuction_DecPre_CF_7.txt', 'Test_Dst_NoAuction_ZScore_CF_9.txt')
+    """
+    if kind not in ("train", "test"):
+        raise ValueError(f"kind must be 'train' or 'test', got {kind!r}")
+    if normalisation not in ("DecPre", "ZScore", "MinMax"):
+        raise ValueError(f"normalisation must be DecPre, ZScore or MinMax, got {normalisation!r}")
+    head = "Train" if kind == "train" else "Test"
+    auc = "Auction" if auction else "NoAuction"
+    return f"{head}_Dst_{auc}_{normalisation}_CF_{int(fold)}.txt"
+
+
+def find_file(directory: str | os.PathLike[str], name: str) -> Path:
+    """The file ``name`` anywhere below ``directory`` (the archive nests folders).
+
+    Raises
+    ------
+    FileNotFoundError
+        Naming the file and the directory searched.
+    """
+    root = Path(directory)
+    direct = root / name
+    if direct.is_file():
+        return direct
+    hits = sorted(root.rglob(name))
+    if not hits:
+        raise FileNotFoundError(f"{name} not found under {root}; download FI-2010 there first")
+    return hits[0]
+
+
+@dataclass(frozen=True, eq=False)
+class FI2010Part:
+    """Rows of FI-2010 as a model reads them.
+
+    Attributes
+    ----------
+    X : numpy.ndarray (N, 40), float32
+        The book features, one row per event.
+    labels : numpy.ndarray (N, 5), int8
+        Book codes (0 down, 1 flat, 2 up) per horizon of :data:`FI2010_HORIZONS`.
+    blocks : numpy.ndarray (N,), int
+        Which file (the ``CF`` fold number) each row came from; windows stay inside a block.
+    """
+
+    X: np.ndarray = field(repr=False)
+    labels: np.ndarray = field(repr=False)
+    blocks: np.ndarray = field(repr=False)
+
+    def __len__(self) -> int:
+        return int(self.X.shape[0])
+
+    def y(self, horizon: int = 10) -> np.ndarray:
+        """Label codes at one horizon (in events: 1, 2, 3, 5 or 10)."""
+        if horizon not in FI2010_HORIZONS:
+            raise ValueError(f"horizon must be one of {FI2010_HORIZONS}, got {horizon}")
+        return self.labels[:, FI2010_HORIZONS.index(horizon)].astype(np.int64)
+
+    def balance(self, horizon: int = 10) -> pd.Series:
+        """Class shares at one horizon."""
+        y = self.y(horizon)
+        return pd.Series(np.bincount(y, minlength=3) / max(len(y), 1), index=list(CLASSES))
+
+
+def read_fi2010(path: str | os.PathLike[str], block: int = 0) -> FI2010Part:
+    """Read one FI-2010 text file (149 rows x N events) into an :class:`FI2010Part`.
+
+    Raises
+    ------
+    ValueError
+        When the file does not have 149 rows, or a label is not 1, 2 or 3.
+    """
+    raw = pd.read_csv(path, sep=r"\s+", header=None, dtype=np.float64, engine="c").to_numpy()
+    if raw.shape[0] != N_ROWS:
+        raise ValueError(f"{path}: {raw.shape[0]} rows, FI-2010 files have {N_ROWS}")
+    lab = raw[N_ROWS - len(FI2010_HORIZONS) :].T
+    if not np.isin(lab, (1.0, 2.0, 3.0)).all():
+        raise ValueError(f"{path}: labels must be 1, 2 or 3")
+    codes = np.vectorize(_FI_TO_BOOK.__getitem__, otypes=[np.int8])(lab.astype(np.int64))
+    X = np.ascontiguousarray(raw[:N_LOB].T, dtype=np.float32)
+    return FI2010Part(X, codes, np.full(X.shape[0], int(block), dtype=np.int64))
+
+
+def _concat(parts: Sequence[FI2010Part]) -> FI2010Part:
+    return FI2010Part(
+        np.concatenate([p.X for p in parts]),
+        np.concatenate([p.labels for p in parts]),
+        np.concatenate([p.blocks for p in parts]),
+    )
+
+
+def _slice(part: FI2010Part, sl: slice) -> FI2010Part:
+    return FI2010Part(part.X[sl], part.labels[sl], part.blocks[sl])
+
+
+@dataclass(frozen=True, eq=False)
+class FI2010Setup:
+    """DeepLOB's split of FI-2010: train and validation from day 7's file, test from CF 7-9."""
+
+    train: FI2010Part
+    val: FI2010Part
+    test: FI2010Part
+    normalisation: str
+    files: tuple[str, ...]
+
+
+def load_deeplob_setup(
+    directory: str | os.PathLike[str],
+    normalisation: str = "DecPre",
+    *,
+    auction: bool = False,
+    train_fold: int = 7,
+    test_folds: Sequence[int] = (7, 8, 9),
+    val_fraction: float = 0.2,
+) -> FI2010Setup:
+    """Load the DeepLOB setup: train on the first 80% of ``Train_..._CF_7``, validate on its
+    last 20%, test on ``Test_..._CF_7``, ``_CF_8`` and ``_CF_9``.
+
+    The validation rows are the *last* rows of the training file (chronological, no shuffle).
+
+    Parameters
+    ----------
+    directory : path-like
+        Where the FI-2010 archive was unpacked (searched recursively for the file names).
+    normalisation : {"DecPre", "ZScore", "MinMax"}
+    auction : bool
+        The files with the auction periods (DeepLOB used NoAuction).
+    train_fold, test_folds, val_fraction
+        The setup's choices.
+
+    Returns
+    -------
+    FI2010Setup
+    """
+    if not 0 < val_fraction < 1:
+        raise ValueError(f"val_fraction must lie in (0, 1), got {val_fraction}")
+    train_path = find_file(directory, file_name("train", train_fold, normalisation, auction))
+    full = read_fi2010(train_path, block=train_fold)
+    cut = int(round(len(full) * (1 - val_fraction)))
+    if cut < 1 or cut >= len(full):
+        raise ValueError("the training file is too short to hold out a validation block")
+    tests, files = [], [train_path.name]
+    for k in test_folds:
+        p = find_file(directory, file_name("test", k, normalisation, auction))
+        tests.append(read_fi2010(p, block=k))
+        files.append(p.name)
+    return FI2010Setup(
+        train=_slice(full, slice(0, cut)),
+        val=_slice(full, slice(cut, None)),
+        test=_concat(tests),
+        normalisation=normalisation,
+        files=tuple(files),
+    )
+
+
+def write_synthetic(
+    directory: str | os.PathLike[str],
+    *,
+    n_train: int = 200,
+    n_test: int = 50,
+    normalisation: str = "DecPre",
+    train_fold: int = 7,
+    test_folds: Sequence[int] = (7, 8, 9),
+    seed: int = 0,
+) -> list[Path]:
+    """Write small **synthetic** files in the FI-2010 layout (for tests and examples).
+
+    Prices follow a random walk around 10 (DecPre scale), volumes are positive, the 104
+    hand-crafted rows are noise, and the labels are the sign of the mid's move over each
+    horizon with a small flat band: 1 up, 2 stationary, 3 down, as in FI-2010.
+
+    Returns
+    -------
+    list of pathlib.Path
+        The files written (the train file first).
+    """
+    rng = np.random.default_rng(seed)
+    out = Path(directory)
+    out.mkdir(parents=True, exist_ok=True)
+
+    def matrix(n: int) -> np.ndarray:
+        mid = 10.0 + np.cumsum(rng.normal(scale=0.01, size=n))
+        m = np.zeros((N_ROWS, n))
+        for lvl in range(10):
+            tick = 0.001 * (lvl + 1)
+            m[4 * lvl] = mid + tick  # ask price
+            m[4 * lvl + 1] = rng.uniform(0.1, 1.0, size=n)  # ask volume
+            m[4 * lvl + 2] = mid - tick  # bid price
+            m[4 * lvl + 3] = rng.uniform(0.1, 1.0, size=n)  # bid volume
+        m[N_LOB : N_ROWS - 5] = rng.normal(size=(N_ROWS - 5 - N_LOB, n))
+        for j, h in enumerate(FI2010_HORIZONS):
+            fwd = np.r_[mid[h:], np.repeat(mid[-1], h)] - mid
+            m[N_ROWS - 5 + j] = np.where(fwd > 0.002, 1, np.where(fwd < -0.002, 3, 2))
+        return m
+
+    paths = []
+    jobs = [("train", train_fold, n_train)] + [("test", k, n_test) for k in test_folds]
+    for kind, k, n in jobs:
+        p = out / file_name(kind, k, normalisation)
+        np.savetxt(p, matrix(n), fmt="%.7e", delimiter="  ")
+        paths.append(p)
+    return paths

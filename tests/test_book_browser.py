@@ -1,0 +1,338 @@
+"""The published book, opened in a real browser (headless Chromium).
+
+Two books are checked:
+
+1. **A tiny synthetic book, always** (where Chromium and Jupyter Book are installed). It is
+   built in a temporary folder with the repository's own ``jupyter-book.yml``, from three
+   synthetic chapters executed by :func:`lobutils.chapters.run_chapter` (so with the
+   ``notebook`` Plotly renderer, as in ``make book``): an intro, a chapter with a heatmap,
+   and a chapter with a results table. Building the real book needs every chapter executed
+   (many minutes), so the test builds one that exercises the same configuration, renderer,
+   theme and navigation in about a minute.
+2. **The real book, when it has been built** (``make book`` writes ``_build/html``; set
+   ``LOBUTILS_BOOK_HTML`` to check another folder). A page that is missing, or that was built
+   from a notebook with no outputs (never executed), is skipped with the reason.
+
+On each book the test checks, in the DOM that Chromium dumps after the page's JavaScript ran:
+the intro page; that chapter 2's depth heatmap is a Plotly figure that was *drawn* (an
+``svg.main-svg`` and a heatmap layer with its image inside the figure's div, which only
+plotly.js produces; the raw HTML holds just the JSON); chapter 6's results table; and the
+navigation: the intro's "next" link points at chapter 1, whose page loads and links back.
+Screenshots go to ``reports/browser/`` (``$LOBUTILS_REPORTS_DIR/browser``).
+
+Skipped with a message where no Chromium is found (``chromium``, ``chromium-headless-shell``,
+``chromium-browser``, ``google-chrome``, or ``$LOBUTILS_CHROMIUM``). On Debian:
+``apt-get install chromium``.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+from urllib.parse import urldefrag, urljoin, urlparse
+from urllib.request import url2pathname
+
+import pytest
+
+from lobutils import chapters, paths
+
+_NAMES = ("chromium", "chromium-headless-shell", "chromium-browser", "google-chrome")
+
+
+def find_chromium() -> str | None:
+    """The Chromium executable: ``$LOBUTILS_CHROMIUM``, else the first of _NAMES on PATH."""
+    env = os.environ.get("LOBUTILS_CHROMIUM", "").strip()
+    if env:
+        return env if shutil.which(env) or Path(env).is_file() else None
+    return next((shutil.which(n) for n in _NAMES if shutil.which(n)), None)
+
+
+CHROMIUM = find_chromium()
+pytestmark = [
+    pytest.mark.skipif(
+        CHROMIUM is None,
+        reason="Chromium not found (looked for chromium, chromium-headless-shell, "
+        "chromium-browser, google-chrome, $LOBUTILS_CHROMIUM): the browser test is skipped; "
+        "install it with `apt-get install chromium`",
+    ),
+]
+bs4 = pytest.importorskip("bs4", reason="beautifulsoup4 (installed with the book extra)")
+
+FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--hide-scrollbars",
+]
+SHOTS = paths.reports_dir() / "browser"
+
+
+def _chromium(args: list[str], profile: Path, budget_ms: int = 5000, timeout: float = 120) -> str:
+    # --virtual-time-budget: run the page's scripts (plotly.js) for this much virtual time
+    cmd = [CHROMIUM, *FLAGS, f"--virtual-time-budget={budget_ms}", f"--user-data-dir={profile}"]
+    cmd += args
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+    if done.returncode != 0:
+        raise AssertionError(f"chromium failed ({done.returncode}): {done.stderr[-2000:]}")
+    return done.stdout
+
+
+def dump_dom(url: str, profile: Path):
+    """The page's DOM after its scripts ran, parsed."""
+    html = _chromium(["--dump-dom", url], profile)
+    assert len(html) > 1000, f"{url}: the browser returned an almost empty page"
+    return bs4.BeautifulSoup(html, "html.parser")
+
+
+def screenshot(url: str, out: Path, profile: Path, height: int = 1400) -> Path:
+    """A 1280-px-wide screenshot of the top of a page, or of a section (``url#id``).
+
+    A section is shot through a one-iframe page: headless Chromium scrolls an iframe to its
+    fragment, but not a top-level page it screenshots.
+    """
+    out.parent.mkdir(parents=True, exist_ok=True)
+    target = url
+    if urldefrag(url).fragment:
+        frame = out.with_suffix(".frame.html")
+        frame.write_text(
+            '<html><body style="margin:0"><iframe src="' + url + '" style="border:0;'
+            f'width:1280px;height:{height}px"></iframe></body></html>'
+        )
+        target = frame.as_uri()
+    _chromium([f"--window-size=1280,{height}", f"--screenshot={out}", target], profile, 10000)
+    if target != url:
+        Path(url2pathname(urlparse(target).path)).unlink()
+    assert out.is_file() and out.stat().st_size > 20_000, f"{out}: the screenshot is blank"
+    return out
+
+
+def _text(node) -> str:
+    return " ".join(node.get_text(" ").split()).replace("#", "").strip()
+
+
+def check_intro(html_dir: Path, profile: Path, title: str) -> str:
+    """The intro page shows its title and a "next" link; returns the link's URL."""
+    url = (html_dir / "intro.html").as_uri()
+    dom = dump_dom(url, profile)
+    h1 = dom.find("h1")
+    assert h1 is not None and title in _text(h1), f"intro: h1 is {h1}"
+    assert dom.select("nav.bd-docs-nav a, .bd-sidebar a"), "intro: no navigation sidebar"
+    nxt = dom.select_one("a.right-next")
+    assert nxt is not None and nxt.get("href"), "intro: no next-page link"
+    return urljoin(url, nxt["href"])
+
+
+def check_chapter_page(url: str, profile: Path, title: str, back_to: str) -> None:
+    """A chapter page loads, shows its title, and its "previous" link goes back."""
+    dom = dump_dom(url, profile)
+    h1 = dom.find("h1")
+    assert h1 is not None and _text(h1) == title, f"{url}: h1 {h1} != {title!r}"
+    prev = dom.select_one("a.left-prev")
+    assert prev is not None and urljoin(url, prev["href"]).endswith(back_to), prev
+
+
+def check_heatmap(url: str, profile: Path) -> str:
+    """A Plotly heatmap was drawn on the page; returns the id of its section."""
+    dom = dump_dom(url, profile)
+    plots = dom.select("div.plotly-graph-div")
+    assert plots, f"{url}: no plotly figure div"
+    drawn = [p for p in plots if p.select("svg.main-svg")]
+    assert drawn, f"{url}: {len(plots)} plotly divs, none drawn (no svg.main-svg): no plotly.js?"
+    heat = [p for p in drawn if p.select("g.hm image")]
+    assert heat, f"{url}: no drawn heatmap (g.hm image) among {len(drawn)} figures"
+    image = heat[0].select_one("g.hm image")
+    href = image.get("href") or image.get("xlink:href") or ""
+    assert href.startswith("data:image/png"), "the heatmap layer has no rendered image"
+    section = heat[0].find_parent("section", id=True)
+    return section["id"] if section else ""
+
+
+def check_results_table(url: str, profile: Path, columns: set[str]) -> tuple[int, str]:
+    """The page holds a pandas results table with these columns; returns its rows and section."""
+    dom = dump_dom(url, profile)
+    for table in dom.select("table.dataframe"):
+        head = {_text(th) for th in table.select("thead th")}
+        rows = table.select("tbody tr")
+        if columns <= head and rows:
+            section = table.find_parent("section", id=True)
+            return len(rows), section["id"] if section else ""
+    raise AssertionError(f"{url}: no results table with columns {sorted(columns)}")
+
+
+# ------------------------------------------------------------------------------ a synthetic book
+
+INTRO = "# A synthetic book\n\nThe intro page of a book built by the browser test.\n"
+
+CH1 = """\
+# %% [markdown]
+# # First synthetic chapter
+#
+# Text only.
+
+# %% tags=["parameters"]
+REPORT_DIR = None
+
+# %%
+print("chapter one")
+"""
+
+CH2 = """\
+# %% [markdown]
+# # Second synthetic chapter
+#
+# ## The depth heatmap
+
+# %% tags=["parameters"]
+LEVELS = 8
+REPORT_DIR = None
+
+# %%
+import numpy as np
+import plotly.graph_objects as go
+
+z = np.add.outer(np.arange(LEVELS), np.arange(30)) % 7
+go.Figure(go.Heatmap(z=z, colorscale="Viridis")).update_layout(title="depth heatmap").show()
+"""
+
+CH6 = """\
+# %% [markdown]
+# # Third synthetic chapter
+#
+# ## Results
+
+# %% tags=["parameters"]
+REPORT_DIR = None
+
+# %%
+import pandas as pd
+
+pd.DataFrame({"segment": ["a", "b"], "model": ["linear", "xgboost"], "metric": ["r2_oos"] * 2,
+              "value": [0.1, 0.2], "ci_low": [0.0, 0.1], "ci_high": [0.2, 0.3]})
+"""
+
+TOC = """\
+format: jb-book
+root: intro
+chapters:
+  - file: notebooks/01_first
+  - file: notebooks/02_heatmap
+  - file: notebooks/06_results
+"""
+
+
+@pytest.fixture(scope="module")
+def synthetic_book(tmp_path_factory) -> Path:
+    jb = Path(sys.executable).with_name("jupyter-book")
+    if not jb.is_file() and not shutil.which("jupyter-book"):
+        pytest.skip("jupyter-book is not installed (the book extra): cannot build a book")
+    root = tmp_path_factory.mktemp("book")
+    for name in ("jupyter-book.yml", "references.bib"):
+        shutil.copy(paths.REPO_ROOT / name, root / name)
+    (root / "intro.md").write_text(INTRO)
+    (root / "_toc.yml").write_text(TOC)
+    for stem, text in (("01_first", CH1), ("02_heatmap", CH2), ("06_results", CH6)):
+        src = root / "notebooks" / f"{stem}.py"
+        src.parent.mkdir(exist_ok=True)
+        src.write_text(textwrap.dedent(text))
+        chapters.run_chapter(src, report_dir=root / "reports" / stem, timeout=120)
+    cmd = [
+        str(jb) if jb.is_file() else "jupyter-book",
+        "build",
+        str(root),
+        "--config",
+        str(root / "jupyter-book.yml"),
+        "--toc",
+        str(root / "_toc.yml"),
+        "-W",
+        "--keep-going",
+    ]
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, (
+        f"the book build failed:\n{done.stdout[-3000:]}{done.stderr[-3000:]}"
+    )
+    return root / "_build" / "html"
+
+
+def test_synthetic_book_in_the_browser(synthetic_book, tmp_path):
+    html = synthetic_book
+    profile = tmp_path / "profile"
+    # the intro, and navigation to chapter 1 and back
+    nxt = check_intro(html, profile, "A synthetic book")
+    assert nxt == (html / "notebooks" / "01_first.html").as_uri()
+    check_chapter_page(nxt, profile, "First synthetic chapter", "/intro.html")
+    # the heatmap is drawn by plotly.js, from the notebook renderer's embedded bundle
+    page2 = (html / "notebooks" / "02_heatmap.html").as_uri()
+    section = check_heatmap(page2, profile)
+    assert section == "the-depth-heatmap"
+    # the results table
+    rows, section = check_results_table(
+        (html / "notebooks" / "06_results.html").as_uri(), profile, {"model", "value", "ci_low"}
+    )
+    assert (rows, section) == (2, "results")
+    screenshot((html / "intro.html").as_uri(), SHOTS / "synthetic_intro.png", profile)
+    screenshot(f"{page2}#{section}", SHOTS / "synthetic_heatmap.png", profile, 900)
+
+
+# ------------------------------------------------------------------------------ the real book
+
+BOOK_HTML = Path(os.environ.get("LOBUTILS_BOOK_HTML") or paths.REPO_ROOT / "_build" / "html")
+
+
+def _page(stem: str) -> Path:
+    """The built page of a chapter; skips when it is absent or was never executed."""
+    if not (BOOK_HTML / "intro.html").is_file():
+        pytest.skip(f"no built book at {BOOK_HTML} (run `make book`)")
+    hits = sorted((BOOK_HTML / "notebooks").glob(f"{stem}*.html"))
+    if not hits:
+        pytest.skip(f"the built book has no page for chapter {stem} (run `make book`)")
+    raw = bs4.BeautifulSoup(hits[0].read_text(encoding="utf-8", errors="replace"), "html.parser")
+    outputs = len(raw.select("div.cell_output"))
+    if outputs < 5:
+        pytest.skip(
+            f"{hits[0].name} was built from a notebook that was not executed ({outputs} cell "
+            "outputs): run `make book`"
+        )
+    return hits[0]
+
+
+def _title(stem: str) -> str:
+    src = next((paths.NOTEBOOKS_DIR).glob(f"{stem}_*.py"))
+    for line in src.read_text(encoding="utf-8").splitlines():
+        if line.startswith("# # "):
+            return line[4:].strip()
+    raise AssertionError(f"{src.name} has no title")
+
+
+def test_real_book_intro_and_navigation(tmp_path):
+    page1 = _page("01")
+    profile = tmp_path / "profile"
+    nxt = check_intro(BOOK_HTML, profile, "Limit order books in crypto markets")
+    assert nxt == page1.as_uri(), f"the intro's next page is {nxt}, not chapter 1"
+    check_chapter_page(nxt, profile, _title("01"), "/intro.html")
+    screenshot((BOOK_HTML / "intro.html").as_uri(), SHOTS / "book_intro.png", profile)
+    screenshot(nxt, SHOTS / "book_chapter01.png", profile)
+
+
+def test_real_book_depth_heatmap(tmp_path):
+    page = _page("02").as_uri()
+    profile = tmp_path / "profile"
+    section = check_heatmap(page, profile)
+    screenshot(f"{page}#{section}", SHOTS / "book_chapter02_heatmap.png", profile)
+
+
+def test_real_book_results_table(tmp_path):
+    page = _page("06").as_uri()
+    profile = tmp_path / "profile"
+    rows, section = check_results_table(
+        page, profile, {"segment", "model", "metric", "value", "ci_low", "ci_high", "baseline"}
+    )
+    assert rows >= 2
+    screenshot(f"{page}#{section}", SHOTS / "book_chapter06_results.png", profile)
