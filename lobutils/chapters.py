@@ -95,12 +95,18 @@ class ChapterConfig:
         Too heavy for the default test run; the notebook test marks it ``slow``.
     gpu : bool
         Needs a GPU; the notebook test skips it on machines without one.
+    unseen_data : bool
+        The chapter takes ``DATA_DIR`` and ``SEGMENTS`` and must work on any recording in the
+        bundled format: the notebook test runs it on a disguised copy of the bundled data
+        (other directory, dates and timestamp units, hourly and uncompressed files) and checks
+        that its ``metrics.json`` names every segment it was given.
     """
 
     parameters: dict[str, Any] = field(default_factory=dict)
     timeout: float | None = None
     slow: bool = False
     gpu: bool = False
+    unseen_data: bool = False
 
 
 def chapter_stem(path: str | os.PathLike[str]) -> str:
@@ -244,8 +250,8 @@ def load_overrides(path: str | os.PathLike[str] | None = None) -> dict[str, Chap
     ...         "chapters:\\n  02_x: {slow: true, parameters: {GRID: 1s}}\\n"
     ...     )
     ...     o = load_overrides(f)
-    >>> o["02_x"]
-    ChapterConfig(parameters={'LEVELS': 10, 'GRID': '1s'}, timeout=60, slow=True, gpu=False)
+    >>> o["02_x"].parameters, o["02_x"].timeout, o["02_x"].slow, o["02_x"].gpu
+    ({'LEVELS': 10, 'GRID': '1s'}, 60, True, False)
     >>> o["*"].parameters
     {'LEVELS': 10}
     """
@@ -256,7 +262,8 @@ def load_overrides(path: str | os.PathLike[str] | None = None) -> dict[str, Chap
         raise ValueError(
             f"{path}: unknown top-level keys {sorted(unknown)}; expected defaults, chapters"
         )
-    allowed = {"parameters", "timeout", "slow", "gpu"}
+    flags = ("timeout", "slow", "gpu", "unseen_data")
+    allowed = {"parameters", *flags}
 
     def build(base: ChapterConfig, settings: Any, where: str) -> ChapterConfig:
         settings = settings or {}
@@ -273,7 +280,7 @@ def load_overrides(path: str | os.PathLike[str] | None = None) -> dict[str, Chap
         return replace(
             base,
             parameters={**base.parameters, **params},
-            **{k: settings[k] for k in ("timeout", "slow", "gpu") if k in settings},
+            **{k: settings[k] for k in flags if k in settings},
         )
 
     default = build(ChapterConfig(), raw.get("defaults"), "defaults")

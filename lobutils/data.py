@@ -5,11 +5,14 @@ The recorder rotates its files at midnight UTC, so a stream that crosses midnigh
 two files, ``spot_btcusdt_20240808.gz`` and ``spot_btcusdt_20240809.gz``; the second continues
 the first, and a reader treats the pair as one segment.
 
-File names follow ``<market>_<symbol>_<YYYYMMDD>.gz`` with ``market`` one of :data:`MARKETS`
-(``spot``, ``usdm`` for USD-M futures, ``cm`` for COIN-M futures) and ``symbol`` in lower case
-as in Binance's stream names (``btcusdt``, ``btcusd_perp``). Files of the same market and
-symbol on consecutive days join into one segment; a missing day starts a new segment. Other
-files in the directory (README, licence, checksums) are ignored.
+File names follow ``<market>_<symbol>_<YYYYMMDD>.gz`` (daily files) or
+``<market>_<symbol>_<YYYYMMDD>_<HH>.gz`` (the recorder's hourly rotation) with ``market`` one
+of :data:`MARKETS` (``spot``, ``usdm`` for USD-M futures, ``cm`` for COIN-M futures) and
+``symbol`` in lower case as in Binance's stream names (``btcusdt``, ``btcusd_perp``); the
+``.gz`` may be missing for an uncompressed recording. Files of the same market and symbol
+whose periods follow one another (day after day, hour after hour, or the first hour of a day
+after a daily file) join into one segment; a missing period starts a new segment. Other files
+in the directory (README, licence, checksums) are ignored.
 
 Examples
 --------
@@ -35,9 +38,11 @@ MARKETS: tuple[str, ...] = ("spot", "usdm", "cm")
 """Binance markets: spot, USD-M (linear) futures, COIN-M (inverse) futures."""
 
 CHECKSUM_FILE = "SHA256SUMS"
+_DAY = _dt.timedelta(days=1)
 
 _FILE_RE = re.compile(
-    r"^(?P<market>spot|usdm|cm)_(?P<symbol>[a-z0-9][a-z0-9_]*?)_(?P<day>\d{8})\.gz$"
+    r"^(?P<market>spot|usdm|cm)_(?P<symbol>[a-z0-9][a-z0-9_]*?)_(?P<day>\d{8})"
+    r"(?:_(?P<hour>\d{2}))?(?:\.gz)?$"
 )
 
 __all__ = [
@@ -95,22 +100,24 @@ class Segment:
 
     @property
     def days(self) -> tuple[str, ...]:
-        """The ``YYYYMMDD`` day of each file, in order."""
+        """The ``YYYYMMDD`` day of each file, in order (repeated for hourly files)."""
         return tuple(_parse(f.name)[2] for f in self.files)
 
 
 def _parse(filename: str) -> tuple[str, str, str]:
     m = _FILE_RE.match(filename)
     if m is None:
-        raise ValueError(f"{filename!r} is not named <market>_<symbol>_<YYYYMMDD>.gz")
+        raise ValueError(f"{filename!r} is not named <market>_<symbol>_<YYYYMMDD>[_<HH>].gz")
     return m["market"], m["symbol"], m["day"]
 
 
-def _day(text: str) -> _dt.date | None:
+def _period(day: str, hour: str | None) -> tuple[_dt.datetime, _dt.datetime] | None:
+    """The UTC period ``[start, end)`` a file covers, or None for an impossible date."""
     try:
-        return _dt.datetime.strptime(text, "%Y%m%d").date()
+        start = _dt.datetime.strptime(day + (hour or "00"), "%Y%m%d%H")
     except ValueError:
         return None
+    return start, start + (_dt.timedelta(hours=1) if hour else _DAY)
 
 
 def segments(data_dir: str | os.PathLike[str] | None = None) -> list[Segment]:
@@ -119,7 +126,8 @@ def segments(data_dir: str | os.PathLike[str] | None = None) -> list[Segment]:
     Parameters
     ----------
     data_dir : str or path-like, optional
-        A directory of files named ``<market>_<symbol>_<YYYYMMDD>.gz``. The default is the
+        A directory of files named ``<market>_<symbol>_<YYYYMMDD>[_<HH>][.gz]`` (see the
+        module docstring). The default is the
         bundled dataset, :data:`lobutils.paths.BUNDLED_DATA_DIR`. Subdirectories are not
         searched, and files with other names (or impossible dates) are ignored.
 
@@ -137,31 +145,36 @@ def segments(data_dir: str | os.PathLike[str] | None = None) -> list[Segment]:
     root = Path(data_dir) if data_dir is not None else paths.BUNDLED_DATA_DIR
     if not root.is_dir():
         raise NotADirectoryError(f"data directory {root} does not exist or is not a directory")
-    streams: dict[tuple[str, str], list[tuple[_dt.date, Path]]] = {}
+    streams: dict[tuple[str, str], list[tuple[_dt.datetime, _dt.datetime, Path]]] = {}
     for path in root.iterdir():
         m = _FILE_RE.match(path.name)
         if m is None or not path.is_file():
             continue
-        day = _day(m["day"])
-        if day is None:
+        period = _period(m["day"], m["hour"])
+        if period is None:
             continue
-        streams.setdefault((m["market"], m["symbol"]), []).append((day, path))
+        streams.setdefault((m["market"], m["symbol"]), []).append((*period, path))
 
     out: list[Segment] = []
     for (market, symbol), files in sorted(
         streams.items(), key=lambda kv: (MARKETS.index(kv[0][0]), kv[0][1])
     ):
         files.sort()
-        runs: list[list[tuple[_dt.date, Path]]] = [[files[0]]]
-        for day, path in files[1:]:
-            if (day - runs[-1][-1][0]).days == 1:
-                runs[-1].append((day, path))
+        for (_, end, a), (start, _, b) in zip(files, files[1:], strict=False):
+            if start < end:  # e.g. x_20240808.gz beside x_20240808, or a day and its hours
+                raise ValueError(f"{a.name} and {b.name} in {root} cover the same time")
+        runs = [[files[0]]]
+        for item in files[1:]:
+            if item[0] == runs[-1][-1][1]:  # starts where the previous file's period ends
+                runs[-1].append(item)
             else:
-                runs.append([(day, path)])
+                runs.append([item])
         base = f"{market}_{symbol}"
         for run in runs:
-            name = base if len(runs) == 1 else f"{base}_{run[0][0]:%Y%m%d}"
-            out.append(Segment(name, market, symbol, tuple(p for _, p in run)))
+            first = run[0][0]
+            suffix = f"{first:%Y%m%d}" + (f"_{first:%H}" if run[0][1] - first < _DAY else "")
+            name = base if len(runs) == 1 else f"{base}_{suffix}"
+            out.append(Segment(name, market, symbol, tuple(p for *_, p in run)))
     return out
 
 

@@ -136,7 +136,7 @@ def test_synthetic_directory_with_gaps_in_days(tmp_path):
         # not matching the pattern, ignored:
         "README.md",
         "spot_btcusdt_20240832.gz",  # impossible date
-        "spot_btcusdt_20240902.txt",  # not .gz: does NOT bridge the gap
+        "spot_btcusdt_20240902.txt",  # neither .gz nor plain: does NOT bridge the gap
         "binance_btcusdt_20240902.gz",  # unknown market
         "spot_BTCUSDT_20240902.gz",  # upper case
     ]
@@ -165,3 +165,43 @@ def test_synthetic_directory_with_gaps_in_days(tmp_path):
 def test_segments_of_missing_directory(tmp_path):
     with pytest.raises(NotADirectoryError):
         data.segments(tmp_path / "nope")
+
+
+def test_hourly_and_plain_recordings_join_into_segments(tmp_path):
+    # Synthetic: empty files named as the recorder names them with --rotate hourly, an
+    # uncompressed recording, and a daily file followed by hourly ones.
+    names = [
+        "spot_btcusdt_20240808_22.gz",
+        "spot_btcusdt_20240808_23.gz",
+        "spot_btcusdt_20240809_00.gz",  # crosses midnight: same segment
+        "spot_btcusdt_20240809_02.gz",  # 01 missing: a new segment
+        "usdm_ethusdt_20240808",  # plain text, no .gz
+        "usdm_ethusdt_20240809_00.gz",  # the first hour after a daily file continues it
+    ]
+    for name in names:
+        (tmp_path / name).write_bytes(b"")
+    got = {s.name: [f.name for f in s.files] for s in data.segments(tmp_path)}
+    assert got == {
+        "spot_btcusdt_20240808_22": [
+            "spot_btcusdt_20240808_22.gz",
+            "spot_btcusdt_20240808_23.gz",
+            "spot_btcusdt_20240809_00.gz",
+        ],
+        "spot_btcusdt_20240809_02": ["spot_btcusdt_20240809_02.gz"],
+        "usdm_ethusdt": ["usdm_ethusdt_20240808", "usdm_ethusdt_20240809_00.gz"],
+    }
+
+
+@pytest.mark.parametrize(
+    "pair",
+    [
+        ("spot_btcusdt_20240808.gz", "spot_btcusdt_20240808"),  # compressed and plain copies
+        ("spot_btcusdt_20240808.gz", "spot_btcusdt_20240808_05.gz"),  # a day and one of its hours
+    ],
+)
+def test_files_covering_the_same_time_are_refused(tmp_path, pair):
+    for name in pair:
+        (tmp_path / name).write_bytes(b"")
+    with pytest.raises(ValueError, match="cover the same time") as err:
+        data.segments(tmp_path)
+    assert all(name in str(err.value) for name in pair)
