@@ -61,6 +61,12 @@ _SLACK = 4096
 # per-side scalar state, kept in a small int64 array so helpers can update it in place
 _BASE, _SIZE, _BEST, _COUNT, _NOVER = 0, 1, 2, 3, 4
 
+# what the last written row covers: per side the tick of its n-th level (``_NONE_*`` when the
+# side had fewer levels, so that any update counts) and whether an update touched that range
+_B_BOUND, _A_BOUND, _B_DIRTY, _A_DIRTY = 0, 1, 2, 3
+_NONE_BID = np.iinfo(np.int64).min
+_NONE_ASK = np.iinfo(np.int64).max
+
 
 @njit(cache=True)
 def _grow(a):
@@ -223,18 +229,22 @@ def _best_tick(st, ok, is_bid, none):
 
 
 @njit(cache=True)
-def _emit_side(st, lad, ok, oq, is_bid, o_px, o_q, r, n_levels, tick0, step, p10):
+def _emit_side(st, lad, ok, oq, is_bid, o_px, o_q, r, n_levels, tick0, step, p10, none):
     """Write the best ``n_levels`` of a side into row ``r``: overflow beyond the ladder's
-    better end, then the ladder from its best cell, then overflow beyond its worse end."""
+    better end, then the ladder from its best cell, then overflow beyond its worse end.
+
+    Returns the tick of the ``n_levels``-th level, or ``none`` when the side has fewer."""
     base = st[_BASE]
     hi = base + st[_SIZE]
     n = st[_NOVER]
     f = 0
+    last = none
     if is_bid:
         k = n - 1
         while f < n_levels and k >= 0 and ok[k] >= hi:
             o_px[r, f] = (tick0 + ok[k] * step) / p10
             o_q[r, f] = oq[k]
+            last = ok[k]
             f += 1
             k -= 1
         c = st[_BEST]
@@ -243,6 +253,7 @@ def _emit_side(st, lad, ok, oq, is_bid, o_px, o_q, r, n_levels, tick0, step, p10
             if lad[c] > 0.0:
                 o_px[r, f] = (tick0 + (base + c) * step) / p10
                 o_q[r, f] = lad[c]
+                last = base + c
                 f += 1
                 left -= 1
             c -= 1
@@ -250,6 +261,7 @@ def _emit_side(st, lad, ok, oq, is_bid, o_px, o_q, r, n_levels, tick0, step, p10
             if ok[k] < base:
                 o_px[r, f] = (tick0 + ok[k] * step) / p10
                 o_q[r, f] = oq[k]
+                last = ok[k]
                 f += 1
             k -= 1
     else:
@@ -257,6 +269,7 @@ def _emit_side(st, lad, ok, oq, is_bid, o_px, o_q, r, n_levels, tick0, step, p10
         while f < n_levels and k < n and ok[k] < base:
             o_px[r, f] = (tick0 + ok[k] * step) / p10
             o_q[r, f] = oq[k]
+            last = ok[k]
             f += 1
             k += 1
         c = st[_BEST]
@@ -265,6 +278,7 @@ def _emit_side(st, lad, ok, oq, is_bid, o_px, o_q, r, n_levels, tick0, step, p10
             if lad[c] > 0.0:
                 o_px[r, f] = (tick0 + (base + c) * step) / p10
                 o_q[r, f] = lad[c]
+                last = base + c
                 f += 1
                 left -= 1
             c += 1
@@ -272,39 +286,132 @@ def _emit_side(st, lad, ok, oq, is_bid, o_px, o_q, r, n_levels, tick0, step, p10
             if ok[k] >= hi:
                 o_px[r, f] = (tick0 + ok[k] * step) / p10
                 o_q[r, f] = oq[k]
+                last = ok[k]
                 f += 1
             k += 1
+    if f < n_levels:
+        last = none
     while f < n_levels:
         o_px[r, f] = np.nan
         o_q[r, f] = 0.0
         f += 1
+    return last
 
 
 @njit(cache=True, inline="always")
-def _load(m_start, lv_side, lv_tick, lv_qty, j, bst, blad, bok, boq, ast, alad, aok, aoq):
-    """Replace the book with snapshot ``j``."""
+def _emit(
+    bst,
+    blad,
+    bok,
+    boq,
+    ast,
+    alad,
+    aok,
+    aoq,
+    mark,
+    o_bp,
+    o_bq,
+    o_ap,
+    o_aq,
+    r,
+    n_levels,
+    tick0,
+    step,
+    p10,
+):
+    """Write row ``r``'s levels. A side that no update touched at or inside its last written
+    ``n_levels``-th level since row ``r - 1`` (``mark``, kept by :func:`_apply`) has the same
+    top levels as that row: they are copied instead of walked again."""
+    if mark[_B_DIRTY]:
+        mark[_B_BOUND] = _emit_side(
+            bst, blad, bok, boq, True, o_bp, o_bq, r, n_levels, tick0, step, p10, _NONE_BID
+        )
+        mark[_B_DIRTY] = 0
+    else:
+        o_bp[r, :] = o_bp[r - 1, :]
+        o_bq[r, :] = o_bq[r - 1, :]
+    if mark[_A_DIRTY]:
+        mark[_A_BOUND] = _emit_side(
+            ast, alad, aok, aoq, False, o_ap, o_aq, r, n_levels, tick0, step, p10, _NONE_ASK
+        )
+        mark[_A_DIRTY] = 0
+    else:
+        o_ap[r, :] = o_ap[r - 1, :]
+        o_aq[r, :] = o_aq[r - 1, :]
+
+
+@njit(cache=True, inline="always")
+def _load(m_start, lv_side, lv_tick, lv_qty, j, bst, blad, bok, boq, ast, alad, aok, aoq, mark):
+    """Replace the book with snapshot ``j``; the next row is written in full."""
     _clear(bst, blad)
     _clear(ast, alad)
-    return _apply(m_start, lv_side, lv_tick, lv_qty, j, bst, blad, bok, boq, ast, alad, aok, aoq)
+    mark[_B_DIRTY] = 1
+    mark[_A_DIRTY] = 1
+    return _apply(
+        m_start, lv_side, lv_tick, lv_qty, j, bst, blad, bok, boq, ast, alad, aok, aoq, mark
+    )
 
 
 @njit(cache=True, inline="always")
-def _apply(m_start, lv_side, lv_tick, lv_qty, j, bst, blad, bok, boq, ast, alad, aok, aoq):
-    for k in range(m_start[j], m_start[j + 1]):
+def _apply_inside(lv_side, lv_tick, lv_qty, k, end, bst, blad, ast, alad, mark):
+    """Apply levels ``k .. end - 1`` while they fall inside the ladders (the hot path: no
+    allocation, no array returned); flag a side whose written top levels they touch.
+
+    Returns the index of the first level outside its side's ladder, or ``end``."""
+    while k < end:
         s = lv_side[k]
         if s > 0:
+            if lv_tick[k] >= mark[_B_BOUND]:
+                mark[_B_DIRTY] = 1
             c = lv_tick[k] - bst[_BASE]
-            if 0 <= c < bst[_SIZE]:  # the hot path: no allocation, no array returned
-                _ladder_set(bst, blad, c, lv_qty[k], True)
-            else:
-                blad, bok, boq = _update_outside(bst, blad, bok, boq, lv_tick[k], lv_qty[k], True)
+            if not 0 <= c < bst[_SIZE]:
+                return k
+            _ladder_set(bst, blad, c, lv_qty[k], True)
         elif s < 0:
+            if lv_tick[k] <= mark[_A_BOUND]:
+                mark[_A_DIRTY] = 1
             c = lv_tick[k] - ast[_BASE]
-            if 0 <= c < ast[_SIZE]:
-                _ladder_set(ast, alad, c, lv_qty[k], False)
-            else:
-                alad, aok, aoq = _update_outside(ast, alad, aok, aoq, lv_tick[k], lv_qty[k], False)
-    return blad, bok, boq, alad, aok, aoq
+            if not 0 <= c < ast[_SIZE]:
+                return k
+            _ladder_set(ast, alad, c, lv_qty[k], False)
+        k += 1
+    return end
+
+
+@njit(cache=True)
+def _apply_from(lv_side, lv_tick, lv_qty, k, end, bst, blad, bok, boq, ast, alad, aok, aoq, mark):
+    """Apply levels ``k .. end - 1``, growing a ladder or using the overflow where a level
+    falls outside it. Returns the (possibly new) arrays."""
+    while True:
+        k = _apply_inside(lv_side, lv_tick, lv_qty, k, end, bst, blad, ast, alad, mark)
+        if k >= end:
+            return blad, bok, boq, alad, aok, aoq
+        if lv_side[k] > 0:
+            blad, bok, boq = _update_outside(bst, blad, bok, boq, lv_tick[k], lv_qty[k], True)
+        else:
+            alad, aok, aoq = _update_outside(ast, alad, aok, aoq, lv_tick[k], lv_qty[k], False)
+        k += 1
+
+
+@njit(cache=True, inline="always")
+def _apply(m_start, lv_side, lv_tick, lv_qty, j, bst, blad, bok, boq, ast, alad, aok, aoq, mark):
+    """Apply message ``j``'s levels (see :func:`_apply_from`)."""
+    return _apply_from(
+        lv_side,
+        lv_tick,
+        lv_qty,
+        m_start[j],
+        m_start[j + 1],
+        bst,
+        blad,
+        bok,
+        boq,
+        ast,
+        alad,
+        aok,
+        aoq,
+        mark,
+    )
 
 
 @njit(cache=True)
@@ -366,6 +473,11 @@ def replay(
         ast[_BASE] = a_lo
         ast[_SIZE] = a_hi - a_lo
         alad = np.zeros(a_hi - a_lo, np.float64)
+    mark = np.empty(4, np.int64)  # filled per call: never a constant shared between calls
+    mark[_B_BOUND] = _NONE_BID
+    mark[_A_BOUND] = _NONE_ASK
+    mark[_B_DIRTY] = 1
+    mark[_A_DIRTY] = 1
     bok = np.empty(64, np.int64)
     boq = np.empty(64, np.float64)
     aok = np.empty(64, np.int64)
@@ -391,7 +503,7 @@ def replay(
                 j += 1
                 continue
             blad, bok, boq, alad, aok, aoq = _load(
-                m_start, lv_side, lv_tick, lv_qty, j, bst, blad, bok, boq, ast, alad, aok, aoq
+                m_start, lv_side, lv_tick, lv_qty, j, bst, blad, bok, boq, ast, alad, aok, aoq, mark
             )
             if _best_tick(bst, bok, True, none_b) >= _best_tick(ast, aok, False, none_a):
                 stats[S_CROSSED_SNAPSHOTS] += 1
@@ -413,8 +525,26 @@ def replay(
                 o_loc[r] = m_local[j]
                 o_uid[r] = snap_id
                 o_st[r] = VALID
-                _emit_side(bst, blad, bok, boq, True, o_bp, o_bq, r, n_levels, tick0, step, p10)
-                _emit_side(ast, alad, aok, aoq, False, o_ap, o_aq, r, n_levels, tick0, step, p10)
+                _emit(
+                    bst,
+                    blad,
+                    bok,
+                    boq,
+                    ast,
+                    alad,
+                    aok,
+                    aoq,
+                    mark,
+                    o_bp,
+                    o_bq,
+                    o_ap,
+                    o_aq,
+                    r,
+                    n_levels,
+                    tick0,
+                    step,
+                    p10,
+                )
                 r += 1
             else:
                 state = _SYNCING
@@ -489,7 +619,20 @@ def replay(
                 s = standby
                 standby = -1
                 blad, bok, boq, alad, aok, aoq = _load(
-                    m_start, lv_side, lv_tick, lv_qty, s, bst, blad, bok, boq, ast, alad, aok, aoq
+                    m_start,
+                    lv_side,
+                    lv_tick,
+                    lv_qty,
+                    s,
+                    bst,
+                    blad,
+                    bok,
+                    boq,
+                    ast,
+                    alad,
+                    aok,
+                    aoq,
+                    mark,
                 )
                 if _best_tick(bst, bok, True, none_b) >= _best_tick(ast, aok, False, none_a):
                     stats[S_CROSSED_SNAPSHOTS] += 1
@@ -510,9 +653,35 @@ def replay(
                 i = k + 1
                 continue
             if apply:
-                blad, bok, boq, alad, aok, aoq = _apply(
-                    m_start, lv_side, lv_tick, lv_qty, i, bst, blad, bok, boq, ast, alad, aok, aoq
+                k = _apply_inside(
+                    lv_side,
+                    lv_tick,
+                    lv_qty,
+                    m_start[i],
+                    m_start[i + 1],
+                    bst,
+                    blad,
+                    ast,
+                    alad,
+                    mark,
                 )
+                if k < m_start[i + 1]:  # a level outside its ladder (rare): arrays may change
+                    blad, bok, boq, alad, aok, aoq = _apply_from(
+                        lv_side,
+                        lv_tick,
+                        lv_qty,
+                        k,
+                        m_start[i + 1],
+                        bst,
+                        blad,
+                        bok,
+                        boq,
+                        ast,
+                        alad,
+                        aok,
+                        aoq,
+                        mark,
+                    )
                 state = _LIVE
                 last_u = u
                 stats[S_APPLIED] += 1
@@ -534,8 +703,26 @@ def replay(
                     o_st[r] = CROSSED
                 else:
                     o_st[r] = VALID
-                _emit_side(bst, blad, bok, boq, True, o_bp, o_bq, r, n_levels, tick0, step, p10)
-                _emit_side(ast, alad, aok, aoq, False, o_ap, o_aq, r, n_levels, tick0, step, p10)
+                _emit(
+                    bst,
+                    blad,
+                    bok,
+                    boq,
+                    ast,
+                    alad,
+                    aok,
+                    aoq,
+                    mark,
+                    o_bp,
+                    o_bq,
+                    o_ap,
+                    o_aq,
+                    r,
+                    n_levels,
+                    tick0,
+                    step,
+                    p10,
+                )
                 r += 1
             i += 1
     if pending >= 0:
