@@ -2,6 +2,7 @@
 #   make venv   create .venv and install the project with every extra (quick when up to date)
 #   make test   run the tests (not the slow ones), including every chapter on small parameters
 #   make book   execute every chapter on the bundled data, then build the HTML book in _build/html
+#               (make book DATA_DIR=data/recordings: on your own recordings instead)
 #   make lab    JupyterLab on notebooks/
 #   make lint   ruff check and ruff format --check
 #   make bench  run every benchmarks/*.py
@@ -14,6 +15,8 @@ EXTRAS := ml,deep,acquisition,batch,book,dev
 STAMP := $(VENV)/.installed
 PYTEST_FLAGS ?= -m "not slow" -q --durations=10
 BOOK_FLAGS ?= -W --keep-going
+CHAPTER_FLAGS ?=
+DATA_DIR ?=
 LAB_FLAGS ?=
 
 .PHONY: venv test book chapters lab lint format bench clean distclean
@@ -32,7 +35,7 @@ test: venv
 
 # Executes the chapters listed in _toc.yml into notebooks/NN_*.ipynb with papermill.
 chapters: venv
-	$(PY) -m lobutils.chapters
+	$(PY) -m lobutils.chapters $(if $(DATA_DIR),--data-dir "$(DATA_DIR)") $(CHAPTER_FLAGS)
 
 book: chapters
 	$(VENV)/bin/jupyter-book build . --config jupyter-book.yml --toc _toc.yml $(BOOK_FLAGS)

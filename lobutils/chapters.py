@@ -483,6 +483,7 @@ def run_chapters(
     output_dir: str | os.PathLike[str] | None = None,
     report_root: str | os.PathLike[str] | None = None,
     progress: bool = True,
+    data_dir: str | os.PathLike[str] | None = None,
 ) -> list[Path]:
     """Execute several chapters in order, with a progress bar; stop at the first failure.
 
@@ -499,8 +500,15 @@ def run_chapters(
         When given, each chapter gets ``REPORT_DIR = report_root / <stem>``.
     progress : bool
         Show a tqdm progress bar over the chapters.
+    data_dir : path-like, optional
+        A directory of recordings for every chapter that reads one: passed as ``DATA_DIR``, or
+        as ``DATA_DIRS = [data_dir]`` to a chapter that takes a list; chapters that take
+        neither run unchanged.
     """
     from tqdm.auto import tqdm
+
+    if data_dir is not None and not Path(data_dir).is_dir():
+        raise NotADirectoryError(f"data directory {data_dir} does not exist")
 
     overrides = overrides or {}
     done = []
@@ -511,8 +519,21 @@ def run_chapters(
             cfg = overrides.get(stem, overrides.get("*", ChapterConfig()))
             out = Path(output_dir) / f"{stem}.ipynb" if output_dir is not None else None
             rep = Path(report_root) / stem if report_root is not None else None
-            done.append(run_chapter(src, out, cfg.parameters, rep, cfg.timeout))
+            params = dict(cfg.parameters)
+            if data_dir is not None:
+                params.update(_data_params(src, Path(data_dir).resolve()))
+            done.append(run_chapter(src, out, params, rep, cfg.timeout))
     return done
+
+
+def _data_params(source: Path, data_dir: Path) -> dict[str, Any]:
+    """``DATA_DIR`` or ``DATA_DIRS`` for a chapter, whichever its parameters cell defines."""
+    defined = parameter_names(to_notebook(source), chapter_stem(source))
+    if "DATA_DIR" in defined:
+        return {"DATA_DIR": str(data_dir)}
+    if "DATA_DIRS" in defined:
+        return {"DATA_DIRS": [str(data_dir)]}
+    return {}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -543,6 +564,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         metavar="DIR",
         help="pass REPORT_DIR=DIR/<chapter> (default: each chapter's own reports/<chapter>/)",
     )
+    ap.add_argument(
+        "--data-dir",
+        metavar="DIR",
+        help="recordings for every chapter that reads them (DATA_DIR; default: the bundled data)",
+    )
     ap.add_argument("--list", action="store_true", help="list the chapters and exit")
     args = ap.parse_args(argv)
 
@@ -557,7 +583,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 1
         overrides = load_overrides(args.params_file) if args.params_file else None
         start = time.perf_counter()
-        done = run_chapters(paths, overrides, args.output_dir, args.report_root)
+        done = run_chapters(
+            paths, overrides, args.output_dir, args.report_root, data_dir=args.data_dir
+        )
     except (ChapterError, FileNotFoundError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

@@ -173,3 +173,34 @@ def test_cli_runs_with_params_file(tmp_path, capsys):
     assert chapters.main(argv) == 1
     err = capsys.readouterr().err
     assert "chapter 02_there failed" in err and "ZeroDivisionError" in err
+
+
+def test_cli_data_dir_reaches_only_chapters_that_read_data(tmp_path):
+    """Synthetic chapters: one takes DATA_DIR, one DATA_DIRS, one neither."""
+    reads = """\
+    # %% tags=["parameters"]
+    DATA_DIR = None
+    REPORT_DIR = None
+
+    # %%
+    from lobutils.paths import report_dir, write_metrics
+
+    write_metrics(report_dir("01_one", REPORT_DIR), {"data": DATA_DIR.rsplit("/", 1)[-1]})
+    """
+    reads_list = reads.replace("DATA_DIR = None", "DATA_DIRS = [None]").replace(
+        'DATA_DIR.rsplit("/", 1)[-1]', '[d.rsplit("/", 1)[-1] for d in DATA_DIRS]'
+    )
+    toc = _toc(tmp_path, "01_one", "02_many", "03_none")
+    write(tmp_path, "01_one", reads)
+    write(tmp_path, "02_many", reads_list)
+    write(tmp_path, "03_none", GOOD)
+    data = tmp_path / "recordings"
+    data.mkdir()
+    rep = tmp_path / "rep"
+    argv = ["--toc", str(toc), "--output-dir", str(tmp_path / "out"), "--report-root", str(rep)]
+    assert chapters.main([*argv, "--data-dir", str(data)]) == 0
+    assert paths.read_metrics(rep / "01_one") == {"data": "recordings"}
+    assert paths.read_metrics(rep / "02_many") == {"data": ["recordings"]}
+    assert paths.read_metrics(rep / "03_none")["n"] == 10
+    with pytest.raises(NotADirectoryError, match="nope"):
+        chapters.main([*argv, "--data-dir", str(tmp_path / "nope")])
