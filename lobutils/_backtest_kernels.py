@@ -119,6 +119,17 @@ def _last_at_or_before(ts, t):
     return np.searchsorted(ts, t, side="right") - 1
 
 
+def _last_at_or_before_py(ts, t):
+    """Pure-Python reference of :func:`_last_at_or_before`: a plain scan."""
+    s = -1
+    for idx, x in enumerate(ts):
+        if x <= t:
+            s = idx
+        else:
+            break
+    return s
+
+
 @njit(cache=True)
 def simulate(
     book_ts,
@@ -323,16 +334,6 @@ def simulate_py(
     pos = 0.0
     last_dec = None
     busy_until = None
-
-    def state_at(t):
-        s = -1
-        for idx, bt in enumerate(book_ts):
-            if bt <= t:
-                s = idx
-            else:
-                break
-        return s
-
     steps = [(i, False) for i in range(len(dec_ts))] + [(-1, True)]
     for i, closing in steps:
         if not closing:
@@ -358,7 +359,7 @@ def simulate_py(
             d = int(end_ts) if busy_until is None else max(int(end_ts), busy_until)
             as_maker = False
         arr = d + int(latency)
-        s = state_at(arr)
+        s = _last_at_or_before_py(book_ts, arr)
         if s < 0 or not (bid_px[s][0] > 0.0) or not (ask_px[s][0] > 0.0):
             skips[SKIP_NO_BOOK] += 1
             continue
@@ -440,7 +441,7 @@ def execute_schedules(book_ts, px, qty, slice_ts, slices):
         carry = 0.0
         for k in range(n):
             size = slices[w, k] + carry
-            s = np.searchsorted(book_ts, slice_ts[w, k], side="right") - 1
+            s = _last_at_or_before(book_ts, slice_ts[w, k])
             last_state[w] = s
             if size <= 0.0:
                 carry = 0.0
@@ -469,10 +470,7 @@ def execute_schedules_py(book_ts, px, qty, slice_ts, slices):
         carry = 0.0
         for k in range(n):
             size = float(slices[w][k]) + carry
-            s = -1
-            for idx, bt in enumerate(book_ts):
-                if bt <= slice_ts[w][k]:
-                    s = idx
+            s = _last_at_or_before_py(book_ts, slice_ts[w][k])
             last_state[w] = s
             if size <= 0.0:
                 carry = 0.0

@@ -41,6 +41,8 @@ from .schema import book_arrays
 
 __all__ = [
     "BPS",
+    "METRIC_LABELS",
+    "TEMPLATE",
     "clock_vs_event",
     "cumulative_profile",
     "depth_heatmap",
@@ -64,6 +66,21 @@ COLORS = qualitative.Plotly
 BID_COLOR = "#1f77b4"
 ASK_COLOR = "#d62728"
 _QUOTES = ("usdt", "usdc", "fdusd", "busd", "tusd", "usd", "btc", "eth", "bnb", "eur", "try")
+
+METRIC_LABELS = {
+    "mse": "mse (bps²)",
+    "mae": "mae (bps)",
+    "r2": "r² (test-mean benchmark)",
+    "r2_oos": "r²_oos (vs. zero forecast)",
+    "pearson": "pearson correlation",
+    "spearman": "spearman correlation",
+    "accuracy": "accuracy",
+    "balanced_accuracy": "balanced accuracy",
+    "macro_f1": "macro f1",
+    "mcc": "matthews correlation",
+    "cohen_kappa": "cohen's kappa",
+}
+"""Axis label of each metric of :mod:`lobutils.evaluation` (the model chapters' figures)."""
 
 
 def utc(ts) -> pd.DatetimeIndex:

@@ -35,6 +35,9 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from lobutils.plots import METRIC_LABELS as _METRIC_LABELS
+from lobutils.plots import TEMPLATE
+
 __all__ = [
     "METRIC_LABELS",
     "asset_of",
@@ -46,21 +49,8 @@ __all__ = [
     "wins_heatmap",
 ]
 
-TEMPLATE = "plotly_white"
-
-METRIC_LABELS = {
-    "mse": "mse (bps²)",
-    "mae": "mae (bps)",
-    "r2": "r²",
-    "r2_oos": "r²_oos (vs. zero forecast)",
-    "pearson": "pearson correlation",
-    "spearman": "spearman correlation",
-    "accuracy": "accuracy",
-    "balanced_accuracy": "balanced accuracy",
-    "macro_f1": "macro f1",
-    "mcc": "matthews correlation",
-}
-"""Axis label of each metric."""
+METRIC_LABELS = {**_METRIC_LABELS, "r2": "r²"}
+"""Axis label of each metric (:data:`lobutils.plots.METRIC_LABELS`, with a shorter r²)."""
 
 _PALETTE = ("#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2")
 _MARKETS = ("spot", "usdm", "cm")

@@ -28,6 +28,8 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from lobutils.plots import METRIC_LABELS, TEMPLATE
+
 __all__ = [
     "METRIC_LABELS",
     "accuracy_vs_majority",
@@ -36,23 +38,6 @@ __all__ = [
     "metric_ci",
     "pnl_per_trade",
 ]
-
-TEMPLATE = "plotly_white"
-
-METRIC_LABELS = {
-    "mse": "mse (bps²)",
-    "mae": "mae (bps)",
-    "r2": "r² (test-mean benchmark)",
-    "r2_oos": "r²_oos (vs. zero forecast)",
-    "pearson": "pearson correlation",
-    "spearman": "spearman correlation",
-    "accuracy": "accuracy",
-    "balanced_accuracy": "balanced accuracy",
-    "macro_f1": "macro f1",
-    "mcc": "matthews correlation",
-    "cohen_kappa": "cohen's kappa",
-}
-"""Axis label of each metric."""
 
 _PALETTE = (
     "#1f77b4",
@@ -70,6 +55,28 @@ _PALETTE = (
 
 def _order(values: Sequence) -> list:
     return list(dict.fromkeys(values))
+
+
+def _facet_columns(panels: Sequence, facet: str) -> go.Figure:
+    """One panel per ``facet`` value, side by side, sharing the y axis."""
+    return make_subplots(
+        rows=1,
+        cols=len(panels),
+        shared_yaxes=True,
+        subplot_titles=[f"{facet} {p}" for p in panels],
+        horizontal_spacing=0.03,
+    )
+
+
+def _ci_bars(value: pd.Series, low: pd.Series, high: pd.Series, **style) -> dict:
+    """Asymmetric error bars from ``value`` out to the CI bounds ``low`` and ``high``."""
+    return dict(
+        type="data",
+        symmetric=False,
+        array=(high - value).clip(lower=0),
+        arrayminus=(value - low).clip(lower=0),
+        **style,
+    )
 
 
 def _select(table: pd.DataFrame, metric: str, target: str | Sequence[str] | None) -> pd.DataFrame:
@@ -118,13 +125,7 @@ def metric_ci(
         t.loc[t["role"] == "baseline", "model"]
     )
     segs = _order(t["segment"])
-    fig = make_subplots(
-        rows=1,
-        cols=len(panels),
-        shared_yaxes=True,
-        subplot_titles=[f"{facet} {p}" for p in panels],
-        horizontal_spacing=0.03,
-    )
+    fig = _facet_columns(panels, facet)
     for j, p in enumerate(panels, start=1):
         tp = t[t[facet] == p]
         for k, seg in enumerate(segs):
@@ -137,13 +138,8 @@ def metric_ci(
                 go.Scatter(
                     x=list(ts.index),
                     y=ts["value"],
-                    error_y=dict(
-                        type="data",
-                        symmetric=False,
-                        array=(ts["ci_high"] - ts["value"]).clip(lower=0),
-                        arrayminus=(ts["value"] - ts["ci_low"]).clip(lower=0),
-                        thickness=1.2,
-                        width=3,
+                    error_y=_ci_bars(
+                        ts["value"], ts["ci_low"], ts["ci_high"], thickness=1.2, width=3
                     ),
                     mode="markers",
                     marker=dict(
@@ -201,13 +197,7 @@ def diff_ci(
         t["row"] = t["segment"] + " · " + t["model"]
     panels = _order(t[facet])
     rows = _order(t["row"])[::-1]
-    fig = make_subplots(
-        rows=1,
-        cols=len(panels),
-        shared_yaxes=True,
-        subplot_titles=[f"{facet} {p}" for p in panels],
-        horizontal_spacing=0.03,
-    )
+    fig = _facet_columns(panels, facet)
     for j, p in enumerate(panels, start=1):
         tp = t[t[facet] == p]
         for beats, color, name in ((True, "#1b9e77", "beats baseline"), (False, "#9e9e9e", "not")):
@@ -218,13 +208,8 @@ def diff_ci(
                 go.Scatter(
                     x=sel["diff"],
                     y=sel["row"],
-                    error_x=dict(
-                        type="data",
-                        symmetric=False,
-                        array=(sel["diff_ci_high"] - sel["diff"]).clip(lower=0),
-                        arrayminus=(sel["diff"] - sel["diff_ci_low"]).clip(lower=0),
-                        thickness=1.2,
-                        width=2,
+                    error_x=_ci_bars(
+                        sel["diff"], sel["diff_ci_low"], sel["diff_ci_high"], thickness=1.2, width=2
                     ),
                     mode="markers",
                     marker=dict(color=color, size=7),
@@ -337,12 +322,7 @@ def pnl_per_trade(
             go.Scatter(
                 x=pg[x],
                 y=pg["mean_net_bps"],
-                error_y=dict(
-                    type="data",
-                    symmetric=False,
-                    array=(pg["ci_high"] - pg["mean_net_bps"]).clip(lower=0),
-                    arrayminus=(pg["mean_net_bps"] - pg["ci_low"]).clip(lower=0),
-                ),
+                error_y=_ci_bars(pg["mean_net_bps"], pg["ci_low"], pg["ci_high"]),
                 mode="markers",
                 marker=dict(color=c, size=9),
                 name=f"net {g}",

@@ -26,6 +26,8 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from lobutils.plots import TEMPLATE
+
 __all__ = [
     "STRATEGY_COLORS",
     "cost_breakdown",
@@ -36,8 +38,6 @@ __all__ = [
     "random_distribution",
     "schedules",
 ]
-
-TEMPLATE = "plotly_white"
 
 STRATEGY_COLORS = {
     "model": "#1f77b4",
@@ -63,13 +63,32 @@ def _color(name: str, i: int = 0) -> str:
     return _PALETTE[i % len(_PALETTE)]
 
 
-def _grid(n: int, cols: int = 2) -> tuple[int, int]:
-    c = min(cols, max(n, 1))
-    return math.ceil(max(n, 1) / c), c
+def _facet_grid(
+    panels: Sequence, titled: bool = True
+) -> tuple[go.Figure, list[tuple[int, int]], int]:
+    """Subplots for ``panels``, two per row: the figure, each panel's ``(row, col)``, the rows."""
+    cols = min(2, max(len(panels), 1))
+    rows = math.ceil(max(len(panels), 1) / cols)
+    fig = make_subplots(
+        rows=rows, cols=cols, subplot_titles=[str(p) for p in panels] if titled else None
+    )
+    return fig, [(k // cols + 1, k % cols + 1) for k in range(len(panels))], rows
 
 
-def _pos(k: int, cols: int) -> tuple[int, int]:
-    return k // cols + 1, k % cols + 1
+def _finish_grid(
+    fig: go.Figure,
+    rows: int,
+    title: str | None,
+    xlabel: str,
+    ylabel: str,
+    row_height: int = 280,
+    **layout,
+) -> go.Figure:
+    """Label the bottom row's x axes and the first column's y axes; size the figure by rows."""
+    fig.update_xaxes(title_text=xlabel, row=rows)
+    fig.update_yaxes(title_text=ylabel, col=1)
+    fig.update_layout(template=TEMPLATE, title=title, height=row_height * rows + 80, **layout)
+    return fig
 
 
 def equity_curves(
@@ -89,12 +108,10 @@ def equity_curves(
         (one per seed, the distribution of luck); the others are coloured.
     """
     panels = list(dict.fromkeys(equity[facet]))
-    rows, cols = _grid(len(panels))
-    fig = make_subplots(rows=rows, cols=cols, subplot_titles=[str(p) for p in panels])
+    fig, places, rows = _facet_grid(panels)
     shown: set[str] = set()
     order = ["random"] + [s for s in dict.fromkeys(equity["strategy"]) if s != "random"]
-    for k, p in enumerate(panels):
-        r, c = _pos(k, cols)
+    for p, (r, c) in zip(panels, places, strict=True):
         ep = equity[equity[facet] == p]
         for s in order:
             es = ep[ep["strategy"] == s]
@@ -119,10 +136,7 @@ def equity_curves(
                     col=c,
                 )
                 shown.add(s)
-    fig.update_xaxes(title_text="time since the first decision (s)", row=rows)
-    fig.update_yaxes(title_text=ylabel, col=1)
-    fig.update_layout(template=TEMPLATE, title=title, height=280 * rows + 80)
-    return fig
+    return _finish_grid(fig, rows, title, "time since the first decision (s)", ylabel)
 
 
 def pnl_distribution(
@@ -181,11 +195,9 @@ def random_distribution(
     2
     """
     panels = list(dict.fromkeys(table[facet]))
-    rows, cols = _grid(len(panels))
-    fig = make_subplots(rows=rows, cols=cols, subplot_titles=[str(p) for p in panels])
+    fig, places, rows = _facet_grid(panels)
     shown: set[str] = set()
-    for k, p in enumerate(panels):
-        r, c = _pos(k, cols)
+    for p, (r, c) in zip(panels, places, strict=True):
         tp = table[table[facet] == p]
         rnd = tp.loc[tp["strategy"] == "random", metric]
         fig.add_trace(
@@ -219,10 +231,7 @@ def random_distribution(
                 col=c,
             )
             shown.add(s)
-    fig.update_xaxes(title_text=xlabel, row=rows)
-    fig.update_yaxes(title_text="random runs", col=1)
-    fig.update_layout(template=TEMPLATE, title=title, height=260 * rows + 80, barmode="overlay")
-    return fig
+    return _finish_grid(fig, rows, title, xlabel, "random runs", row_height=260, barmode="overlay")
 
 
 def cost_breakdown(
@@ -343,13 +352,9 @@ def frontier(
     ['twap', 'ac_0.001']
     """
     panels = list(dict.fromkeys(points[facet])) if facet else [None]
-    rows, cols = _grid(len(panels))
-    fig = make_subplots(
-        rows=rows, cols=cols, subplot_titles=[str(p) for p in panels] if facet else None
-    )
+    fig, places, rows = _facet_grid(panels, titled=bool(facet))
     shown: set[str] = set()
-    for k, p in enumerate(panels):
-        r, c = _pos(k, cols)
+    for p, (r, c) in zip(panels, places, strict=True):
         pp = points if p is None else points[points[facet] == p]
         ac = 0
         for s in dict.fromkeys(pp["strategy"]):
@@ -391,10 +396,7 @@ def frontier(
                     col=c,
                 )
                 shown.add("ac model")
-    fig.update_xaxes(title_text="std of shortfall (bps)", row=rows)
-    fig.update_yaxes(title_text="mean shortfall (bps)", col=1)
-    fig.update_layout(template=TEMPLATE, title=title, height=280 * rows + 80)
-    return fig
+    return _finish_grid(fig, rows, title, "std of shortfall (bps)", "mean shortfall (bps)")
 
 
 def impact_curves(

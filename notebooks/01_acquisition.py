@@ -71,10 +71,11 @@ from lobutils.download import binance_vision_url, bybit_url, fetch_binance_visio
 from lobutils.io import parse_line, read_binance_recording, read_text
 from lobutils.paths import report_dir, write_metrics
 from lobutils.record import RecorderConfig, ReplayServer, record, snapshot_url, stream_url
+from lobutils.report import setup_display
 from lobutils.sampling import sample_clock
 from lobutils.schema import ASK, BID, DIFF, SNAPSHOT
 
-pd.set_option("display.width", 120)
+setup_display(width=120)
 
 # %% tags=["parameters"]
 DATA_DIR = None  # a directory of <market>_<symbol>_<YYYYMMDD>.gz recordings; None: the bundled data
@@ -639,17 +640,23 @@ def check_recording(files):
 # Replay the first `REPLAY_LINES` lines of the first segment through the loopback server, and
 # record them with `record(...)`, the function the CLI calls.
 
+
 # %%
-with ReplayServer.from_recording(SEGS[0].files, max_lines=REPLAY_LINES) as server:
-    replay_stats = record(
+def record_replay(server, out_dir, max_messages):
+    """Record ``max_messages`` messages from a ReplayServer: its URLs replace Binance's."""
+    return record(
         server.symbol,
         server.market,
-        out_dir=WORK / "recorded",
+        out_dir=out_dir,
         ws_url=server.ws_url,
         rest_url=server.rest_url,
-        max_messages=len(server.messages),
+        max_messages=max_messages,
         status_interval=0,
     )
+
+
+with ReplayServer.from_recording(SEGS[0].files, max_lines=REPLAY_LINES) as server:
+    replay_stats = record_replay(server, WORK / "recorded", len(server.messages))
 print(
     f"served {len(server.messages)} stream messages and {server.served} snapshot over 127.0.0.1; "
     f"recorded {replay_stats['messages']} messages, {replay_stats['snapshots']} snapshot, "
@@ -1175,15 +1182,7 @@ lost = depth_at[len(depth_at) // 2]
 gap_server.drop = {lost}
 gap_server.gates[lost + 30] = 2
 with gap_server:
-    gap_stats = record(
-        gap_server.symbol,
-        gap_server.market,
-        out_dir=WORK / "with_gap",
-        ws_url=gap_server.ws_url,
-        rest_url=gap_server.rest_url,
-        max_messages=len(gap_server.messages) - 1,
-        status_interval=0,
-    )
+    gap_stats = record_replay(gap_server, WORK / "with_gap", len(gap_server.messages) - 1)
 _, gap_book, gap_summary = check_recording(gap_stats["files"])
 print(f"recorder: {gap_stats['gaps']} gap seen, {gap_stats['snapshots']} snapshots written")
 print(pd.Series(gap_summary).to_string())

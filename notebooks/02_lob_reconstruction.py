@@ -56,10 +56,11 @@ from lobutils.book import INVALID, VALID, ReferenceBook, check_bbo, reconstruct
 from lobutils.data import segment, segments
 from lobutils.io import read_binance_recording
 from lobutils.paths import report_dir, write_metrics
+from lobutils.report import setup_display
 from lobutils.sampling import sample_clock
 from lobutils.schema import BID, DIFF, SNAPSHOT
 
-pd.set_option("display.width", 120)
+setup_display(width=120)
 
 # %% tags=["parameters"]
 DATA_DIR = None  # a directory of <market>_<symbol>_<YYYYMMDD>.gz recordings; None: the bundled data

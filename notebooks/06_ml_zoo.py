@@ -56,7 +56,6 @@ import dataclasses
 
 import numpy as np
 import pandas as pd
-from IPython.display import Markdown, display
 
 from lobutils import evaluation as ev
 from lobutils import plots_models as plots
@@ -65,18 +64,9 @@ from lobutils.data import segment, segments
 from lobutils.dataset import build_dataset
 from lobutils.models import zoo
 from lobutils.paths import report_dir
+from lobutils.report import fmt_ci, say, setup_display
 
-pd.set_option("display.width", 140)
-pd.set_option("display.max_columns", 30)
-
-
-def say(text: str) -> None:
-    """Show generated Markdown: sentences that quote numbers are written from the results."""
-    display(Markdown(text))
-
-
-def fmt_ci(value: float, lo: float, hi: float, digits: int = 3) -> str:
-    return f"{value:.{digits}f} [{lo:.{digits}f}, {hi:.{digits}f}]"
+setup_display()
 
 
 # %% tags=["parameters"]

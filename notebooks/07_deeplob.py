@@ -70,7 +70,6 @@ logging.getLogger("tensorflow").setLevel(logging.ERROR)  # tf.function retracing
 
 import numpy as np
 import pandas as pd
-from IPython.display import Markdown, display
 
 from lobutils import evaluation as ev
 from lobutils import paths, plots_models
@@ -80,18 +79,9 @@ from lobutils.models import deeplob as dl
 from lobutils.models import study
 from lobutils.models.windows import load_lob, lob_columns
 from lobutils.paths import report_dir
+from lobutils.report import fmt_ci, say, setup_display
 
-pd.set_option("display.width", 140)
-pd.set_option("display.max_columns", 30)
-
-
-def say(text: str) -> None:
-    """Show generated Markdown: sentences that quote numbers are written from the results."""
-    display(Markdown(text))
-
-
-def fmt_ci(value: float, lo: float, hi: float, digits: int = 3) -> str:
-    return f"{value:.{digits}f} [{lo:.{digits}f}, {hi:.{digits}f}]"
+setup_display()
 
 
 # %% tags=["parameters"]

@@ -62,7 +62,6 @@ import warnings
 
 import numpy as np
 import pandas as pd
-from IPython.display import Markdown, display
 from sklearn.exceptions import ConvergenceWarning
 
 from lobutils import backtest as bt
@@ -77,19 +76,10 @@ from lobutils.io import read_binance_recording
 from lobutils.models import zoo
 from lobutils.paths import report_dir, write_metrics
 from lobutils.plots import units
+from lobutils.report import fmt_ci, say, setup_display
 
-pd.set_option("display.width", 140)
-pd.set_option("display.max_columns", 30)
+setup_display()
 NS = 1_000_000_000
-
-
-def say(text: str) -> None:
-    """Show generated Markdown: sentences that quote numbers are written from the results."""
-    display(Markdown(text))
-
-
-def fmt_ci(value: float, lo: float, hi: float, digits: int = 2) -> str:
-    return f"{value:.{digits}f} [{lo:.{digits}f}, {hi:.{digits}f}]"
 
 
 # %% tags=["parameters"]
@@ -599,14 +589,14 @@ gross_verdict = (
 )
 say(
     f"**Verdict.** Over {int(ci_net['n_trips'])} round trips in {n_seg} markets, the model's "
-    f"mean net P&L per round trip is {fmt_ci(ci_net['mean'], ci_net['ci_low'], ci_net['ci_high'])} "
+    f"mean net P&L per round trip is {fmt_ci(ci_net['mean'], ci_net['ci_low'], ci_net['ci_high'], 2)} "
     f"bps ({CONFIDENCE:.0%} block-bootstrap interval): the strategy {net_verdict}. Before costs "
-    f"it earns {fmt_ci(ci_gross['mean'], ci_gross['ci_low'], ci_gross['ci_high'])} bps per round "
+    f"it earns {fmt_ci(ci_gross['mean'], ci_gross['ci_low'], ci_gross['ci_high'], 2)} bps per round "
     f"trip, {gross_verdict}. It ends the test block with a profit in {n_model_pos} of {n_seg} "
     f"markets, beats holding in {n_model_beats_hold}, beats the median random run in "
     f"{n_model_beats_median} and the 95th percentile of the random runs in {n_model_above_p95}.\n\n"
     f"Perfect foresight at the same trade times earns "
-    f"{fmt_ci(pf_net['mean'], pf_net['ci_low'], pf_net['ci_high'])} bps per round trip net of "
+    f"{fmt_ci(pf_net['mean'], pf_net['ci_low'], pf_net['ci_high'], 2)} bps per round trip net of "
     f"costs, and loses money in {n_pf_neg} of {n_seg} markets: "
     + (
         "at this horizon and these taker fees, even knowing the future does not pay for "

@@ -61,7 +61,6 @@ logging.getLogger("tensorflow").setLevel(logging.ERROR)
 
 import numpy as np
 import pandas as pd
-from IPython.display import Markdown, display
 
 from lobutils import evaluation as ev
 from lobutils import io, paths, plots_models
@@ -71,18 +70,9 @@ from lobutils.features import contract_value
 from lobutils.models import deeplob as dl
 from lobutils.models import volume
 from lobutils.paths import report_dir
+from lobutils.report import say, setup_display
 
-pd.set_option("display.width", 140)
-pd.set_option("display.max_columns", 30)
-
-
-def say(text: str) -> None:
-    """Show generated Markdown: sentences that quote numbers are written from the results."""
-    display(Markdown(text))
-
-
-def fmt_ci(value: float, lo: float, hi: float, digits: int = 3) -> str:
-    return f"{value:.{digits}f} [{lo:.{digits}f}, {hi:.{digits}f}]"
+setup_display()
 
 
 # %% tags=["parameters"]

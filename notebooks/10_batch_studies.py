@@ -63,21 +63,16 @@ import numpy as np
 import pandas as pd
 import yaml
 from distributed import Client, LocalCluster
-from IPython.display import Markdown, display
+from IPython.display import display
 
 from lobutils import batch, crossmarket, lake
 from lobutils import plots_batch as plots
 from lobutils.data import segment, segments
 from lobutils.dataset import build_dataset
 from lobutils.paths import REPO_ROOT, report_dir, write_metrics
+from lobutils.report import say, setup_display
 
-pd.set_option("display.width", 140)
-pd.set_option("display.max_columns", 30)
-
-
-def say(text: str) -> None:
-    """Show generated Markdown: sentences that quote numbers are written from the results."""
-    display(Markdown(text))
+setup_display()
 
 
 def shown(path) -> str:

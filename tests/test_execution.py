@@ -32,6 +32,18 @@ def uniform_book(n_states=1, levels=40, tick=0.01, qty=1.0, best_bid=100.0, step
     return pd.DataFrame(rows, columns=book_columns(levels))
 
 
+def book_around(mids, levels, qty):
+    """One state a second with mid ``mids[k]``: ``levels`` levels of ``qty`` a cent apart on
+    each side, spread one cent (synthetic)."""
+    n = len(mids)
+    d = {"ts": np.arange(n, dtype=np.int64) * S, "local_ts": 0, "update_id": np.arange(n)}
+    d |= {f"bid_px_{i + 1}": mids - 0.005 - 0.01 * i for i in range(levels)}
+    d |= {f"bid_qty_{i + 1}": qty for i in range(levels)}
+    d |= {f"ask_px_{i + 1}": mids + 0.005 + 0.01 * i for i in range(levels)}
+    d |= {f"ask_qty_{i + 1}": qty for i in range(levels)}
+    return pd.DataFrame(d)
+
+
 # --------------------------------------------------------------------------------------
 # Almgren–Chriss
 # --------------------------------------------------------------------------------------
@@ -240,17 +252,7 @@ def test_liquidation_study_on_a_synthetic_book():
     rng = np.random.default_rng(5)
     n = 400
     mids = 100 + np.cumsum(rng.normal(0, 0.02, n))
-    L = 10
-    d = {"ts": np.arange(n, dtype=np.int64) * S, "local_ts": 0, "update_id": np.arange(n)}
-    for i in range(L):
-        d[f"bid_px_{i + 1}"] = mids - 0.005 - 0.01 * i
-    for i in range(L):
-        d[f"bid_qty_{i + 1}"] = 2.0
-    for i in range(L):
-        d[f"ask_px_{i + 1}"] = mids + 0.005 + 0.01 * i
-    for i in range(L):
-        d[f"ask_qty_{i + 1}"] = 2.0
-    f = pd.DataFrame(d)
+    f = book_around(mids, levels=10, qty=2.0)
     trades = pd.DataFrame({"ts": np.arange(0, n, 3, dtype=np.int64) * S, "qty": 1.0})
     cfg = ex.LiquidationConfig(qty=6.0, horizon_s=30.0, n_slices=6, risk_aversions=(0.0, 1.0))
     starts = ex.start_times(f, cfg, every_s=20.0)
@@ -281,17 +283,7 @@ def test_shortfall_splits_into_walk_timing_permanent_and_fees():
     rng = np.random.default_rng(2)
     n = 50
     mids = 100 + np.cumsum(rng.normal(0, 0.05, n))
-    L = 5
-    d = {"ts": np.arange(n, dtype=np.int64) * S, "local_ts": 0, "update_id": np.arange(n)}
-    for i in range(L):
-        d[f"bid_px_{i + 1}"] = mids - 0.005 - 0.01 * i
-    for i in range(L):
-        d[f"bid_qty_{i + 1}"] = 1.0
-    for i in range(L):
-        d[f"ask_px_{i + 1}"] = mids + 0.005 + 0.01 * i
-    for i in range(L):
-        d[f"ask_qty_{i + 1}"] = 1.0
-    f = pd.DataFrame(d)
+    f = book_around(mids, levels=5, qty=1.0)
     for cv in (None, 10.0):
         r = ex.implementation_shortfall(
             f,
