@@ -8,7 +8,9 @@ pure-Python path in :mod:`lobutils.io`, which is also the reference it is tested
 The walker is a real (if partial) JSON scanner: keys may come in any order, white space may
 appear between tokens, and values it does not need are skipped structurally. Numbers may be
 quoted or bare. A number it cannot convert exactly (an exponent, more than 17 significant
-digits) sends the line to the Python path instead of guessing.
+digits) sends the line to the Python path instead of guessing. So does a value the reader
+refuses (a price <= 0, a negative size, a trade size <= 0): the Python path then names the
+reason, and the kernel never has to build an error message.
 """
 
 from __future__ import annotations
@@ -300,6 +302,8 @@ def _parse_levels(buf, i, end, side, lv_side, lv_px, lv_qty, nlv):
         i = _ws(buf, i, end)
         if i >= end or buf[i] != _RBRACK:
             return -1, nlv
+        if not (p > 0.0) or q < 0.0:  # an invalid level: the Python path names the reason
+            return -1, nlv
         if nlv >= cap:
             return -2, nlv
         lv_side[nlv] = side
@@ -432,15 +436,13 @@ def _parse_data(buf, i, end, kind, out_i, out_f, lv_side, lv_px, lv_qty, nlv):
             lv_qty[nlv] = np.nan
             nlv += 1
     elif kind == TRADE:
-        if out_i[1] < 0 or out_i[2] < 0 or out_i[5] < 0 or np.isnan(out_f[0]) or np.isnan(out_f[1]):
+        # a missing price or size is NaN here; a trade's price and size must be > 0
+        if out_i[1] < 0 or out_i[2] < 0 or out_i[5] < 0 or not (out_f[0] > 0.0 and out_f[1] > 0.0):
             return 0, nlv0, -1
     else:
-        if (
-            out_i[3] < 0
-            or np.isnan(out_f[0])
-            or np.isnan(out_f[1])
-            or np.isnan(out_f[2])
-            or np.isnan(out_f[3])
+        # quotes: prices > 0, sizes >= 0 (NaN, a missing field, fails both)
+        if out_i[3] < 0 or not (
+            out_f[0] > 0.0 and out_f[1] >= 0.0 and out_f[2] > 0.0 and out_f[3] >= 0.0
         ):
             return 0, nlv0, -1
     return 1, nlv, i

@@ -24,6 +24,32 @@ Trades become :data:`~lobutils.schema.TRADE_COLUMNS` rows, de-duplicated by trad
 across polls; ``side`` is ccxt's ``side`` of the taker (+1 buy, -1 sell, 0 unknown). Ids that
 are not integers (Bybit's derivatives use UUIDs) become a stable 63-bit hash of the id.
 
+Bad responses
+-------------
+:func:`polls_to_depth` and :func:`trades_to_frame` raise ``ValueError`` naming the poll for a
+book or trade they cannot store correctly. The :class:`Collector` never stores one: it skips,
+counts (:attr:`Collector.stats`) and logs it, naming symbol and poll, so that a long session
+survives one bad answer (the next poll's book replaces the book anyway):
+
+* ``empty_books``: a book with no level on either side (a one-sided book is kept);
+* ``bad_books``: a level that is not ``[price, amount]``, a price that is not a finite number
+  > 0, an amount that is negative or not finite (the text ``"NaN"``), a nonce or timestamp that
+  is not an integer;
+* ``stale_books``: a book older than the last one stored (a lower nonce or, without nonces, an
+  earlier exchange timestamp), as a lagging server can answer;
+* ``other_symbol``: a book or trade of another symbol than the one asked for;
+* ``bad_trades``: a trade without a finite price and amount > 0;
+* counted but kept: ``zero_size_levels`` (a REST book lists no empty level; the replay leaves it
+  out, as it does any zero size), ``unknown_side`` (the exchange does not say),
+  ``trade_ts_backwards`` (a new trade older than one already stored), ``duplicates`` (trades
+  seen in an earlier poll, dropped) and ``trade_gaps`` (polls whose trades do not overlap the
+  last poll's: trades may have been missed).
+
+A crossed book is stored as polled: :func:`lobutils.book.reconstruct` counts it
+(``crossed_snapshots``) and emits no state for it. The first problems, as text, are in
+``stats["problems"]``. :func:`read_collected` raises naming the file for a parquet part that is
+empty, cut or corrupt.
+
 Files
 -----
 Every ``flush_polls`` polls (and at the end) the collector writes one part per symbol and
@@ -303,11 +329,87 @@ def _ns(ms, fallback: int) -> int:
     return int(ms) * _MS
 
 
+def _finite(x) -> float:
+    if isinstance(x, bool):
+        raise ValueError(f"expected a number, got {x!r}")
+    return float(x)
+
+
+def _book_problem(book) -> str | None:
+    """Why a polled ccxt order book cannot be stored as a snapshot (None: it can).
+
+    Examples
+    --------
+    >>> _book_problem({"bids": [[100.0, 1.0]], "asks": []}) is None  # one-sided: fine
+    True
+    >>> _book_problem({"bids": [[100.0, 1.0]], "asks": [[-1.0, 2.0]]})
+    'invalid ask level [-1.0, 2.0]: prices must be finite and > 0, amounts finite and >= 0'
+    >>> _book_problem({"bids": [], "asks": []})
+    'empty book (no level on either side)'
+    """
+    if not isinstance(book, Mapping):
+        return f"not an order book (a {type(book).__name__})"
+    n = 0
+    for side in ("bids", "asks"):
+        rows = book.get(side) or []
+        if not isinstance(rows, list | tuple):
+            return f"{side!r} is not a list of levels"
+        for row in rows:
+            try:
+                px, q = _finite(row[0]), _finite(row[1])
+            except (TypeError, ValueError, IndexError, KeyError):
+                return f"a {side[:-1]} level is not [price, amount]: {row!r}"
+            if not (math.isfinite(px) and px > 0 and math.isfinite(q) and q >= 0):
+                return (
+                    f"invalid {side[:-1]} level {list(row)!r}: prices must be finite and > 0, "
+                    "amounts finite and >= 0"
+                )
+        n += len(rows)
+    for key in ("nonce", "timestamp"):
+        value = book.get(key)
+        if value is not None and (isinstance(value, bool) or not _is_int(value)):
+            return f"{key} {value!r} is not an integer"
+    if n == 0:
+        return "empty book (no level on either side)"
+    return None
+
+
+def _is_int(value) -> bool:
+    try:
+        return int(value) == float(value)
+    except (TypeError, ValueError, OverflowError):
+        return False
+
+
+def _trade_problem(trade) -> str | None:
+    """Why a polled ccxt trade cannot be stored (None: it can).
+
+    >>> _trade_problem({"price": "NaN", "amount": 1.0, "timestamp": 5})
+    "invalid trade price='NaN' amount=1.0: both must be finite and > 0"
+    """
+    if not isinstance(trade, Mapping):
+        return f"not a trade (a {type(trade).__name__})"
+    try:
+        px, q = _finite(trade["price"]), _finite(trade["amount"])
+    except (KeyError, TypeError, ValueError):
+        return f"a trade without a numeric price and amount: {dict(trade)!r}"[:300]
+    if not (math.isfinite(px) and px > 0 and math.isfinite(q) and q > 0):
+        return (
+            f"invalid trade price={trade['price']!r} amount={trade['amount']!r}: both must be "
+            "finite and > 0"
+        )
+    ts = trade.get("timestamp")
+    if ts is not None and (isinstance(ts, bool) or not _is_int(ts)):
+        return f"trade timestamp {ts!r} is not an integer"
+    return None
+
+
 def polls_to_depth(
     books: Sequence[Mapping],
     local_ts: Sequence[int],
     first_msg: int = 0,
     first_poll: int = 1,
+    polls: Sequence[int] | None = None,
 ) -> pd.DataFrame:
     """Depth events (:data:`~lobutils.schema.DEPTH_COLUMNS`) from ccxt order books.
 
@@ -321,6 +423,13 @@ def polls_to_depth(
     first_msg, first_poll
         Numbering of the first message (``msg``) and of the first poll (``line``, and the id
         of a book without ``nonce``).
+    polls
+        The poll number of each book instead (when some polls stored no book).
+
+    Raises
+    ------
+    ValueError
+        A book that cannot be stored correctly (see the module notes), naming its poll.
 
     Examples
     --------
@@ -330,8 +439,12 @@ def polls_to_depth(
     """
     cols: dict[str, list] = {k: [] for k in DEPTH_COLUMNS}
     msg = first_msg
-    for k, (book, loc) in enumerate(zip(books, local_ts, strict=True)):
-        poll = first_poll + k
+    if polls is None:
+        polls = range(first_poll, first_poll + len(books))
+    for book, loc, poll in zip(books, local_ts, polls, strict=True):
+        problem = _book_problem(book)
+        if problem is not None:
+            raise ValueError(f"poll {poll}: {problem}")
         nonce = book.get("nonce")
         uid = int(nonce) if nonce is not None else poll
         ts = _ns(book.get("timestamp"), loc)
@@ -358,11 +471,18 @@ def polls_to_depth(
 def trades_to_frame(trades: Sequence[Mapping], local_ts: Sequence[int], line: Sequence[int]):
     """Trade rows (:data:`~lobutils.schema.TRADE_COLUMNS`) from ccxt trade dicts.
 
+    ``line`` is the poll of each trade; a trade that cannot be stored (no finite price and
+    amount > 0) raises ``ValueError`` naming it.
+
     >>> t = [{"id": "9", "timestamp": 2, "price": 1.5, "amount": 3.0, "side": "sell"}]
     >>> trades_to_frame(t, [7], [1]).values.tolist()
     [[2000000.0, 7.0, 9.0, 1.5, 3.0, -1.0, 1.0]]
     """
     side = {"buy": 1, "sell": -1}
+    for t, poll in zip(trades, line, strict=True):
+        problem = _trade_problem(t)
+        if problem is not None:
+            raise ValueError(f"poll {poll}: {problem}")
     rows = {
         "ts": [_ns(t.get("timestamp"), lt) for t, lt in zip(trades, local_ts, strict=True)],
         "local_ts": [int(x) for x in local_ts],
@@ -405,6 +525,10 @@ class _SymbolBuffer:
         self.symbol = symbol
         self.books: list[Mapping] = []
         self.book_local: list[int] = []
+        self.book_poll: list[int] = []
+        self.last_nonce: int | None = None
+        self.last_ts: int | None = None
+        self.last_trade_ts: int | None = None
         self.trades: list[Mapping] = []
         self.trade_local: list[int] = []
         self.trade_line: list[int] = []
@@ -412,10 +536,26 @@ class _SymbolBuffer:
         self.seen_order: deque[str] = deque()
         self.polls = 0  # books polled so far (the poll number)
         self.next_msg = 0
-        self.first_poll_of_part = 1
         self.part = 0
         self.files: list[Path] = []
-        self.counts = dict.fromkeys(("books", "trades", "duplicates", "trade_gaps"), 0)
+        self.counts = dict.fromkeys(_COUNTS, 0)
+
+
+_COUNTS = (
+    "books",
+    "trades",
+    "duplicates",
+    "trade_gaps",
+    "empty_books",
+    "bad_books",
+    "stale_books",
+    "other_symbol",
+    "zero_size_levels",
+    "bad_trades",
+    "unknown_side",
+    "trade_ts_backwards",
+)
+"""The per-symbol counts of :attr:`Collector.stats` (see the module notes)."""
 
 
 class Collector:
@@ -475,6 +615,7 @@ class Collector:
         if getattr(exchange, "id", None) in _SEQUENCE_FIELDS:
             exchange.enableLastJsonResponse = True  # the raw book response holds its update id
         self.errors = 0
+        self.problems: list[str] = []
         self._markets_loaded = False
 
     def _load_markets(self) -> None:
@@ -486,31 +627,97 @@ class Collector:
             self._markets_loaded = True
 
     def poll(self) -> None:
-        """Poll every symbol's book (and trades) once."""
+        """Poll every symbol's book (and trades) once.
+
+        A book or trade that cannot be stored correctly is skipped, counted and logged (see
+        the module notes); the poll still counts.
+        """
         self._load_markets()
         for sym, buf in self.buffers.items():
             book = self.retry(self.exchange.fetch_order_book, sym, self.levels)
-            if book.get("nonce") is None:
+            local = self.clock()
+            buf.polls += 1
+            if isinstance(book, Mapping) and book.get("nonce") is None:
                 seq = _sequence(self.exchange)
                 if seq is not None:
                     book = {**book, "nonce": seq}
-            buf.books.append(book)
-            buf.book_local.append(self.clock())
-            buf.polls += 1
-            buf.counts["books"] += 1
+            if self._check_book(buf, book):
+                buf.books.append(book)
+                buf.book_local.append(local)
+                buf.book_poll.append(buf.polls)
+                buf.counts["books"] += 1
             if self.with_trades:
                 got = self.retry(self.exchange.fetch_trades, sym, None, self.trade_limit)
                 local = self.clock()
                 self._add_trades(buf, got, local)
 
+    def _skip(self, buf: _SymbolBuffer, count: str, why: str) -> bool:
+        buf.counts[count] += 1
+        text = f"{getattr(self.exchange, 'id', '?')} {buf.symbol} poll {buf.polls}: {why}"
+        if len(self.problems) < 20:
+            self.problems.append(text)
+        log.warning("%s; skipped", text)
+        return False
+
+    def _check_book(self, buf: _SymbolBuffer, book) -> bool:
+        """Whether a polled book can be stored; counts what it cannot (module notes)."""
+        problem = _book_problem(book)
+        if problem is not None:
+            return self._skip(
+                buf, "empty_books" if problem.startswith("empty") else "bad_books", problem
+            )
+        other = book.get("symbol")
+        if other is not None and other != buf.symbol:
+            return self._skip(buf, "other_symbol", f"a book of {other!r}")
+        nonce, ts = book.get("nonce"), book.get("timestamp")
+        nonce = None if nonce is None else int(nonce)
+        ts = None if ts is None else int(ts)
+        if nonce is not None and buf.last_nonce is not None:
+            stale = nonce < buf.last_nonce
+        else:
+            stale = ts is not None and buf.last_ts is not None and ts < buf.last_ts
+        if stale:
+            return self._skip(
+                buf, "stale_books", f"a book older than the last one (nonce {nonce}, ts {ts})"
+            )
+        buf.last_nonce = nonce if nonce is not None else buf.last_nonce
+        buf.last_ts = ts if ts is not None else buf.last_ts
+        for side in ("bids", "asks"):
+            buf.counts["zero_size_levels"] += sum(
+                1 for r in book.get(side) or [] if float(r[1]) == 0
+            )
+        return True
+
     def _add_trades(self, buf: _SymbolBuffer, got: list[Mapping], local: int) -> None:
+        good = []
+        for t in got:
+            problem = _trade_problem(t)
+            if problem is not None:
+                self._skip(buf, "bad_trades", problem)
+            elif t.get("symbol") not in (None, buf.symbol):
+                self._skip(buf, "other_symbol", f"a trade of {t['symbol']!r}")
+            else:
+                good.append(t)
+        got = good
         keys = [_trade_key(t) for t in got]
         if buf.seen and got and not any(k in buf.seen for k in keys):
             buf.counts["trade_gaps"] += 1  # no overlap with the last poll: trades may be missed
-        fresh = [(k, t) for k, t in zip(keys, got, strict=True) if k not in buf.seen]
+        fresh, taken = [], set()
+        for k, t in zip(keys, got, strict=True):
+            if k not in buf.seen and k not in taken:  # seen before, or twice in this answer
+                taken.add(k)
+                fresh.append((k, t))
         buf.counts["duplicates"] += len(got) - len(fresh)
         fresh.sort(key=lambda kt: (kt[1].get("timestamp") or 0, kt[0]))
+        last = buf.last_trade_ts
         for k, t in fresh:
+            ts = t.get("timestamp")
+            if ts is not None:
+                if last is not None and int(ts) < last:
+                    buf.counts["trade_ts_backwards"] += 1
+                buf.last_trade_ts = max(int(ts), buf.last_trade_ts or int(ts))
+            if t.get("side") not in ("buy", "sell"):
+                buf.counts["unknown_side"] += 1
             buf.seen.add(k)
             buf.seen_order.append(k)
             buf.trades.append(t)
@@ -522,7 +729,7 @@ class Collector:
 
     def _frames(self, buf: _SymbolBuffer) -> tuple[pd.DataFrame, pd.DataFrame]:
         depth = polls_to_depth(
-            buf.books, buf.book_local, first_msg=buf.next_msg, first_poll=buf.first_poll_of_part
+            buf.books, buf.book_local, first_msg=buf.next_msg, polls=buf.book_poll
         )
         trades = trades_to_frame(buf.trades, buf.trade_local, buf.trade_line)
         return depth, trades
@@ -544,8 +751,7 @@ class Collector:
                 written.append(path)
             buf.part += 1
             buf.next_msg += len(buf.books)
-            buf.first_poll_of_part = buf.polls + 1
-            buf.books, buf.book_local = [], []
+            buf.books, buf.book_local, buf.book_poll = [], [], []
             buf.trades, buf.trade_local, buf.trade_line = [], [], []
         return written
 
@@ -569,6 +775,7 @@ class Collector:
             **{k: sum(p[k] for p in per.values()) for k in next(iter(per.values()))},
             "retries": self.retry.count,
             "errors": self.errors,
+            "problems": list(self.problems),
             "per_symbol": per,
         }
 
@@ -624,7 +831,7 @@ def read_collected(
     trade_parts = [p for p in paths if p.name.startswith("trades_")]
     if not depth_parts and not trade_parts:
         raise FileNotFoundError(f"no collector parts (depth_*/trades_*.parquet) in {files}")
-    depth = [pd.read_parquet(p) for p in depth_parts]
+    depth = [_read_part(p) for p in depth_parts]
     offset = 0
     for d in depth:
         if len(d):
@@ -632,13 +839,23 @@ def read_collected(
             offset = int(d["msg"].iloc[-1]) + 1
     d = pd.concat(depth, ignore_index=True) if depth else empty_frame(DEPTH_COLUMNS)
     t = (
-        pd.concat([pd.read_parquet(p) for p in trade_parts], ignore_index=True)
+        pd.concat([_read_part(p) for p in trade_parts], ignore_index=True)
         if trade_parts
         else empty_frame(TRADE_COLUMNS)
     )
     if len(t):
         t = t.drop_duplicates("trade_id", keep="first").reset_index(drop=True)
     return d.astype(DEPTH_COLUMNS), t.astype(TRADE_COLUMNS)
+
+
+def _read_part(path: Path) -> pd.DataFrame:
+    """One parquet part; an empty, cut or corrupt file raises naming it."""
+    try:
+        return pd.read_parquet(path)
+    except (OSError, ValueError) as exc:  # pyarrow's ArrowInvalid is a ValueError
+        from .io import RecordingError
+
+        raise RecordingError(f"{path}: empty, truncated or corrupt parquet part ({exc})") from None
 
 
 @dataclass

@@ -25,7 +25,21 @@ Errors name the file and the line. A malformed line raises :class:`RecordingErro
 numbers). A gzip file cut mid-write (a killed recorder) is read up to its last complete line,
 and the cut is reported (``stats["truncated"]``) with a warning; ``on_truncated="raise"``
 makes it an error. An empty file, or a file with lines of several symbols when no ``symbol``
-was asked for, raises.
+was asked for, raises; with ``symbol=...`` the other symbols' lines are skipped and counted
+(``stats["other_symbol"]``).
+
+A value no market sends makes its line malformed (an error naming file and line, or skipped
+and counted with ``errors="skip"``): a price that is not > 0, a negative size, a trade size
+that is not > 0, or a number that is not finite (the text ``"NaN"``). A size of 0 in a depth
+diff is legal (it deletes the level); in a snapshot it is counted
+(``stats["zero_size_snapshot_levels"]``) and the level is left out of the book, as a zero size
+always is. Repeated trades (a trade id seen before) and repeated quotes are dropped and counted
+(``duplicate_trades``, ``duplicate_bbo``); jumps in the consecutive trade ids
+(``trade_id_gaps``, ``missing_trade_ids``), exchange times that go back per table
+(``ts_backwards``), receive times that go back (``local_ts_backwards``) and crossed quotes
+(``crossed_bbo``) are counted. Repeated, missing or crossed depth messages are the book
+engine's to judge: :func:`lobutils.book.reconstruct` skips duplicates, marks the book invalid
+across a gap and refuses a crossed snapshot, counting each in ``Book.stats``.
 
 Examples
 --------
@@ -42,6 +56,7 @@ True
 from __future__ import annotations
 
 import io as _stdio
+import math
 import os
 import re
 import warnings
@@ -186,7 +201,24 @@ class ParsedLine:
 def _num(x) -> float:
     if isinstance(x, bool):
         raise ValueError(f"expected a number, got {x!r}")
-    return float(x)
+    v = float(x)
+    if not math.isfinite(v):  # the text "NaN" or "Infinity", or an overflowing exponent
+        raise ValueError(f"expected a finite number, got {x!r}")
+    return v
+
+
+def _price(x) -> float:
+    v = _num(x)
+    if v <= 0:
+        raise ValueError(f"price {x!r} is not > 0")
+    return v
+
+
+def _size(x, zero_ok: bool = True) -> float:
+    v = _num(x)
+    if v < 0 or (v == 0 and not zero_ok):
+        raise ValueError(f"size {x!r} is not {'>=' if zero_ok else '>'} 0")
+    return v
 
 
 def _levels(rows) -> list[tuple[float, float]]:
@@ -194,15 +226,17 @@ def _levels(rows) -> list[tuple[float, float]]:
     for row in rows:
         if not isinstance(row, list | tuple) or len(row) < 2:
             raise ValueError(f"a price level must be [price, qty], got {row!r}")
-        out.append((_num(row[0]), _num(row[1])))
+        out.append((_price(row[0]), _size(row[1])))
     return out
 
 
 def parse_line(line: bytes | str, symbol: str | None = None) -> ParsedLine:
     """Parse one recording line in pure Python (the reference for the numba kernel).
 
-    Raises ``ValueError`` with a short reason for a line that is not ``<int> <JSON object>``
-    or whose known message lacks a field.
+    Raises ``ValueError`` with a short reason for a line that is not ``<int> <JSON object>``,
+    whose known message lacks a field, or which holds a value no market sends: a price that is
+    not > 0, a negative size, a trade size that is not > 0, or a number that is not finite
+    (the text ``"NaN"``). A size of 0 in a diff is legal: it deletes the level.
 
     Examples
     --------
@@ -280,8 +314,8 @@ def parse_line(line: bytes | str, symbol: str | None = None) -> ParsedLine:
                 {
                     "T": int(data["T"]),
                     "trade_id": int(data["t"]),
-                    "price": _num(data["p"]),
-                    "qty": _num(data["q"]),
+                    "price": _price(data["p"]),
+                    "qty": _size(data["q"], zero_ok=False),
                     "side": -1 if data["m"] else 1,
                 },
             )
@@ -293,10 +327,10 @@ def parse_line(line: bytes | str, symbol: str | None = None) -> ParsedLine:
                 {
                     "E": int(data["E"]) if "E" in data else -1,
                     "update_id": int(data["u"]),
-                    "bid_px": _num(data["b"]),
-                    "bid_qty": _num(data["B"]),
-                    "ask_px": _num(data["a"]),
-                    "ask_qty": _num(data["A"]),
+                    "bid_px": _price(data["b"]),
+                    "bid_qty": _size(data["B"]),
+                    "ask_px": _price(data["a"]),
+                    "ask_qty": _size(data["A"]),
                 },
             )
     except KeyError as exc:
@@ -331,7 +365,9 @@ class Recording:
         The files read, in order.
     stats
         Counts: lines, messages per kind, skipped streams by name, malformed and blank lines,
-        truncation and the detected local-timestamp unit per file.
+        truncation, the detected local-timestamp unit per file, and the checks of the module
+        notes (duplicates, trade-id gaps, times that go back, zero sizes in snapshots, crossed
+        quotes).
     """
 
     depth: pd.DataFrame
@@ -649,6 +685,7 @@ def _build(
     starts = np.r_[True, msg[1:] != msg[:-1]] if len(msg) else np.zeros(0, bool)
     stats["snapshots"] = int(np.count_nonzero(starts & (kind == SNAPSHOT)))
     stats["diffs"] = int(np.count_nonzero(starts & is_diff))
+    t, b = _screen_events(d, t, b, starts, paths, offsets, stats)
     stats["trades"] = len(t)
     stats["bbo"] = len(b)
     return Recording(
@@ -661,6 +698,64 @@ def _build(
         line_offsets=np.asarray(offsets, dtype=np.int64),
         stats=stats,
     )
+
+
+def _backwards(ts: np.ndarray) -> tuple[int, int]:
+    """Steps where ``ts`` decreases (:data:`~lobutils.schema.TS_NA` ignored), and the row of
+    the first one (-1 if none)."""
+    ok = np.flatnonzero(ts != TS_NA)
+    idx = np.flatnonzero(np.diff(ts[ok]) < 0)
+    return len(idx), (int(ok[idx[0] + 1]) if len(idx) else -1)
+
+
+def _screen_events(d, t, b, starts, paths, offsets, stats) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Count (and, for repeated trades and quotes, drop) what a recording should not hold.
+
+    Fills ``stats`` with ``duplicate_trades`` and ``duplicate_bbo`` (dropped: a trade id seen
+    before, a quote equal to an earlier one in all but its receive time), ``trade_id_gaps`` and
+    ``missing_trade_ids`` (trade ids are consecutive per symbol), ``ts_backwards`` (per table:
+    exchange times that go back; depth counts diffs only), ``local_ts_backwards`` (receive times
+    that go back over the file's lines), their first locations (``..._first``),
+    ``zero_size_snapshot_levels`` (a snapshot lists no empty level: such a level is left out of
+    the book, as a zero size always is) and ``crossed_bbo`` (quotes with bid >= ask).
+    Returns the trades and quotes without the repeats.
+    """
+    dup = t["trade_id"].duplicated().to_numpy()
+    stats["duplicate_trades"] = int(dup.sum())
+    if dup.any():
+        t = t[~dup].reset_index(drop=True)
+    dup = b.drop(columns=["local_ts", "line"]).duplicated().to_numpy()
+    stats["duplicate_bbo"] = int(dup.sum())
+    if dup.any():
+        b = b[~dup].reset_index(drop=True)
+    step = np.diff(t["trade_id"].to_numpy())
+    stats["trade_id_gaps"] = int(np.count_nonzero(step > 1))
+    stats["missing_trade_ids"] = int(step[step > 1].sum() - stats["trade_id_gaps"])
+    first_rows = d[starts]
+    tables = {"depth": first_rows[first_rows["kind"] == DIFF], "trades": t, "bbo": b}
+    stats["ts_backwards"], firsts = {}, {}
+    for name, frame in tables.items():
+        n, k = _backwards(frame["ts"].to_numpy())
+        stats["ts_backwards"][name] = n
+        if n:
+            firsts[name] = _locate(paths, offsets, int(frame["line"].iat[k]))
+    if firsts:
+        stats["ts_backwards_first"] = firsts
+    line = np.concatenate(
+        [first_rows["line"].to_numpy(), t["line"].to_numpy(), b["line"].to_numpy()]
+    )
+    local = np.concatenate(
+        [first_rows["local_ts"].to_numpy(), t["local_ts"].to_numpy(), b["local_ts"].to_numpy()]
+    )
+    order = np.argsort(line, kind="stable")
+    n, k = _backwards(local[order])
+    stats["local_ts_backwards"] = n
+    if n:
+        stats["local_ts_backwards_first"] = _locate(paths, offsets, int(line[order][k]))
+    zero = (d["kind"] == SNAPSHOT) & (d["side"] != 0) & (d["qty"] == 0)
+    stats["zero_size_snapshot_levels"] = int(zero.sum())
+    stats["crossed_bbo"] = int((b["bid_px"] >= b["ask_px"]).sum())
+    return t, b
 
 
 def _paths(files) -> list[Path]:

@@ -86,6 +86,8 @@ def test_schema_values_are_sane(recordings):
 # number formats, so that the kernel's JSON walker meets more than the canonical form.
 
 decimals = st.builds(lambda m, d: f"{m / 10**d:.{d}f}", st.integers(0, 10**9), st.integers(0, 8))
+# prices, and trade sizes, are > 0 (the reader refuses anything else as malformed)
+positive = st.builds(lambda m, d: f"{m / 10**d:.{d}f}", st.integers(1, 10**9), st.integers(0, 8))
 
 
 def _dump(obj: dict, rnd: random.Random) -> str:
@@ -115,8 +117,8 @@ def message_lines(draw):
                 "s": "BTCUSDT",
                 "U": uid + 1,
                 "u": uid + 3,
-                "b": [[draw(decimals), draw(decimals)] for _ in range(n_b)],
-                "a": [[draw(decimals), draw(decimals)] for _ in range(n_a)],
+                "b": [[draw(positive), draw(decimals)] for _ in range(n_b)],
+                "a": [[draw(positive), draw(decimals)] for _ in range(n_a)],
             }
             if futures:
                 data["pu"] = uid
@@ -130,8 +132,8 @@ def message_lines(draw):
                 "T": e - 1,
                 "s": "BTCUSDT",
                 "t": draw(st.integers(0, 10**12)),
-                "p": draw(decimals),
-                "q": draw(decimals),
+                "p": draw(positive),
+                "q": draw(positive),
                 "m": draw(st.booleans()),
                 "M": True,
             }
@@ -142,9 +144,9 @@ def message_lines(draw):
             data = {
                 "u": uid,
                 "s": "BTCUSDT",
-                "b": draw(decimals),
+                "b": draw(positive),
                 "B": draw(decimals),
-                "a": draw(decimals),
+                "a": draw(positive),
                 "A": draw(decimals),
             }
             if futures:

@@ -22,7 +22,8 @@ from ..io import RecordingError
 from . import _common as C
 
 # column specs: "int", "float" (a number; the text NaN parses, to be judged by the caller),
-# "float?" (a number or empty -> NaN), "str" (text), "cat" (text of few distinct values, read
+# "float?" (a number or empty -> NaN; the text NaN is malformed there, since an empty field is
+# how the format marks a missing value), "str" (text), "cat" (text of few distinct values, read
 # as a categorical), "bool" (true/false, any case; becomes bool), "skip" (not checked), or a
 # frozenset of allowed text values (read as a categorical)
 _NUMERIC = ("int", "float", "float?")
@@ -31,7 +32,11 @@ _FLOATS = ("float", "float?")
 
 @dataclass
 class Table:
-    """A parsed CSV: the frame (named columns), the file line of each row, and bad rows."""
+    """A parsed CSV: the frame (named columns), the file line of each row, and bad rows.
+
+    ``truncated`` is True when a cut gzip file was read up to its last complete line (only
+    with ``on_truncated`` ``"warn"`` or ``"ignore"``).
+    """
 
     frame: pd.DataFrame
     line: np.ndarray
@@ -39,6 +44,7 @@ class Table:
     bad_reason: dict[int, str]
     blank: int
     header: list[str] | None
+    truncated: bool = False
 
 
 def _looks_numeric(text: str) -> bool:
@@ -99,7 +105,7 @@ def _fast(source, names, specs, header: bool) -> pd.DataFrame:
         skip_blank_lines=False,
         keep_default_na=False,
         na_values={
-            n: ["", "NaN", "nan"]
+            n: ["", "NaN", "nan"] if s == "float" else [""]
             for n, s in zip(names, specs, strict=True)
             if s in _FLOATS and dtypes[n] is not str
         },
@@ -119,7 +125,10 @@ def _fast(source, names, specs, header: bool) -> pd.DataFrame:
             raise ValueError(f"column {n!r} has missing fields")
     if last_spec == "float?":
         col = frame[last]
-        frame[last] = np.asarray(col.where(col != "", "nan").to_numpy(), dtype=np.float64)
+        values = np.asarray(col.where(col != "", "nan").to_numpy(), dtype=np.float64)
+        if (np.isnan(values) & (col != "").to_numpy()).any():
+            raise ValueError(f"column {last!r} holds the text NaN")  # the slow path names the line
+        frame[last] = values
     return frame
 
 
@@ -171,6 +180,9 @@ def _slow(data: bytes, names, specs, header: bool, first_lineno: int):
                         values.append(int(f))
                     elif s == "float?" and not f.strip():
                         values.append(np.nan)
+                    elif s == "float?" and np.isnan(float(f)):
+                        why = f"{n} {f!r} is not a number (an empty field marks a missing value)"
+                        break
                     elif s in _FLOATS:
                         values.append(float(f))
                     else:
@@ -246,6 +258,7 @@ def read_table(
     hdr = fields if header else None
     first_no = 1
     frame = None
+    truncated = False
     try:
         source = _stdio.BytesIO(data) if data is not None else path
         frame = _fast(source, names, specs, header)
@@ -255,7 +268,8 @@ def read_table(
         parse_reason: dict[int, str] = {}
     except (ValueError, pd.errors.ParserError, EOFError, OSError, zlib.error, UnicodeDecodeError):
         if data is None:
-            data, _info = C.read_maybe_gzip(path, on_truncated) if gz else (path.read_bytes(), {})
+            data, info = C.read_maybe_gzip(path, on_truncated) if gz else (path.read_bytes(), {})
+            truncated = bool(info.get("truncated"))
             if not gz and data and not data.endswith(b"\n"):
                 data += b"\n"
         frame, line, parse_bad, parse_reason, blank = _slow(data, names, specs, header, first_no)
@@ -267,4 +281,4 @@ def read_table(
     if bad.any() and errors == "raise":
         k = int(np.flatnonzero(bad)[0])
         raise RecordingError(f"{where}:{int(line[k])}: {reason.get(k, 'malformed line')}")
-    return Table(frame, line, bad, reason, blank, hdr)
+    return Table(frame, line, bad, reason, blank, hdr, truncated)

@@ -424,7 +424,8 @@ def read_vision_book_depth(
         ``side`` (+1 bids for a negative band, -1 asks for a positive one), ``depth``
         (cumulative size within the band, base units), ``notional`` (its value, quote units)
         and ``line``. ``frame.attrs["stats"]`` holds ``rows``, ``samples``, ``malformed``,
-        ``duplicates``, ``symbol`` and ``sources``.
+        ``duplicates``, ``ts_backwards`` (samples earlier than the row before), ``symbol`` and
+        ``sources``.
 
     Examples
     --------
@@ -487,6 +488,7 @@ def read_vision_book_depth(
     stats["duplicates"] = int(dup.sum())
     frame = frame[~dup].reset_index(drop=True)
     stats["samples"] = int(frame["ts"].nunique())
+    _backwards(stats, frame["ts"].to_numpy(), frame["line"], paths, offsets, "ts_backwards")
     stats["symbol"] = loaded[0][0].lower()
     stats["sources"] = [str(p) for p in paths]
     frame.attrs["stats"] = stats

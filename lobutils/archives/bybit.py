@@ -44,6 +44,9 @@ the replay engine's ``chain="none"`` does not:
   number or a size that is negative or NaN raise :class:`~lobutils.io.RecordingError` naming file
   and line; with ``errors="skip"`` the message is dropped, counted (``stats["malformed"]``) and
   treated like a gap;
+* a size of 0 deletes a level in a delta; a snapshot lists no empty level, so one there is
+  counted (``stats["zero_size_snapshot_levels"]``) and, like any zero size, left out of the
+  book;
 * a message ``type`` other than snapshot/delta is skipped and counted by name
   (``stats["unknown_types"]``);
 * a line of another symbol raises, unless ``symbol=`` was given: then it is skipped and counted
@@ -305,7 +308,8 @@ def read_bybit_orderbook(
         ``depth`` filled, ``trades`` and ``bbo`` empty, ``market == "none"``. ``stats`` holds
         ``lines``, ``blank``, ``messages``, ``snapshots``, ``deltas``, ``malformed``,
         ``unknown_types``, ``other_symbol``, ``duplicates``, ``gaps``, ``gap_lines``,
-        ``before_first_snapshot``, ``dropped_after_gap``, ``ts_backwards`` and ``depth``
+        ``before_first_snapshot``, ``dropped_after_gap``, ``zero_size_snapshot_levels``,
+        ``ts_backwards`` and ``depth``
         (the N of ``obN``, from the topic, when seen).
     """
     C.check_choice("errors", errors, ("raise", "skip"))
@@ -347,6 +351,8 @@ def read_bybit_orderbook(
             f"{stats['before_first_snapshot']})"
         )
     depth = _frame(m, keep)
+    snap_lv = keep[m["lv_msg"]] & (m["kind"][m["lv_msg"]] == SNAPSHOT)
+    stats["zero_size_snapshot_levels"] = int(np.count_nonzero(snap_lv & (m["qty"] == 0)))
     kind = m["kind"][keep]
     stats["messages"] = int(keep.sum())
     stats["snapshots"] = int((kind == SNAPSHOT).sum())

@@ -41,13 +41,19 @@ A line with the wrong number of fields, text in a numeric field, an unknown ``si
 message instead, counts it (``stats["malformed"]``) and, in the incremental book, also drops
 the updates after it up to the next snapshot (``stats["dropped_after_gap"]``), since the book
 they would apply to is wrong. An empty file, a header of another data type and a truncated gzip
-raise (``on_truncated="warn"`` reads a cut file up to its last complete line instead). Rows of
-another symbol or exchange raise, unless ``symbol=`` is given: they are then skipped and counted
-(``stats["other_symbol"]``). Exact duplicate rows are skipped and counted
+raise (``on_truncated="warn"`` reads a cut file up to its last complete line instead, and
+lists it in ``stats["truncated"]``; the incremental book also leaves out the file's last
+message, which the cut may have shortened, counting its rows in ``stats["dropped_at_cut"]``).
+Rows of another symbol or exchange raise, unless ``symbol=`` is given: they are then skipped
+and counted (``stats["other_symbol"]``). Exact duplicate rows are skipped and counted
 (``stats["duplicates"]``); a re-sent L2 update is harmless anyway, since it sets an absolute
-size. Timestamps that go backwards are counted (``ts_backwards`` for the exchange clock,
-``local_ts_backwards`` for the receive clock); rows keep the file's order, which is arrival
-order. A crossed snapshot is counted by the replay (``Book.stats["crossed_snapshots"]``).
+size. An amount of 0 removes a level in an update; in a snapshot row it is counted
+(``stats["zero_size_snapshot_levels"]``), since a snapshot lists no empty level, and is left
+out of the book like any zero size. In ``book_snapshot_N`` an empty field is a missing level,
+so the text ``NaN`` there is malformed. Timestamps that go backwards are counted
+(``ts_backwards`` for the exchange clock, ``local_ts_backwards`` for the receive clock); rows
+keep the file's order, which is arrival order. A crossed snapshot is counted by the replay
+(``Book.stats["crossed_snapshots"]``).
 
 Examples
 --------
@@ -244,8 +250,9 @@ def read_tardis_book(
     Recording
         ``depth`` filled (``market == "none"``). ``stats``: ``rows``, ``messages``,
         ``snapshots``, ``updates``, ``malformed``, ``other_symbol``, ``duplicates``,
-        ``before_first_snapshot``, ``dropped_after_gap``, ``ts_backwards``,
-        ``local_ts_backwards``, ``exchange``.
+        ``before_first_snapshot``, ``dropped_after_gap``, ``zero_size_snapshot_levels``,
+        ``ts_backwards``, ``local_ts_backwards``, ``truncated`` (files cut mid-write, read
+        with ``on_truncated="warn"``), ``dropped_at_cut``, ``exchange``.
     """
     C.check_choice("errors", errors, ("raise", "skip"))
     C.check_choice("on_truncated", on_truncated, ("raise", "warn", "ignore"))
@@ -253,7 +260,14 @@ def read_tardis_book(
     symbol = symbol.lower() if symbol else None
     given = symbol is not None
     specs = _HEAD_SPECS + ["bool", frozenset({"bid", "ask"}), "float", "float"]
-    stats: dict = {"rows": 0, "malformed": 0, "malformed_lines": [], "other_symbol": 0}
+    stats: dict = {
+        "rows": 0,
+        "malformed": 0,
+        "malformed_lines": [],
+        "other_symbol": 0,
+        "truncated": [],
+        "dropped_at_cut": 0,
+    }
     exchange = None
     cols: dict[str, list] = {
         k: [] for k in ("ts", "local", "snap", "side", "px", "qty", "line", "bad")
@@ -264,7 +278,11 @@ def read_tardis_book(
         tab = read_table(
             p, INCREMENTAL_COLUMNS, specs, header=True, errors=errors, on_truncated=on_truncated
         )
+        if tab.truncated:
+            stats["truncated"].append(p.name)
         keep, symbol, exchange = _symbol_filter(tab, p, symbol, given, exchange, stats)
+        if tab.truncated:
+            keep = _drop_cut_message(tab, keep, stats)
         f = tab.frame[keep]
         cols["ts"].append(f["timestamp"].to_numpy(np.int64) * _US)
         cols["local"].append(f["local_timestamp"].to_numpy(np.int64) * _US)
@@ -299,6 +317,23 @@ def read_tardis_book(
         stats=stats,
         depth=depth,
     )
+
+
+def _drop_cut_message(tab, keep: np.ndarray, stats: dict) -> np.ndarray:
+    """Leave out the last message of a file cut mid-write: the cut may have taken some of its
+    rows (half a snapshot is a wrong book). Counts its rows in ``stats["dropped_at_cut"]``."""
+    rows = np.flatnonzero(keep)
+    if not len(rows):
+        return keep
+    snap = tab.frame["is_snapshot"].to_numpy(bool)[rows]
+    local = tab.frame["local_timestamp"].to_numpy(np.int64)[rows]
+    new = (snap[1:] != snap[:-1]) | (~snap[1:] & (local[1:] != local[:-1]))
+    starts = np.flatnonzero(new)
+    start = int(starts[-1]) + 1 if len(starts) else 0
+    keep = keep.copy()
+    keep[rows[start:]] = False
+    stats["dropped_at_cut"] += len(rows) - start
+    return keep
 
 
 def _book_messages(r: dict, paths, offsets, stats: dict) -> pd.DataFrame:
@@ -336,6 +371,9 @@ def _book_messages(r: dict, paths, offsets, stats: dict) -> pd.DataFrame:
     dup = lvl.duplicated().to_numpy() & rows
     stats["duplicates"] = int(dup.sum())
     rows &= ~dup
+    # a snapshot lists no empty level: one is counted, and left out of the book like any 0 size
+    zero = rows & (m_kind[msg] == SNAPSHOT) & (r["qty"] == 0)
+    stats["zero_size_snapshot_levels"] = int(np.count_nonzero(zero))
     new_index = np.cumsum(keep) - 1
     good_end = ends.copy()
     if len(bad_rows):  # take a message's times from its last well-formed row
@@ -393,7 +431,13 @@ def read_tardis_trades(
     symbol = symbol.lower() if symbol else None
     given = symbol is not None
     specs = _HEAD_SPECS + ["str", frozenset({"buy", "sell", "unknown"}), "float", "float"]
-    stats: dict = {"rows": 0, "malformed": 0, "malformed_lines": [], "other_symbol": 0}
+    stats: dict = {
+        "rows": 0,
+        "malformed": 0,
+        "malformed_lines": [],
+        "other_symbol": 0,
+        "truncated": [],
+    }
     frames = []
     offsets = [0]
     exchange = None
@@ -402,6 +446,8 @@ def read_tardis_trades(
         tab = read_table(
             p, TRADE_CSV_COLUMNS, specs, header=True, errors=errors, on_truncated=on_truncated
         )
+        if tab.truncated:
+            stats["truncated"].append(p.name)
         keep, symbol, exchange = _symbol_filter(tab, p, symbol, given, exchange, stats)
         f = tab.frame
         px = f["price"].to_numpy(np.float64)
@@ -491,7 +537,8 @@ def read_tardis_book_snapshots(
     Book
         ``frame`` in the book-frame layout (:func:`lobutils.schema.book_columns`), ``levels``
         N, ``stats`` with ``rows``, ``crossed``, ``duplicates`` (consecutive identical rows,
-        skipped), ``malformed``, ``other_symbol``, ``ts_backwards``, ``local_ts_backwards``.
+        skipped), ``malformed``, ``other_symbol``, ``ts_backwards``, ``local_ts_backwards``,
+        ``truncated``.
 
     Examples
     --------
@@ -510,7 +557,13 @@ def read_tardis_book_snapshots(
     paths = C.paths_of(files)
     symbol = symbol.lower() if symbol else None
     given = symbol is not None
-    stats: dict = {"rows": 0, "malformed": 0, "malformed_lines": [], "other_symbol": 0}
+    stats: dict = {
+        "rows": 0,
+        "malformed": 0,
+        "malformed_lines": [],
+        "other_symbol": 0,
+        "truncated": [],
+    }
     levels = None
     frames = []
     offsets = [0]
@@ -529,6 +582,8 @@ def read_tardis_book_snapshots(
             errors=errors,
             on_truncated=on_truncated,
         )
+        if tab.truncated:
+            stats["truncated"].append(p.name)
         keep, symbol, exchange = _symbol_filter(tab, p, symbol, given, exchange, stats)
         f = tab.frame
         arr = {
