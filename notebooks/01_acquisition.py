@@ -1195,19 +1195,21 @@ print(pd.Series(gap_summary).to_string())
 # ## References
 #
 # - Gould, M. D., Porter, M. A., Williams, S., McDonald, M., Fenn, D. J. and Howison, S. D. (2013).
-#   Limit order books. *Quantitative Finance* 13(11), 1709–1742. A survey of LOB data and models.
+#   Limit order books. *Quantitative Finance* 13(11), 1709–1742 {cite}`gould2013limit`. A survey
+#   of LOB data and models.
 # - Bouchaud, J.-P., Bonart, J., Donier, J. and Gould, M. (2018). *Trades, Quotes and Prices:
-#   Financial Markets Under the Microscope*. Cambridge University Press.
+#   Financial Markets Under the Microscope*. Cambridge University Press
+#   {cite}`bouchaud2018trades`.
 # - Cont, R., Kukanov, A. and Stoikov, S. (2014). The price impact of order book events
 #   {cite}`cont2014price`: why the order-book events recorded here matter for prices.
 # - Binance. *Spot API: WebSocket streams* and *USDⓈ-M / COIN-M Futures: how to manage a local
-#   order book correctly* (developer documentation, binance-docs.github.io): the sync procedure
-#   of section 2 and the recorder of section 10.
-# - Binance. *binance-public-data* (README of the data.binance.vision archives, on GitHub): the
-#   file layouts and checksums of section 11.
-# - Bybit. *V5 API: WebSocket order book* and the historical-data download page: the `ob200` /
-#   `ob500` messages of section 2.
-# - Tardis.dev. *Downloadable CSV files* (documentation): the `incremental_book_L2` and `trades`
-#   layouts of section 11, and the free first day of each month.
-# - ccxt. *Manual: order book, trades, rate limit* (docs.ccxt.com): the polling route of
-#   section 12.
+#   order book correctly* (developer documentation, binance-docs.github.io)
+#   {cite}`binanceapidocs`: the sync procedure of section 2 and the recorder of section 10.
+# - Binance. *binance-public-data* (README of the data.binance.vision archives, on GitHub)
+#   {cite}`binancepublicdata`: the file layouts and checksums of section 11.
+# - Bybit. *V5 API: WebSocket order book* and the historical-data download page
+#   {cite}`bybitv5api`: the `ob200` / `ob500` messages of section 2.
+# - Tardis.dev. *Downloadable CSV files* (documentation) {cite}`tardiscsv`: the
+#   `incremental_book_L2` and `trades` layouts of section 11, and the free first day of each month.
+# - ccxt. *Manual: order book, trades, rate limit* (docs.ccxt.com) {cite}`ccxtmanual`: the
+#   polling route of section 12.

@@ -653,9 +653,10 @@ print(pd.Series(older, name="share older than 100 ms").round(4).to_string())
 # ## References
 #
 # - Binance. *How to manage a local order book correctly* (spot, USDⓈ-M and COIN-M futures
-#   developer documentation, binance-docs.github.io): the sync rules of sections 1 and 2.
+#   developer documentation, binance-docs.github.io) {cite}`binanceapidocs`: the sync rules of
+#   sections 1 and 2.
 # - Gould, M. D., Porter, M. A., Williams, S., McDonald, M., Fenn, D. J. and Howison, S. D. (2013).
-#   Limit order books. *Quantitative Finance* 13(11), 1709–1742.
+#   Limit order books. *Quantitative Finance* 13(11), 1709–1742 {cite}`gould2013limit`.
 # - Ntakaris, A. et al. (2018). Benchmark dataset for mid-price forecasting of limit order book
 #   data {cite}`ntakaris2018benchmark`: the top-10-level book frame as a standard input.
 # - Zhang, Z., Zohren, S. and Roberts, S. (2019). DeepLOB {cite}`zhang2019deeplob`: a model that

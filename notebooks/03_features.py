@@ -196,8 +196,9 @@ depth_table.unstack("levels").round(-2)
 # %% [markdown]
 # ## 4. VAMP, the volume-adjusted mid price
 #
-# VAMP ("Mind the Gaps", an article on short-term crypto price prediction) asks: *at what
-# average price could I buy, and sell, $v$ dollars right now?* Each side walks its levels from
+# VAMP ("Mind the Gaps", an article on short-term crypto price prediction
+# {cite}`mindthegaps`) asks: *at what average price could I buy, and sell, $v$ dollars right now?*
+# Each side walks its levels from
 # the best, taking whole levels while their cumulative quote value stays below $v$, and the last
 # level partially. With $x_j$ the quote value taken at level $j$ ($\sum_j x_j = v$), the side's
 # average fill price is quote spent over base received,
@@ -726,9 +727,12 @@ sorted(written)
 # %% [markdown]
 # ## References
 #
-# - Cont, Kukanov & Stoikov (2014), *The price impact of order book events*.
-# - Stoikov (2018), *The micro-price: a high-frequency estimator of future prices*.
-# - Xu, Gould & Howison (2018), *Multi-level order-flow imbalance in a limit order book*.
-# - "Mind the Gaps: short-term crypto price prediction" (web article), on VAMP.
+# - Cont, Kukanov & Stoikov (2014), *The price impact of order book events* {cite}`cont2014price`.
+# - Stoikov (2018), *The micro-price: a high-frequency estimator of future prices*
+#   {cite}`stoikov2018microprice`.
+# - Xu, Gould & Howison (2018), *Multi-level order-flow imbalance in a limit order book*
+#   {cite}`xu2018multilevel`.
+# - "Mind the Gaps: short-term crypto price prediction" (web article), on VAMP
+#   {cite}`mindthegaps`.
 #
 # The full list is on the {doc}`/references` page.

@@ -717,9 +717,11 @@ sorted(written)
 # ## References
 #
 # - Zhang, Zohren & Roberts (2019), *DeepLOB: deep convolutional neural networks for limit order
-#   books*.
+#   books* {cite}`zhang2019deeplob`.
 # - Ntakaris, Magris, Kanniainen, Gabbouj & Iosifidis (2018), *Benchmark dataset for mid-price
-#   forecasting of limit order book data with machine learning methods*.
-# - López de Prado (2018), *Advances in financial machine learning* (purging and embargo).
+#   forecasting of limit order book data with machine learning methods*
+#   {cite}`ntakaris2018benchmark`.
+# - López de Prado (2018), *Advances in financial machine learning* (purging and embargo)
+#   {cite}`lopezdeprado2018advances`.
 #
 # The full list is on the {doc}`/references` page.

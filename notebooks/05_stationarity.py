@@ -436,10 +436,11 @@ verdict_counts
 # ## References
 #
 # - Dickey & Fuller (1979), *Distribution of the estimators for autoregressive time series with
-#   a unit root*.
+#   a unit root* {cite}`dickey1979distribution`.
 # - Kwiatkowski, Phillips, Schmidt & Shin (1992), *Testing the null hypothesis of stationarity
-#   against the alternative of a unit root*.
-# - Schwert (1989), *Tests for unit roots: a Monte Carlo investigation*.
-# - Hobijn, Franses & Ooms (2004), *Generalizations of the KPSS-test for stationarity*.
+#   against the alternative of a unit root* {cite}`kwiatkowski1992testing`.
+# - Schwert (1989), *Tests for unit roots: a Monte Carlo investigation* {cite}`schwert1989tests`.
+# - Hobijn, Franses & Ooms (2004), *Generalizations of the KPSS-test for stationarity*
+#   {cite}`hobijn2004generalizations`.
 #
 # The full list is on the {doc}`/references` page.

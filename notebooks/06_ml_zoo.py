@@ -170,8 +170,9 @@ say(
 # and a random guess with the training class frequencies. Each model's metric is compared with
 # the *best* baseline on that metric, on the same test rows.
 #
-# **Uncertainty.** Every metric gets a block-bootstrap 95% interval (blocks at least one horizon
-# long, so that overlapping targets stay together), and the difference to the baseline gets a
+# **Uncertainty.** Every metric gets a block-bootstrap 95% interval {cite}`kunsch1989jackknife`
+# (blocks at least one horizon long, so that overlapping targets stay together), and the difference
+# to the baseline gets a
 # paired interval: both are scored on the same resampled rows. A model *beats its baseline*
 # only when that whole interval lies on the better side of zero. Diebold & Mariano's (1995)
 # test of equal loss is reported beside it {cite}`diebold1995comparing`.
@@ -201,10 +202,12 @@ zoo_cfg = zoo.ZooConfig(
 # - **linear**: ridge regression, or L2-regularised logistic regression. The benchmark every
 #   other model has to beat.
 # - **tree**: one shallow decision tree (CART). Easy to read, and unstable.
-# - **forest**: a random forest, an average of decorrelated deep trees (Breiman 2001).
-# - **xgboost**: gradient-boosted shallow trees (Chen & Guestrin 2016).
-# - **svm**: a support-vector machine with an RBF kernel, fitted on at most `max_train_rows`
-#   evenly spaced training rows, because its fit time grows about with the square of the rows.
+# - **forest**: a random forest, an average of decorrelated deep trees (Breiman 2001
+#   {cite}`breiman2001random`).
+# - **xgboost**: gradient-boosted shallow trees (Chen & Guestrin 2016 {cite}`chen2016xgboost`).
+# - **svm**: a support-vector machine {cite}`cortes1995support` with an RBF kernel, fitted on at
+#   most `max_train_rows` evenly spaced training rows, because its fit time grows about with the
+#   square of the rows.
 # - **mlp**: a small multilayer perceptron (two hidden layers), without early stopping, which
 #   would hold out a *random* part of the training block.
 #
@@ -270,8 +273,8 @@ say(
 # The full table has one row per (segment, target, horizon, model, metric). The view below
 # keeps the headline metric of each task: the out-of-sample $R^2_{oos} = 1 - \sum (y - \hat y)^2
 # / \sum y^2$ for returns (positive means better than forecasting no move; Campbell & Thompson
-# 2008), and the balanced accuracy for labels (the mean recall over classes; chance is
-# $1/K$ whatever the class balance).
+# 2008 {cite}`campbell2008predicting`), and the balanced accuracy for labels (the mean recall
+# over classes; chance is $1/K$ whatever the class balance).
 
 # %%
 view = zoo.primary_view(results.table)
@@ -844,12 +847,14 @@ sorted(written)
 # %% [markdown]
 # ## References
 #
-# - Breiman (2001), *Random forests*.
-# - Campbell & Thompson (2008), *Predicting excess stock returns out of sample*.
-# - Chen & Guestrin (2016), *XGBoost: a scalable tree boosting system*.
-# - Cortes & Vapnik (1995), *Support-vector networks*.
+# - Breiman (2001), *Random forests* {cite}`breiman2001random`.
+# - Campbell & Thompson (2008), *Predicting excess stock returns out of sample*
+#   {cite}`campbell2008predicting`.
+# - Chen & Guestrin (2016), *XGBoost: a scalable tree boosting system* {cite}`chen2016xgboost`.
+# - Cortes & Vapnik (1995), *Support-vector networks* {cite}`cortes1995support`.
 # - Diebold & Mariano (1995), *Comparing predictive accuracy* {cite}`diebold1995comparing`.
-# - Künsch (1989), *The jackknife and the bootstrap for general stationary observations*.
+# - Künsch (1989), *The jackknife and the bootstrap for general stationary observations*
+#   {cite}`kunsch1989jackknife`.
 # - López de Prado (2018), *Advances in financial machine learning* {cite}`lopezdeprado2018advances`.
 # - Ntakaris et al. (2018), *Benchmark dataset for mid-price forecasting of limit order book
 #   data with machine learning methods* {cite}`ntakaris2018benchmark`.

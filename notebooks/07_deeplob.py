@@ -14,8 +14,9 @@
 # %% [markdown]
 # # 7. DeepLOB: a deep network on minutes of order-book data
 #
-# DeepLOB (Zhang, Zohren & Roberts 2019) reads the last 100 states of a 10-level order book
-# and forecasts whether the mid price goes up, down or nowhere. It was the first deep model to
+# DeepLOB (Zhang, Zohren & Roberts 2019 {cite}`zhang2019deeplob`) reads the last 100 states of
+# a 10-level order book and forecasts whether the mid price goes up, down or nowhere. It was the
+# first deep model to
 # beat the linear and classical benchmarks on the FI-2010 benchmark by a wide margin, and most
 # deep order-book models since then reuse its ideas. This chapter builds it in Keras, trains it
 # and four relatives on the bundled Binance recordings, and judges them with exactly the
@@ -238,11 +239,12 @@ pdeep.window_heatmap(
 #    (10 columns): a learned imbalance or micro-price per level.
 # 3. **Block 3** is one $(1, 10)$ convolution across all levels, so each time step becomes a
 #    vector of 32 features.
-# 4. An **Inception module** (Szegedy et al. 2015) looks at the time axis at three scales
-#    at once: $1 \times 1$ then $3 \times 1$, $1 \times 1$ then $5 \times 1$, and a
+# 4. An **Inception module** (Szegedy et al. 2015 {cite}`szegedy2015going`) looks at the time
+#    axis at three scales at once: $1 \times 1$ then $3 \times 1$, $1 \times 1$ then $5 \times 1$,
+#    and a
 #    $3 \times 1$ max-pool then $1 \times 1$; 192 channels in all.
-# 5. An **LSTM** with 64 units reads the 192-dimensional sequence, and a softmax layer turns its
-#    last state into the probabilities of down, flat and up.
+# 5. An **LSTM** {cite}`hochreiter1997long` with 64 units reads the 192-dimensional sequence,
+#    and a softmax layer turns its last state into the probabilities of down, flat and up.
 #
 # Every convolution is followed by a LeakyReLU. The builder follows the authors' Keras code, and
 # its parameter count is the test of that.
@@ -533,8 +535,9 @@ if len(pv) and "deeplob" in MODELS:
 # On the markets of `VARIANT_SEGMENTS` (by default `cm_btcusd_perp`, the one with the most
 # rows), four relatives of DeepLOB, each scored like the rest.
 #
-# - **DeepLOB-TCN** replaces the LSTM with causal dilated convolutions (dilations 1, 2, 4, 8;
-#   kernel 3): step $t$ of each layer sees steps $\le t$ only, and the stack sees 31 steps.
+# - **DeepLOB-TCN** replaces the LSTM with causal dilated convolutions
+#   {cite}`bai2018empirical` (dilations 1, 2, 4, 8; kernel 3): step $t$ of each layer sees steps
+#   $\le t$ only, and the stack sees 31 steps.
 #   Convolutions train in parallel over time, where an LSTM steps through it.
 # - **The EMA target.** Seed 004 trained on an exponentially smoothed forward return,
 #   $s_t = \alpha r_t + (1 - \alpha) s_{t-1}$. Chapter 4's audit showed that $s_t$ mixes the
@@ -544,8 +547,8 @@ if len(pv) and "deeplob" in MODELS:
 #   rows' mean and standard deviation), one trained on the raw return and one on its EMA, are
 #   both scored on the raw return.
 # - **Multi-task** (seed 004): one shared front end, a 10-second and a 60-second head; the long
-#   branch queries the short branch's sequence through cross-attention, a learned gate mixes the
-#   two, and the loss weights both heads 0.5.
+#   branch queries the short branch's sequence through cross-attention
+#   {cite}`vaswani2017attention`, a learned gate mixes the two, and the loss weights both heads 0.5.
 # - **The future best quotes** (seed 002): a small LSTM forecasts the change of the best bid,
 #   the best ask and the mid over 10 seconds, against persistence (no change).
 
@@ -900,13 +903,14 @@ sorted(written)
 # ## References
 #
 # - Bai, Kolter & Koltun (2018), *An empirical evaluation of generic convolutional and
-#   recurrent networks for sequence modeling* (TCN).
-# - Hochreiter & Schmidhuber (1997), *Long short-term memory*.
+#   recurrent networks for sequence modeling* (TCN) {cite}`bai2018empirical`.
+# - Hochreiter & Schmidhuber (1997), *Long short-term memory* {cite}`hochreiter1997long`.
 # - Ntakaris et al. (2018), *Benchmark dataset for mid-price forecasting of limit order book
 #   data with machine learning methods* {cite}`ntakaris2018benchmark`.
-# - Politis & Romano (1992), *A circular block-resampling procedure for stationary data*.
-# - Szegedy et al. (2015), *Going deeper with convolutions* (Inception).
-# - Vaswani et al. (2017), *Attention is all you need*.
+# - Politis & Romano (1992), *A circular block-resampling procedure for stationary data*
+#   {cite}`politis1992circular`.
+# - Szegedy et al. (2015), *Going deeper with convolutions* (Inception) {cite}`szegedy2015going`.
+# - Vaswani et al. (2017), *Attention is all you need* {cite}`vaswani2017attention`.
 # - Zhang, Zohren & Roberts (2019), *DeepLOB: deep convolutional neural networks for limit
 #   order books* {cite}`zhang2019deeplob`.
 #

@@ -21,8 +21,9 @@
 # the exchange's fee. The result is compared with buying and holding, with random trading at
 # the same rate, and with perfect foresight, the upper bound no forecast can beat. The second
 # half asks the opposite question: a trader *has* to sell a large position within a minute.
-# How should the sale be cut into slices? Almgren and Chriss (2000) answer it with a model of
-# impact and risk. We estimate that model from the book, and measure every schedule by its
+# How should the sale be cut into slices? Almgren and Chriss (2000) {cite}`almgren2000optimal`
+# answer it with a model of impact and risk. We estimate that model from the book, and measure every
+# schedule by its
 # implementation shortfall on the real book.
 #
 # **Learning objectives.** After this chapter you can
@@ -520,8 +521,9 @@ ranks.round(2)
 # ## 7. How sure can we be?
 #
 # The model's round trips give a mean net P&L per trade. Neighbouring trades share market
-# conditions, so its interval comes from a block bootstrap over the round trips, pooled over
-# the markets in time order, with blocks of `BLOCK_TRIPS` trades (`evaluation.block_bootstrap_ci`).
+# conditions, so its interval comes from a block bootstrap {cite}`kunsch1989jackknife` over the
+# round trips, pooled over the markets in time order, with blocks of `BLOCK_TRIPS` trades
+# (`evaluation.block_bootstrap_ci`).
 # The gross mean gets the same treatment: it is the edge before costs. The random runs give a
 # second yardstick that needs no assumption about independence: where does the model's
 # total fall in the distribution of trading at random at the same rate?
@@ -738,8 +740,9 @@ say(
 #   (Cont, Kukanov & Stoikov 2014 {cite}`cont2014price`; `execution.predictive_slices`) and
 #   $\alpha$ is `PREDICTIVE_ALPHA`. The last slice sells whatever is left.
 #
-# **The measure.** The implementation shortfall against the arrival mid $m_0$: $X m_0$ minus
-# the proceeds, in bps of $X m_0$, positive when the sale did worse than selling everything at
+# **The measure.** The implementation shortfall {cite}`perold1988implementation` against the
+# arrival mid $m_0$: $X m_0$ minus the proceeds, in bps of $X m_0$, positive when the sale did worse
+# than selling everything at
 # the arrival mid. Each slice walks the book at its time. **Simplification: the book refills
 # between slices**: each slice meets the recorded book as if our earlier slices had left no
 # trace. A real book refills only partly, so the costs of fast schedules are understated. The
@@ -1224,10 +1227,12 @@ sorted(p.name for p in out_dir.iterdir())
 #   {cite}`almgren2000optimal`.
 # - Cont, Kukanov & Stoikov (2014), *The price impact of order book events*
 #   {cite}`cont2014price`.
-# - Künsch (1989), *The jackknife and the bootstrap for general stationary observations*.
+# - Künsch (1989), *The jackknife and the bootstrap for general stationary observations*
+#   {cite}`kunsch1989jackknife`.
 # - López de Prado (2018), *Advances in financial machine learning*
 #   {cite}`lopezdeprado2018advances`.
-# - Perold (1988), *The implementation shortfall: paper versus reality*.
+# - Perold (1988), *The implementation shortfall: paper versus reality*
+#   {cite}`perold1988implementation`.
 # - Zhang, Zohren & Roberts (2019), *DeepLOB* {cite}`zhang2019deeplob`.
 #
 # The full list is on the {doc}`/references` page.

@@ -16,8 +16,9 @@
 #
 # The direction of the next price move is hard to forecast; over minutes and hours, how *much*
 # will trade is much easier. Volume clusters: a busy hour tends to be followed by another, and
-# every day has the same rhythm. Execution algorithms rely on that, since an order that takes a
-# fixed share of the market's volume has to know how much volume to expect. Over a few seconds,
+# every day has the same rhythm. Execution algorithms rely on that
+# {cite}`brownlees2011intradaily,satish2014predicting`, since an order that takes a fixed share of
+# the market's volume has to know how much volume to expect. Over a few seconds,
 # on a few minutes of data, the question is how much of that predictability is left. This chapter forecasts the quote volume traded over the next few
 # seconds from past volume, trade counts and order flow, with three naive forecasts, a linear
 # model, gradient boosting and a small LSTM, scored with chapter 6's protocol: a purged
@@ -228,9 +229,10 @@ vt0.X.describe().T.round(3)
 # - **EWMA**: $k$ times an exponentially weighted mean bar volume, half-life `EWMA_HALFLIFE`
 #   bars.
 #
-# Three fitted ones: **ridge regression** and **XGBoost** on the features of bar $t$ (chapter
-# 6's configurations, tuned on the validation block), and an **LSTM** (16 units) that reads
-# the features of the last `LOOKBACK` bars, trained with early stopping on the validation
+# Three fitted ones: **ridge regression** and **XGBoost** {cite}`chen2016xgboost` on the
+# features of bar $t$ (chapter 6's configurations, tuned on the validation block), and an
+# **LSTM** {cite}`hochreiter1997long` (16 units) that reads the features of the last `LOOKBACK`
+# bars, trained with early stopping on the validation
 # block, each feature standardised with its training mean and standard deviation.
 #
 # The bars are split by time into 60% training, 20% validation and 20% test, purged so that no
@@ -461,11 +463,12 @@ sorted(written)
 # ## References
 #
 # - Brownlees, Cipollini & Gallo (2011), *Intra-daily volume modeling and prediction for
-#   algorithmic trading*.
-# - Chen & Guestrin (2016), *XGBoost: a scalable tree boosting system*.
-# - Hochreiter & Schmidhuber (1997), *Long short-term memory*.
-# - Künsch (1989), *The jackknife and the bootstrap for general stationary observations*.
+#   algorithmic trading* {cite}`brownlees2011intradaily`.
+# - Chen & Guestrin (2016), *XGBoost: a scalable tree boosting system* {cite}`chen2016xgboost`.
+# - Hochreiter & Schmidhuber (1997), *Long short-term memory* {cite}`hochreiter1997long`.
+# - Künsch (1989), *The jackknife and the bootstrap for general stationary observations*
+#   {cite}`kunsch1989jackknife`.
 # - Satish, Saxena & Palmer (2014), *Predicting intraday trading volume and volume
-#   percentages*.
+#   percentages* {cite}`satish2014predicting`.
 #
 # The full list is on the {doc}`/references` page.

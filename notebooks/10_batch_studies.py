@@ -17,8 +17,9 @@
 # One chapter run on one market says little. The same run on every market, every horizon and
 # every month says more, but only if the runs are made the same way and their results land in
 # one table. This chapter turns chapter 6 into a *batch study*: a grid of parameters, expanded
-# into papermill executions of the unchanged notebook, run in parallel on Dask, resumed after
-# an interruption, and collected into one tidy table. From that table it compares the markets:
+# into papermill executions of the unchanged notebook, run in parallel on Dask
+# {cite}`rocklin2015dask`, resumed after an interruption, and collected into one tidy table. From
+# that table it compares the markets:
 # spot against perpetual futures, and a model per market against one model pooled over all of
 # them. It ends with the same machinery on a parquet lake, one (exchange, symbol, day)
 # partition at a time, which is how the study scales to months of your own data.
@@ -391,8 +392,8 @@ else:
 #
 # Each run above trained on one market. A *pooled* model trains on the rows of every market
 # at once: more data, and the chance to learn what is common to order books, as
-# Sirignano & Cont (2019) found for a deep network pooled over hundreds of stocks. Pooling
-# needs two precautions here (`lobutils.crossmarket`):
+# Sirignano & Cont (2019) {cite}`sirignano2019universal` found for a deep network pooled over
+# hundreds of stocks. Pooling needs two precautions here (`lobutils.crossmarket`):
 #
 # - **no look-ahead across markets.** The markets were recorded over the same minutes. For the
 #   test block of market S, which starts at $t_{test}$, the pooled training rows are those of
@@ -576,8 +577,9 @@ say(
 #
 # and the map of section 5 runs over 2 symbols × 91 days = 182 partitions.
 #
-# To run the chapter with such values, inject them with papermill instead of editing the file,
-# for example with `python -m lobutils.chapters --only 10 --params-file my.yaml`, or run the
+# To run the chapter with such values, inject them with papermill {cite}`papermilldocs` instead
+# of editing the file, for example with
+# `python -m lobutils.chapters --only 10 --params-file my.yaml`, or run the
 # grid alone from the command line. The grid file this chapter wrote is a complete study:
 
 # %%
@@ -746,11 +748,12 @@ write_metrics(
 # - Cont, Kukanov & Stoikov (2014), *The price impact of order book events*
 #   {cite}`cont2014price`.
 # - Sirignano & Cont (2019), *Universal features of price formation in financial markets:
-#   perspectives from deep learning*.
-# - Rocklin (2015), *Dask: parallel computation with blocked algorithms and task scheduling*.
+#   perspectives from deep learning* {cite}`sirignano2019universal`.
+# - Rocklin (2015), *Dask: parallel computation with blocked algorithms and task scheduling*
+#   {cite}`rocklin2015dask`.
 # - López de Prado (2018), *Advances in financial machine learning*
 #   {cite}`lopezdeprado2018advances` (purging and embargo across assets).
 # - The papermill documentation: parameterising and executing notebooks,
-#   <https://papermill.readthedocs.io>.
+#   <https://papermill.readthedocs.io> {cite}`papermilldocs`.
 #
 # The full list is on the {doc}`/references` page.
