@@ -353,3 +353,35 @@ def test_multitask_fit_predict_dict_targets():
     assert set(res.y_pred) == {"a", "b"} and res.y_pred["b"].shape == (16,)
     np.testing.assert_array_equal(res.y_true["b"], 2 * y[80:96])
     assert res.scaler["b"].mean == pytest.approx(2 * y[7:60].mean())
+
+
+# --------------------------------------------------------------------------------------
+# the PyTorch reference port used by benchmarks/bench_deeplob.py --compare-torch
+# --------------------------------------------------------------------------------------
+
+
+def test_torch_reference_port_matches_keras_and_the_paper_in_size():
+    """The timed PyTorch port and the Keras model are the same size (within 2%), ~143k."""
+    torch = pytest.importorskip(
+        "torch", reason="PyTorch is not installed (only the --compare-torch benchmark uses it)"
+    )
+    import importlib.util
+
+    from lobutils.paths import REPO_ROOT
+
+    path = REPO_ROOT / "benchmarks" / "deeplob_torch.py"
+    spec = importlib.util.spec_from_file_location("deeplob_torch", path)
+    port = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(port)
+    ref = port.DeepLOB()
+    n_torch = port.count_params(ref)
+    n_keras = dl.build_deeplob().count_params()
+    # the authors' notebook's torchinfo summary: 143,907 (batch norms and two LSTM biases)
+    assert n_torch == port.REFERENCE_PARAMS == dl.DEEPLOB_PYTORCH_PARAMS
+    assert abs(n_keras - n_torch) / n_torch < 0.02
+    for n in (n_keras, n_torch):
+        assert 0.98 * 142_000 <= n <= 1.02 * 144_000
+    # forward: (batch, 1, T, 40) -> class probabilities; the LSTM sees T - 18 steps
+    out = ref(torch.randn(2, 1, 30, 40))
+    assert tuple(out.shape) == (2, 3)
+    np.testing.assert_allclose(out.sum(dim=1).detach().numpy(), 1.0, rtol=1e-5)
