@@ -56,18 +56,7 @@
 
 # %%
 import dataclasses
-import logging
-import os
 from pathlib import Path
-
-# TensorFlow's C++ notices (start-up banners, grappler's harmless "remapper failed" on fused
-# LeakyReLU); real errors still raise in Python. Other backends ignore the variable.
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-
-from lobutils.models.backend import import_quietly
-
-keras = import_quietly("keras")
-logging.getLogger("tensorflow").setLevel(logging.ERROR)  # tf.function retracing notices
 
 import numpy as np
 import pandas as pd
@@ -76,9 +65,7 @@ from lobutils import evaluation as ev
 from lobutils import paths, plots_models
 from lobutils import plots_deep as pdeep
 from lobutils.data import segment, segments
-from lobutils.models import deeplob as dl
-from lobutils.models import study
-from lobutils.models.windows import load_lob, lob_columns
+from lobutils.models.backend import load_keras
 from lobutils.paths import report_dir
 from lobutils.report import fmt_ci, say, setup_display
 
@@ -111,11 +98,20 @@ FRACTIONS = [0.6, 0.2, 0.2]  # train / validation / test shares of each segment'
 N_BOOT = 500  # block-bootstrap resamples of every CI
 THROUGHPUT_STEPS = 20  # timed training steps of the throughput measurement (section 7)
 MIN_BLOCK_ROWS = 10  # bootstrap blocks: max(horizon in rows, this)
+BACKEND = None  # Keras backend: "tensorflow", "jax" or "torch"; None: $KERAS_BACKEND or tensorflow
 SEED = 0
 CHECKPOINT_DIR = None  # None: REPORT_DIR/checkpoints (a finished run is reused, not retrained)
 REPORT_DIR = None  # where the outputs go; None: reports/07_deeplob/
 
 # %%
+# Keras picks its backend once, when first imported: the parameter applies before the modules
+# that import Keras. TensorFlow's C++ start-up notices are silenced; real errors still raise.
+keras = load_keras(BACKEND)
+
+from lobutils.models import deeplob as dl  # noqa: E402
+from lobutils.models import study  # noqa: E402
+from lobutils.models.windows import load_lob, lob_columns  # noqa: E402
+
 out_dir = report_dir("07_deeplob", REPORT_DIR)
 ckpt_root = out_dir / "checkpoints" if CHECKPOINT_DIR is None else Path(CHECKPOINT_DIR)
 chosen = segments(DATA_DIR) if SEGMENTS is None else [segment(n, DATA_DIR) for n in SEGMENTS]

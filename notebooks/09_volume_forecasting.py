@@ -50,16 +50,6 @@
 # ## Setup
 
 # %%
-import logging
-import os
-
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # TensorFlow's C++ notices; errors still raise
-
-from lobutils.models.backend import import_quietly
-
-keras = import_quietly("keras")
-logging.getLogger("tensorflow").setLevel(logging.ERROR)
-
 import numpy as np
 import pandas as pd
 
@@ -68,8 +58,7 @@ from lobutils import io, paths, plots_models
 from lobutils import plots_deep as pdeep
 from lobutils.data import segment, segments
 from lobutils.features import contract_value
-from lobutils.models import deeplob as dl
-from lobutils.models import volume
+from lobutils.models.backend import load_keras
 from lobutils.paths import report_dir
 from lobutils.report import say, setup_display
 
@@ -95,8 +84,15 @@ EWMA_HALFLIFE = 10.0  # half-life (bars) of the EWMA forecast
 FRACTIONS = [0.6, 0.2, 0.2]  # train / validation / test shares of each segment's time span
 N_BOOT = 500  # block-bootstrap resamples of every CI
 MIN_BLOCK_ROWS = 10  # bootstrap blocks: max(horizon in bars, this)
+BACKEND = None  # Keras backend: "tensorflow", "jax" or "torch"; None: $KERAS_BACKEND or tensorflow
 SEED = 0
 REPORT_DIR = None  # where the outputs go; None: reports/09_volume_forecasting/
+
+# %%
+keras = load_keras(BACKEND)  # before anything imports Keras: it picks its backend once
+
+from lobutils.models import deeplob as dl  # noqa: E402  (these import Keras)
+from lobutils.models import volume  # noqa: E402
 
 # %%
 out_dir = report_dir("09_volume_forecasting", REPORT_DIR)

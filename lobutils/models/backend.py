@@ -15,12 +15,17 @@ Examples
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import os
 import sys
 import tempfile
 from types import ModuleType
 
-__all__ = ["import_quietly"]
+__all__ = ["BACKENDS", "import_quietly", "load_keras"]
+
+BACKENDS = ("tensorflow", "jax", "torch")
+"""The Keras 3 backends the model code runs on."""
+_PACKAGES = {"tensorflow": "tensorflow-cpu", "jax": "jax", "torch": "torch"}
 
 
 def import_quietly(name: str) -> ModuleType:
@@ -48,3 +53,56 @@ def import_quietly(name: str) -> ModuleType:
             os.dup2(saved, fd)
             os.close(saved)
     return module
+
+
+def load_keras(backend: str | None = None) -> ModuleType:
+    """Import Keras on the chosen backend (quietly) and return the module.
+
+    Keras reads ``KERAS_BACKEND`` once, when it is first imported, so a chapter's ``BACKEND``
+    parameter must be applied before anything imports Keras. ``None`` keeps
+    ``$KERAS_BACKEND``, or Keras's default (TensorFlow). TensorFlow's C++ start-up notices are
+    silenced (``TF_CPP_MIN_LOG_LEVEL=3``); real errors still raise.
+
+    Parameters
+    ----------
+    backend : {"tensorflow", "jax", "torch"} or None
+
+    Raises
+    ------
+    ValueError
+        For an unknown backend name.
+    RuntimeError
+        When Keras was already imported on another backend (restart the kernel).
+    ModuleNotFoundError
+        When the backend's library is not installed; the message names the package.
+
+    Examples
+    --------
+    >>> load_keras("theano")
+    Traceback (most recent call last):
+    ...
+    ValueError: backend must be one of ('tensorflow', 'jax', 'torch') or None, got 'theano'
+    """
+    if backend is not None and backend not in BACKENDS:
+        raise ValueError(f"backend must be one of {BACKENDS} or None, got {backend!r}")
+    if "keras" in sys.modules:
+        active = sys.modules["keras"].backend.backend()
+        if backend is not None and active != backend:
+            raise RuntimeError(
+                f"Keras is already running on {active!r} in this process; restart the kernel "
+                f"to use {backend!r} (Keras picks its backend once, at import)"
+            )
+        return sys.modules["keras"]
+    if backend is not None:
+        os.environ["KERAS_BACKEND"] = backend
+    chosen = os.environ.get("KERAS_BACKEND", "tensorflow")
+    if chosen in _PACKAGES and importlib.util.find_spec(chosen) is None:
+        raise ModuleNotFoundError(
+            f"the Keras backend {chosen!r} is not installed: pip install {_PACKAGES[chosen]}"
+        )
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    keras = import_quietly("keras")
+    import logging
+
+    logging.getLogger("tensorflow").setLevel(logging.ERROR)  # tf.function retracing notices
+    return keras
