@@ -298,26 +298,13 @@ def _emit_side(st, lad, ok, oq, is_bid, o_px, o_q, r, n_levels, tick0, step, p10
     return last
 
 
+# fmt: off
+# (the kernel passes its state as many arrays: the calls are wrapped by hand, not one
+# argument per line)
 @njit(cache=True, inline="always")
 def _emit(
-    bst,
-    blad,
-    bok,
-    boq,
-    ast,
-    alad,
-    aok,
-    aoq,
-    mark,
-    o_bp,
-    o_bq,
-    o_ap,
-    o_aq,
-    r,
-    n_levels,
-    tick0,
-    step,
-    p10,
+    bst, blad, bok, boq, ast, alad, aok, aoq, mark, o_bp, o_bq, o_ap, o_aq, r, n_levels, tick0,
+    step, p10
 ):
     """Write row ``r``'s levels. A side that no update touched at or inside its last written
     ``n_levels``-th level since row ``r - 1`` (``mark``, kept by :func:`_apply`) has the same
@@ -397,20 +384,8 @@ def _apply_from(lv_side, lv_tick, lv_qty, k, end, bst, blad, bok, boq, ast, alad
 def _apply(m_start, lv_side, lv_tick, lv_qty, j, bst, blad, bok, boq, ast, alad, aok, aoq, mark):
     """Apply message ``j``'s levels (see :func:`_apply_from`)."""
     return _apply_from(
-        lv_side,
-        lv_tick,
-        lv_qty,
-        m_start[j],
-        m_start[j + 1],
-        bst,
-        blad,
-        bok,
-        boq,
-        ast,
-        alad,
-        aok,
-        aoq,
-        mark,
+        lv_side, lv_tick, lv_qty, m_start[j], m_start[j + 1], bst, blad, bok, boq, ast, alad, aok,
+        aoq, mark
     )
 
 
@@ -526,24 +501,8 @@ def replay(
                 o_uid[r] = snap_id
                 o_st[r] = VALID
                 _emit(
-                    bst,
-                    blad,
-                    bok,
-                    boq,
-                    ast,
-                    alad,
-                    aok,
-                    aoq,
-                    mark,
-                    o_bp,
-                    o_bq,
-                    o_ap,
-                    o_aq,
-                    r,
-                    n_levels,
-                    tick0,
-                    step,
-                    p10,
+                    bst, blad, bok, boq, ast, alad, aok, aoq, mark, o_bp, o_bq, o_ap, o_aq, r,
+                    n_levels, tick0, step, p10
                 )
                 r += 1
             else:
@@ -619,20 +578,8 @@ def replay(
                 s = standby
                 standby = -1
                 blad, bok, boq, alad, aok, aoq = _load(
-                    m_start,
-                    lv_side,
-                    lv_tick,
-                    lv_qty,
-                    s,
-                    bst,
-                    blad,
-                    bok,
-                    boq,
-                    ast,
-                    alad,
-                    aok,
-                    aoq,
-                    mark,
+                    m_start, lv_side, lv_tick, lv_qty, s, bst, blad, bok, boq, ast, alad, aok, aoq,
+                    mark
                 )
                 if _best_tick(bst, bok, True, none_b) >= _best_tick(ast, aok, False, none_a):
                     stats[S_CROSSED_SNAPSHOTS] += 1
@@ -654,33 +601,12 @@ def replay(
                 continue
             if apply:
                 k = _apply_inside(
-                    lv_side,
-                    lv_tick,
-                    lv_qty,
-                    m_start[i],
-                    m_start[i + 1],
-                    bst,
-                    blad,
-                    ast,
-                    alad,
-                    mark,
+                    lv_side, lv_tick, lv_qty, m_start[i], m_start[i + 1], bst, blad, ast, alad, mark
                 )
                 if k < m_start[i + 1]:  # a level outside its ladder (rare): arrays may change
                     blad, bok, boq, alad, aok, aoq = _apply_from(
-                        lv_side,
-                        lv_tick,
-                        lv_qty,
-                        k,
-                        m_start[i + 1],
-                        bst,
-                        blad,
-                        bok,
-                        boq,
-                        ast,
-                        alad,
-                        aok,
-                        aoq,
-                        mark,
+                        lv_side, lv_tick, lv_qty, k, m_start[i + 1], bst, blad, bok, boq, ast, alad,
+                        aok, aoq, mark
                     )
                 state = _LIVE
                 last_u = u
@@ -704,24 +630,8 @@ def replay(
                 else:
                     o_st[r] = VALID
                 _emit(
-                    bst,
-                    blad,
-                    bok,
-                    boq,
-                    ast,
-                    alad,
-                    aok,
-                    aoq,
-                    mark,
-                    o_bp,
-                    o_bq,
-                    o_ap,
-                    o_aq,
-                    r,
-                    n_levels,
-                    tick0,
-                    step,
-                    p10,
+                    bst, blad, bok, boq, ast, alad, aok, aoq, mark, o_bp, o_bq, o_ap, o_aq, r,
+                    n_levels, tick0, step, p10
                 )
                 r += 1
             i += 1
@@ -741,3 +651,4 @@ def replay(
         o_aq[:r],
         stats,
     )
+# fmt: on
