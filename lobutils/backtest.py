@@ -95,6 +95,7 @@ __all__ = [
     "BacktestResult",
     "BookArrays",
     "Comparison",
+    "asof_values",
     "book_arrays_of",
     "compare_strategies",
     "default_fees",
@@ -102,9 +103,11 @@ __all__ = [
     "holding_targets",
     "max_drawdown",
     "perfect_foresight_targets",
+    "proba_forecast",
     "qty_for_value",
     "random_targets",
     "run_backtest",
+    "signal_forecasts",
     "walk_book",
 ]
 
@@ -393,6 +396,100 @@ def hold_targets(decision_ts: Any, direction: Any, hold_s: float) -> np.ndarray:
             cur = 0.0
         out[i] = cur
     return out
+
+
+def asof_values(
+    signal_ts: Any, values: Any, decision_ts: Any, max_age_s: float | None = None
+) -> np.ndarray:
+    """The last signal at or before each decision time (an as-of join, no look-ahead).
+
+    Parameters
+    ----------
+    signal_ts : array of int64 (n,)
+        Times of the signals (ns), non-decreasing: the time at which each was known.
+    values : array (n,) or (n, k)
+        The signals.
+    decision_ts : array of int64 (m,)
+        Decision times (ns), non-decreasing.
+    max_age_s : float, optional
+        A signal older than this at the decision is not used (NaN), e.g. across a gap.
+
+    Returns
+    -------
+    numpy.ndarray of float (m,) or (m, k)
+        NaN where no signal is at or before the decision time (or it is too old).
+
+    Examples
+    --------
+    Signals every 100 ms (synthetic), decisions every second; the one at 2.05 s is older than
+    the 0.5 s allowed at 3 s:
+
+    >>> s = 10**9
+    >>> sig_ts = np.array([0.9, 1.0, 1.1, 2.05]) * s
+    >>> asof_values(sig_ts.astype(np.int64), [1.0, 2.0, 3.0, 4.0],
+    ...             np.arange(4) * s, max_age_s=0.5).tolist()
+    [nan, 2.0, nan, nan]
+    """
+    st = _times("signal_ts", signal_ts)
+    dt = _times("decision_ts", decision_ts)
+    v = np.asarray(values, dtype=np.float64)
+    if v.shape[:1] != st.shape:
+        raise ValueError(f"values has {v.shape[0] if v.ndim else 0} rows for {st.size} times")
+    idx = np.searchsorted(st, dt, side="right") - 1
+    ok = idx >= 0
+    if max_age_s is not None:
+        ok &= dt - st[np.maximum(idx, 0)] <= int(round(max_age_s * NS_PER_S))
+    out = np.full((dt.size, *v.shape[1:]), np.nan)
+    out[ok] = v[idx[ok]]
+    return out
+
+
+def proba_forecast(p_down: Any, p_up: Any, scale_bps: float) -> np.ndarray:
+    """A down / flat / up classifier's probabilities as a return forecast in bps.
+
+    The expected direction ``p_up - p_down`` (in [-1, 1]) times ``scale_bps``, the typical
+    size of a move (e.g. the mean absolute forward return of the training block). Its sign
+    is the direction the classifier leans to; ``scale_bps`` only matters against a threshold.
+
+    Examples
+    --------
+    >>> proba_forecast([0.2, 0.6, 0.1], [0.5, 0.1, 0.1], scale_bps=2.0).round(6).tolist()
+    [0.6, -1.0, 0.0]
+    """
+    if not (np.isfinite(scale_bps) and scale_bps > 0):
+        raise ValueError(f"scale_bps must be positive, got {scale_bps!r}")
+    d = np.asarray(p_up, dtype=np.float64) - np.asarray(p_down, dtype=np.float64)
+    return d * float(scale_bps)
+
+
+def signal_forecasts(
+    signals: pd.DataFrame,
+    decision_ts: Any,
+    scale_bps: float,
+    *,
+    max_age_s: float | None = None,
+) -> np.ndarray:
+    """Forecasts (bps) at the decision times from a table of classifier probabilities.
+
+    ``signals`` is one segment's and one model's rows of a signals table (chapter 7's
+    ``signals.parquet``: columns ``ts``, ``p_down``, ``p_up``; ``ts`` the time the window's
+    last row was known). Each decision takes the last signal at or before it
+    (:func:`asof_values`) and turns it into ``(p_up - p_down) * scale_bps``
+    (:func:`proba_forecast`); NaN where there is none.
+
+    Examples
+    --------
+    Synthetic probabilities every 100 ms, decisions every second:
+
+    >>> s = 10**9
+    >>> sig = pd.DataFrame({"ts": np.arange(1, 30) * s // 10,
+    ...                     "p_down": 0.2, "p_up": np.linspace(0.1, 0.7, 29)})
+    >>> signal_forecasts(sig, np.arange(4) * s, scale_bps=10.0).round(3).tolist()
+    [nan, 0.929, 3.071, 5.0]
+    """
+    sig = signals.sort_values("ts", kind="stable")
+    f = proba_forecast(sig["p_down"].to_numpy(), sig["p_up"].to_numpy(), scale_bps)
+    return asof_values(sig["ts"].to_numpy(np.int64), f, decision_ts, max_age_s=max_age_s)
 
 
 def holding_targets(n: int, size: float = 1.0) -> np.ndarray:

@@ -44,7 +44,11 @@
 # **Outputs.** The tables and figures below, and in `reports/07_deeplob/`: `results.csv` (one
 # tidy table: model × segment × target × metric, with CIs and the best baseline beside each
 # model), `histories.csv` (the learning curves), `splits.csv`, `throughput.csv` and
-# `metrics.json` with the headline numbers. Checkpoints go to `reports/07_deeplob/checkpoints/`.
+# `metrics.json` with the headline numbers, and `signals.parquet`: the test-block class
+# probabilities of each market's own classifiers (columns `segment`, `model`, `split`, `ts`,
+# `horizon_s`, `p_down`, `p_flat`, `p_up`; `ts` is the time of the window's last row, so each
+# signal uses only data known at `ts`), which chapter 8 backtests. Checkpoints go to
+# `reports/07_deeplob/checkpoints/`.
 #
 # **A caveat on size.** The bundled recordings are six to eleven minutes per market. On a
 # 100-millisecond grid that is a few thousand rows, and, at a 10-second horizon, a test block
@@ -303,11 +307,12 @@ sizes.to_frame()
 #   from its last epoch, and a finished one is loaded instead of trained again.
 
 # %%
-results, histories, throughput, predictions = [], [], [], {}
+results, histories, throughput, predictions, signal_parts = [], [], [], {}, []
 
 
 def record(name: str, wt: study.WindowTask, fit: dl.FitResult, scope: str = "own") -> None:
-    """Keep a trained model's learning curve, speed and test predictions."""
+    """Keep a trained model's learning curve, speed and test predictions (and, for a
+    market's own classifier, its test probabilities as trading signals for chapter 8)."""
     h = fit.train.history.assign(model=name, segment=wt.segment, scope=scope)
     histories.append(h)
     throughput.append(
@@ -323,6 +328,11 @@ def record(name: str, wt: study.WindowTask, fit: dl.FitResult, scope: str = "own
         }
     )
     predictions[(name, wt.segment)] = fit
+    if scope == "own" and wt.task == "classification":
+        # decision time = the timestamp of the window's last row: data known at ts
+        signal_parts.append(
+            study.signals_table(wt.segment, name, wt.ts[wt.split.test], fit.proba, HORIZON)
+        )
 
 
 for wt in tasks.values():
@@ -780,6 +790,12 @@ table.to_csv(out_dir / "results.csv", index=False)
 history.to_csv(out_dir / "histories.csv", index=False)
 splits.to_csv(out_dir / "splits.csv", index=False)
 tp.to_csv(out_dir / "throughput.csv", index=False)
+signals = (
+    pd.concat(signal_parts, ignore_index=True)
+    if signal_parts
+    else pd.DataFrame(columns=list(study.SIGNAL_COLUMNS))
+)
+signals.to_parquet(out_dir / "signals.parquet", index=False)
 head = view[view["role"] == "model"]
 metrics = {
     "parameters": {
@@ -803,6 +819,8 @@ metrics = {
     "parameters_per_training_window": ratio,
     "training_samples_per_s": rate,
     "hours_per_epoch_at_25M_windows": hours,
+    "signals": {"rows": len(signals), "models": sorted(signals["model"].unique()),
+                "segments": sorted(signals["segment"].unique())},
 }  # fmt: skip
 written = paths.write_metrics(out_dir, metrics)
 sorted(written)

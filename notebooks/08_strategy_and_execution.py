@@ -15,8 +15,8 @@
 # # 8. From forecasts to trades: a backtest with costs, and optimal liquidation
 #
 # A forecast is worth what a trader can earn with it after paying to trade. This chapter turns
-# the best classical model of chapter 6 into orders and runs them through an event-driven
-# backtest on the reconstructed book. Each order arrives a little after its decision and walks
+# the best classical model of chapter 6, and the DeepLOB classifiers of chapter 7, into orders
+# and runs them through an event-driven backtest on the reconstructed book. Each order arrives a little after its decision and walks
 # the real price levels at arrival. It pays the spread, the slippage of the deeper levels and
 # the exchange's fee. The result is compared with buying and holding, with random trading at
 # the same rate, and with perfect foresight, the upper bound no forecast can beat. The second
@@ -40,12 +40,14 @@
 #   the standard deviation of their implementation shortfall: the efficient frontier.
 #
 # **Prerequisites.** Chapter 2 (the reconstructed book), chapter 3 (features, OFI), chapter 4
-# (forward returns) and chapter 6 (the model zoo and its evaluation protocol).
+# (forward returns), chapter 6 (the model zoo and its evaluation protocol) and, for section 8,
+# chapter 7's `signals.parquet` (without it, that section says so and the chapter goes on).
 #
 # **Outputs.** The figures and tables below, and in `reports/08_strategy_and_execution/`:
 # `backtest.csv` (one row per strategy run), `orders.csv` (every order of the model),
 # `round_trips.csv`, `shortfall.csv` (one row per start time and schedule), `frontier.csv`,
-# and `metrics.json` with the headline numbers.
+# `backtest_deeplob.csv` (the DeepLOB runs, when chapter 7's signals are there) and
+# `metrics.json` with the headline numbers (DeepLOB's under `deeplob`).
 #
 # **A caveat on size.** The bundled recordings are six to eleven minutes per market. The test
 # block of each model holds a few minutes and a few dozen trades. The liquidation windows
@@ -60,9 +62,11 @@
 import dataclasses
 import math
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from IPython.display import display
 from sklearn.exceptions import ConvergenceWarning
 
 from lobutils import backtest as bt
@@ -93,6 +97,11 @@ HORIZON = 10  # forecast horizon and holding time of a signal (s)
 MODELS = ["linear", "tree", "xgboost"]  # candidate classical models; the best on validation trades
 FRACTIONS = [0.5, 0.2, 0.3]  # train / validation / test shares of each segment's time span
 SIGNAL_THRESHOLD_BPS = 0.0  # trade when |forecast| exceeds this (bps)
+DEEP_SIGNALS = (
+    "auto"  # chapter 7's signals.parquet; "auto": 07_deeplob/ beside REPORT_DIR; None: skip
+)
+DEEP_MODEL = "deeplob"  # which of chapter 7's per-market classifiers to backtest
+DEEP_MAX_AGE_S = 1.0  # a DeepLOB signal older than this at a decision is not used (s)
 ORDER_VALUE = 10_000.0  # quote value of one position (USD or USDT)
 MAX_POSITION = 1.0  # position limit, in positions of ORDER_VALUE
 MAX_NOTIONAL = None  # inventory limit in quote currency; None: no limit beyond MAX_POSITION
@@ -200,8 +209,9 @@ overview
 # extends or flips it; with no signal for `HORIZON` seconds the position is closed. The decision
 # at grid time $t$ uses features of data stamped at or before $t$.
 #
-# The deep-learning models (DeepLOB and its relatives) produce forecasts in the same format;
-# their signals arrive with the deep-learning chapter and run through the same backtest.
+# Chapter 7's DeepLOB classifiers give probabilities of down, flat and up instead of a return;
+# section 8 turns them into forecasts in the same format and runs them through the same
+# backtest.
 
 # %%
 zoo_cfg = zoo.ZooConfig(
@@ -243,6 +253,8 @@ for name, m in markets.items():
         "forecast": pred,
         "model": best_name,
         "median_abs_move_bps": float(np.median(np.abs(td.y[test]))),
+        "y": td.y[test],
+        "train_mean_abs_bps": float(np.mean(np.abs(td.y[train]))),
     }
     row = {"segment": name, "chosen": best_name}
     row |= {f"val_mse_{k}": v[0] for k, v in scores.items()}
@@ -306,40 +318,52 @@ say(
 #   nothing that trades at those times can earn more; net of costs, it shows how much of the
 #   best possible edge the costs eat.
 
+
 # %%
-comparisons, tables, order_tables, trip_tables = {}, [], [], []
-for name, info in signal_info.items():
-    m = markets[name]
-    dts = info["decision_ts"]
-    m0 = float(m["book"].mid_at(dts[:1])[0])
-    qty = bt.qty_for_value(ORDER_VALUE, m0, m["contract_value"])
-    cfg = bt.BacktestConfig(
-        order_qty=qty,
-        max_position=MAX_POSITION * qty,
-        max_notional=MAX_NOTIONAL,
-        latency_s=LATENCY_S,
-        cooldown_s=COOLDOWN_S,
-        taker_fee_bps=m["taker_fee_bps"],
-        maker_fee_bps=m["maker_fee_bps"],
-        maker_ttl_s=MAKER_TTL_S,
-        contract_value=m["contract_value"],
-    )
-    m["backtest_config"] = cfg
-    cmp = bt.compare_strategies(
-        m["book"], dts, info["target"], cfg, m["trades"], seeds=range(SEED, SEED + N_RANDOM)
-    )
-    comparisons[name] = cmp
-    tables.append(cmp.table.assign(segment=name))
-    order_tables.append(cmp.results["model"].orders.assign(segment=name))
-    for key, res in cmp.results.items():
-        trip_tables.append(
-            res.round_trips.assign(
-                segment=name, strategy=key.split("_")[0] if key.startswith("random_") else key
-            )
+def backtest_source(infos: dict) -> tuple[dict, pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """Backtest one source of signals (per market: decision times and targets) next to the
+    benchmarks; the comparisons, and the runs, orders and round trips of all markets."""
+    comparisons, tables, order_tables, trip_tables = {}, [], [], []
+    for name, info in infos.items():
+        m = markets[name]
+        dts = info["decision_ts"]
+        m0 = float(m["book"].mid_at(dts[:1])[0])
+        qty = bt.qty_for_value(ORDER_VALUE, m0, m["contract_value"])
+        cfg = bt.BacktestConfig(
+            order_qty=qty,
+            max_position=MAX_POSITION * qty,
+            max_notional=MAX_NOTIONAL,
+            latency_s=LATENCY_S,
+            cooldown_s=COOLDOWN_S,
+            taker_fee_bps=m["taker_fee_bps"],
+            maker_fee_bps=m["maker_fee_bps"],
+            maker_ttl_s=MAKER_TTL_S,
+            contract_value=m["contract_value"],
         )
-runs = pd.concat(tables, ignore_index=True)
-orders = pd.concat(order_tables, ignore_index=True)
-trips = pd.concat(trip_tables, ignore_index=True)
+        info["backtest_config"] = cfg
+        cmp = bt.compare_strategies(
+            m["book"], dts, info["target"], cfg, m["trades"], seeds=range(SEED, SEED + N_RANDOM)
+        )
+        comparisons[name] = cmp
+        tables.append(cmp.table.assign(segment=name))
+        order_tables.append(cmp.results["model"].orders.assign(segment=name))
+        for key, res in cmp.results.items():
+            trip_tables.append(
+                res.round_trips.assign(
+                    segment=name, strategy=key.split("_")[0] if key.startswith("random_") else key
+                )
+            )
+    return (
+        comparisons,
+        pd.concat(tables, ignore_index=True),
+        pd.concat(order_tables, ignore_index=True),
+        pd.concat(trip_tables, ignore_index=True),
+    )
+
+
+comparisons, runs, orders, trips = backtest_source(signal_info)
+for name, info in signal_info.items():
+    markets[name]["backtest_config"] = info["backtest_config"]
 cols = [
     "segment",
     "n_orders",
@@ -356,6 +380,18 @@ cols = [
     "mean_slippage_bps",
     "max_drawdown_bps",
 ]
+SUMMARY_COLS = [
+    "n_orders",
+    "n_round_trips",
+    "turnover_quote",
+    "gross_pnl_bps",
+    "pnl_bps",
+    "mean_trade_bps",
+    "sharpe_per_trade",
+    "hit_rate",
+    "hit_rate_gross",
+    "max_drawdown_bps",
+]  # the headline columns of metrics.json
 model_runs = runs[runs["strategy"] == "model"]
 model_runs[cols].round(2)
 
@@ -394,25 +430,31 @@ comparisons[first].results["model"].orders[
 # The P&L over time, marked to the mid, in bps of the capital of one position. Thin grey lines
 # are the random runs, one per seed; the model is blue, holding green, perfect foresight purple.
 
+
 # %%
-eq_parts = []
-for name, cmp in comparisons.items():
-    t0 = signal_info[name]["decision_ts"][0]
-    for key, res in cmp.results.items():
-        cap = res.summary["capital_quote"]
-        e = res.equity
-        eq_parts.append(
-            pd.DataFrame(
-                {
-                    "segment": name,
-                    "strategy": "random" if key.startswith("random_") else key,
-                    "seed": int(key.split("_")[1]) if key.startswith("random_") else -1,
-                    "t_s": (e["ts"].to_numpy() - t0) / NS,
-                    "equity_bps": e["equity"].to_numpy() / cap * 1e4,
-                }
+def equity_of(comparisons: dict, infos: dict) -> pd.DataFrame:
+    """Every run's equity curve in bps of its capital, time from the first decision."""
+    eq_parts = []
+    for name, cmp in comparisons.items():
+        t0 = infos[name]["decision_ts"][0]
+        for key, res in cmp.results.items():
+            cap = res.summary["capital_quote"]
+            e = res.equity
+            eq_parts.append(
+                pd.DataFrame(
+                    {
+                        "segment": name,
+                        "strategy": "random" if key.startswith("random_") else key,
+                        "seed": int(key.split("_")[1]) if key.startswith("random_") else -1,
+                        "t_s": (e["ts"].to_numpy() - t0) / NS,
+                        "equity_bps": e["equity"].to_numpy() / cap * 1e4,
+                    }
+                )
             )
-        )
-equity_frame = pd.concat(eq_parts, ignore_index=True)
+    return pd.concat(eq_parts, ignore_index=True)
+
+
+equity_frame = equity_of(comparisons, signal_info)
 plots.equity_curves(
     equity_frame, title="net p&l over the test block, marked to the mid (bps of one position)"
 ).show()
@@ -532,8 +574,9 @@ ranks.round(2)
 boot = ev.BootstrapConfig(block_length=BLOCK_TRIPS, n_boot=N_BOOT, confidence=CONFIDENCE, seed=SEED)
 
 
-def trip_ci(strategy: str, value: str) -> ev.BootstrapCI | None:
-    v = trip_view.loc[trip_view["strategy"] == strategy, value].to_numpy()
+def trip_ci(strategy: str, value: str, view: pd.DataFrame | None = None) -> ev.BootstrapCI | None:
+    view = trip_view if view is None else view
+    v = view.loc[view["strategy"] == strategy, value].to_numpy()
     v = v[np.isfinite(v)]
     if v.size < max(2, BLOCK_TRIPS):
         return None
@@ -614,14 +657,252 @@ say(
     + (
         "Nothing survives costs here that a taker could trade; a forecast at this horizon could "
         "help a trader who pays no spread and much lower fees, or one who has to trade anyway "
-        "(section 9)."
+        "(section 10)."
         if ci_net["ci_high"] < 0
         else "Whatever survives here needs a much longer test before anyone trades it."
     )
 )
 
 # %% [markdown]
-# ## 8. Posting instead of crossing: the same signals as maker orders
+# ## 8. DeepLOB's signals through the same backtest
+#
+# Chapter 7 trained DeepLOB per market on a 100-millisecond grid to say whether the mid goes
+# down, stays flat or goes up over the next 10 seconds, and wrote the class probabilities of
+# its test block to `signals.parquet`: one row per input window, stamped with the time of the
+# window's last row, so that each signal uses only data known at its time stamp.
+# `DEEP_SIGNALS` points at that file; `"auto"` takes the one that chapter 7 wrote beside this
+# chapter's outputs (`07_deeplob/signals.parquet`).
+#
+# A classifier gives probabilities, not a return. The forecast is the expected direction
+# $p_\text{up} - p_\text{down}$ times the mean absolute `HORIZON`-second return of this
+# chapter's training block (`backtest.signal_forecasts`): its sign is the direction the
+# network leans to, and the scale puts it in bps, so that `SIGNAL_THRESHOLD_BPS` means the
+# same for both models. Each one-second decision takes the last DeepLOB signal at or before
+# it (an as-of join, `backtest.asof_values`), and none when that signal is more than
+# `DEEP_MAX_AGE_S` old. From there on, everything is the code of sections 3 to 7: the same
+# holding rule, orders, fills, fees and limits, the same three benchmarks and the same plots.
+#
+# The two chapters split time differently: chapter 7 tests on the last 20 % of each
+# recording, this chapter on the last 30 %. Both models are out of sample only where the two
+# test blocks overlap, so **the DeepLOB backtest covers only that overlap**: the decision
+# times of this chapter's test block inside the span of chapter 7's test signals. The
+# classical model is rerun on exactly those decision times, for a like-for-like comparison.
+
+# %%
+if DEEP_SIGNALS is None:
+    deep_path = None
+elif DEEP_SIGNALS == "auto":
+    deep_path = out_dir.parent / "07_deeplob" / "signals.parquet"
+else:
+    deep_path = Path(DEEP_SIGNALS)
+deep_info, deep_rows, deep_skipped, deep_note = {}, [], {}, None
+if deep_path is None:
+    deep_note = "DEEP_SIGNALS = None: the DeepLOB backtest is skipped."
+elif not deep_path.exists():
+    deep_note = (
+        f"No DeepLOB signals at {deep_path.parent.name}/{deep_path.name} (run chapter 7 first, "
+        "or point DEEP_SIGNALS at its signals.parquet): the DeepLOB backtest is skipped."
+    )
+else:
+    sig = pd.read_parquet(deep_path)
+    sig = sig[
+        (sig["model"] == DEEP_MODEL)
+        & (sig["split"] == "test")
+        & np.isclose(sig["horizon_s"].astype(float), HORIZON)
+    ]
+    for name, info in signal_info.items():
+        s_m = sig[sig["segment"] == name]
+        if s_m.empty:
+            deep_skipped[name] = f"no {DEEP_MODEL} test signals at a {HORIZON} s horizon"
+            continue
+        dts = info["decision_ts"]
+        keep = (dts >= s_m["ts"].min()) & (dts <= s_m["ts"].max())
+        if keep.sum() < 2:
+            deep_skipped[name] = "the two test blocks do not overlap"
+            continue
+        d = dts[keep]
+        fc = bt.signal_forecasts(s_m, d, info["train_mean_abs_bps"], max_age_s=DEEP_MAX_AGE_S)
+        direction = ev.regression_signal(np.nan_to_num(fc), SIGNAL_THRESHOLD_BPS)
+        target = bt.hold_targets(d, direction, float(HORIZON))
+        y, ok, ct = info["y"][keep], np.isfinite(fc), info["target"][keep]
+        deep_info[name] = {
+            "decision_ts": d,
+            "target": target,
+            "forecast": fc,
+            "model": DEEP_MODEL,
+            "median_abs_move_bps": float(np.median(np.abs(y))),
+            "classical_target": ct,
+        }
+        deep_rows.append(
+            {
+                "segment": name,
+                "test_minutes_ch8": (dts[-1] - dts[0]) / NS / 60,
+                "overlap_minutes": (d[-1] - d[0]) / NS / 60,
+                "overlap_rows": int(d.size),
+                "share_with_signal": float(ok.mean()),
+                "scale_bps": info["train_mean_abs_bps"],
+                "hit_rate": float(np.mean(np.sign(fc[ok]) == np.sign(y[ok])))
+                if ok.any()
+                else math.nan,
+                "classical_hit_rate": float(np.mean(np.sign(info["forecast"][keep]) == np.sign(y))),
+                "signal_share": float(np.mean(direction != 0)),
+                "position_changes": int(np.count_nonzero(np.diff(np.concatenate([[0.0], target])))),
+                "classical_position_changes": int(
+                    np.count_nonzero(np.diff(np.concatenate([[0.0], ct])))
+                ),
+            }
+        )
+    if not deep_info:
+        deep_note = (
+            "No market has DeepLOB test signals that overlap this chapter's test block: "
+            + "; ".join(f"{k}: {v}" for k, v in deep_skipped.items())
+        )
+deep_sel = pd.DataFrame(deep_rows)
+if deep_note:
+    print(deep_note)
+else:
+    if deep_skipped:
+        print("skipped: " + "; ".join(f"{k}: {v}" for k, v in deep_skipped.items()))
+    display(deep_sel.round(3))
+
+# %%
+if deep_info:
+    deep_cmp, deep_runs, deep_orders, deep_trips = backtest_source(deep_info)
+    same_rows = []
+    for name, info in deep_info.items():
+        m = markets[name]
+        r = bt.run_backtest(
+            m["book"], info["decision_ts"], info["classical_target"], info["backtest_config"]
+        )
+        same_rows.append({"strategy": "classical", "seed": -1, "segment": name} | r.summary)
+    deep_model_runs = deep_runs[deep_runs["strategy"] == "model"]
+    classical_same = pd.DataFrame(same_rows)
+    display(
+        pd.concat([deep_model_runs.assign(strategy=DEEP_MODEL), classical_same])[
+            ["strategy", *cols]
+        ].round(2)
+    )
+
+# %% [markdown]
+# The table holds DeepLOB's run per market on the overlap, and the classical model's on the
+# same decision times, with the columns of section 3. The plots are those of sections 4 to 6,
+# with DeepLOB in the model's place.
+
+# %%
+if deep_info:
+    plots.equity_curves(
+        equity_of(deep_cmp, deep_info),
+        title=f"{DEEP_MODEL}: net p&l on the overlap of the two test blocks (bps of one position)",
+    ).show()
+    deep_costs = breakdown(deep_model_runs)
+    plots.cost_breakdown(
+        deep_costs, title=f"{DEEP_MODEL}: gross p&l (●), its costs (bars) and what is left (◆), bps"
+    ).show()
+    deep_view = deep_trips[deep_trips["closed"]]
+    plots.pnl_distribution(
+        deep_view[deep_view["strategy"].isin(["model", "perfect_foresight", "random"])],
+        title=f"{DEEP_MODEL} (model): net p&l per round trip (bps of notional), all markets",
+    ).show()
+    plots.random_distribution(
+        deep_runs,
+        metric="pnl_bps",
+        title=f"{DEEP_MODEL} (model): net p&l of the overlap (bps of capital) among random runs",
+    ).show()
+else:
+    print(deep_note)
+
+
+# %%
+def ci_dict(ci: ev.BootstrapCI | None) -> dict:
+    return {
+        "estimate": ci.estimate if ci else math.nan,
+        "ci": [ci.ci_low if ci else math.nan, ci.ci_high if ci else math.nan],
+    }
+
+
+def ci_text(ci: ev.BootstrapCI | None) -> str:
+    if ci is None:
+        return "not estimable (too few round trips for the bootstrap)"
+    return f"{fmt_ci(ci.estimate, ci.ci_low, ci.ci_high, 2)} bps"
+
+
+deep_metrics: dict = {"signals_found": bool(deep_info), "model": DEEP_MODEL, "note": deep_note}
+if deep_info:
+    deep_ranks = rank_among_random(deep_runs, "pnl_bps")
+    d_net, d_gross = (
+        trip_ci("model", "net_bps", deep_view),
+        trip_ci("model", "gross_bps", deep_view),
+    )
+    n_d = len(deep_model_runs)
+    d_pnl = deep_model_runs.set_index("segment")["pnl_bps"]
+    c_pnl = classical_same.set_index("segment")["pnl_bps"]
+    n_d_trips = int(deep_model_runs["n_round_trips"].sum())
+    n_d_beats_cl = int((d_pnl > c_pnl.reindex(d_pnl.index)).sum())
+    n_d_pos = int((d_pnl > 0).sum())
+    n_d_above_med = int((deep_ranks["model"] > deep_ranks["random_median"]).sum())
+    n_d_above_p95 = int((deep_ranks["model"] > deep_ranks["random_p95"]).sum())
+    d_tot_costs = float(
+        (deep_costs["spread_bps"] + deep_costs["depth_bps"] + deep_costs["fees_bps"]).sum()
+    )
+    say(
+        f"**DeepLOB, net of costs.** On the overlap of the two test blocks "
+        f"({deep_sel['overlap_minutes'].min():.1f} to {deep_sel['overlap_minutes'].max():.1f} "
+        f"minutes per market, against {deep_sel['test_minutes_ch8'].min():.1f} to "
+        f"{deep_sel['test_minutes_ch8'].max():.1f} minutes of this chapter's test block), "
+        f"{DEEP_MODEL} has a signal at {deep_sel['share_with_signal'].min():.0%} to "
+        f"{deep_sel['share_with_signal'].max():.0%} of the decision times and changes its position "
+        f"{int(deep_sel['position_changes'].sum())} times (the classical model "
+        f"{int(deep_sel['classical_position_changes'].sum())} times on the same decision times): "
+        f"{n_d_trips} round trips in {n_d} market(s). Its sign is right on "
+        f"{deep_sel['hit_rate'].min():.0%} to {deep_sel['hit_rate'].max():.0%} of the decision "
+        f"times (the classical model: {deep_sel['classical_hit_rate'].min():.0%} to "
+        f"{deep_sel['classical_hit_rate'].max():.0%} on the same times). Its mean net P&L per "
+        f"round trip is {ci_text(d_net)}, its gross {ci_text(d_gross)}. Its costs add up to "
+        f"{d_tot_costs:.0f} bps of one position's capital against a gross P&L of "
+        f"{float(deep_costs['gross_bps'].sum()):.0f} bps. It ends the overlap with a profit in "
+        f"{n_d_pos} of {n_d} markets, beats the classical model on the same times in "
+        f"{n_d_beats_cl}, the median random run in {n_d_above_med} and the 95th percentile of "
+        f"the random runs in {n_d_above_p95}. "
+        + (
+            "The interval of the net mean lies below zero: net of taker costs, DeepLOB's "
+            "signals lose money here, like the classical model's."
+            if d_net is not None and d_net.ci_high < 0
+            else "With this few minutes and trades, the comparison says little either way; it "
+            "shows that the deep model's signals run through exactly the same accounting."
+        )
+    )
+    deep_metrics |= {
+        "overlap": deep_sel,
+        "skipped": deep_skipped,
+        "backtest": {
+            "model": deep_model_runs[["segment", *SUMMARY_COLS]],
+            "classical_same_times": classical_same[["segment", *SUMMARY_COLS]],
+            "perfect_foresight": deep_runs[deep_runs["strategy"] == "perfect_foresight"][
+                ["segment", *SUMMARY_COLS]
+            ],
+            "holding": deep_runs[deep_runs["strategy"] == "holding"][["segment", *SUMMARY_COLS]],
+            "random_pnl_bps": deep_ranks[
+                [
+                    "segment",
+                    "random_median",
+                    "random_p05",
+                    "random_p95",
+                    "model_share_of_random_below",
+                ]
+            ],
+            "mean_trade_net_bps": ci_dict(d_net),
+            "mean_trade_gross_bps": ci_dict(d_gross),
+            "n_round_trips": n_d_trips,
+            "markets_with_profit": n_d_pos,
+            "markets_beating_classical": n_d_beats_cl,
+        },
+    }
+    deep_runs.assign(source=DEEP_MODEL).to_csv(out_dir / "backtest_deeplob.csv", index=False)
+else:
+    say(f"**DeepLOB.** {deep_note}")
+
+# %% [markdown]
+# ## 9. Posting instead of crossing: the same signals as maker orders
 #
 # A maker order pays no spread and a lower fee on futures (2 bps instead of 5 at Binance's
 # regular tier; spot charges 10 either way). It waits at the best price of its side and fills
@@ -694,7 +975,7 @@ say(
 )
 
 # %% [markdown]
-# ## 9. Optimal liquidation: Almgren–Chriss on the real book
+# ## 10. Optimal liquidation: Almgren–Chriss on the real book
 #
 # Now the trader has no choice about trading: a position worth `LIQUIDATION_VALUE` must be sold
 # within `LIQUIDATION_HORIZON_S` seconds, in `N_SLICES` slices $n_1, \dots, n_N$ sent every
@@ -862,7 +1143,7 @@ kap.round(2)
 # deep (small $\eta$) and the price volatile (large $\sigma$): $\kappa = \sqrt{\lambda\sigma^2/\eta}$.
 
 # %% [markdown]
-# ## 10. The shortfall of each schedule, and the efficient frontier
+# ## 11. The shortfall of each schedule, and the efficient frontier
 
 # %%
 front = ex.frontier_table(shortfall, by=["segment", "strategy"])
@@ -1028,7 +1309,7 @@ lines.append(
 say("\n\n".join(lines))
 
 # %% [markdown]
-# ## 11. Outputs
+# ## 12. Outputs
 
 # %%
 runs.to_csv(out_dir / "backtest.csv", index=False)
@@ -1036,18 +1317,6 @@ orders.to_csv(out_dir / "orders.csv", index=False)
 trips.to_csv(out_dir / "round_trips.csv", index=False)
 shortfall.to_csv(out_dir / "shortfall.csv", index=False)
 front.to_csv(out_dir / "frontier.csv", index=False)
-summary_cols = [
-    "n_orders",
-    "n_round_trips",
-    "turnover_quote",
-    "gross_pnl_bps",
-    "pnl_bps",
-    "mean_trade_bps",
-    "sharpe_per_trade",
-    "hit_rate",
-    "hit_rate_gross",
-    "max_drawdown_bps",
-]
 metrics = {
     "parameters": {
         "segments": list(markets),
@@ -1066,13 +1335,15 @@ metrics = {
         "n_slices": N_SLICES,
         "risk_aversions": RISK_AVERSIONS,
         "start_every_s": START_EVERY_S,
+        "deep_model": DEEP_MODEL,
+        "deep_max_age_s": DEEP_MAX_AGE_S,
     },
     "chosen_model": dict(zip(selection["segment"], selection["chosen"], strict=True)),
     "test_r2_oos": dict(zip(selection["segment"], selection["test_r2_oos"], strict=True)),
     "backtest": {
-        "model": model_runs.set_index("segment")[summary_cols],
-        "perfect_foresight": pf_runs.set_index("segment")[summary_cols],
-        "holding": hold_runs.set_index("segment")[summary_cols],
+        "model": model_runs.set_index("segment")[SUMMARY_COLS],
+        "perfect_foresight": pf_runs.set_index("segment")[SUMMARY_COLS],
+        "holding": hold_runs.set_index("segment")[SUMMARY_COLS],
         "random_pnl_bps": ranks.set_index("segment")[["random_median", "random_p05", "random_p95"]],
         "model_share_of_random_below": ranks.set_index("segment")["model_share_of_random_below"],
         "mean_trade_net_bps": {
@@ -1101,6 +1372,7 @@ metrics = {
         "lowest_std": best_std,
         "n_start_times": int((shortfall["strategy"] == "twap").sum()),
     },
+    "deeplob": deep_metrics,
 }
 written = write_metrics(out_dir, metrics)
 sorted(p.name for p in out_dir.iterdir())
@@ -1122,7 +1394,7 @@ sorted(p.name for p in out_dir.iterdir())
 #   interesting only well outside it, and its mean P&L per trade needs an interval that respects
 #   the dependence between neighbouring trades.
 # - For a forced sale, Almgren–Chriss turns risk aversion into a schedule. Estimated from the
-#   book, $\eta$ says how expensive speed is; section 10 weighs the walk cost against the timing
+#   book, $\eta$ says how expensive speed is; section 11 weighs the walk cost against the timing
 #   risk. Where the book is deep for the size, risk dominates, and schedules that sell early cut
 #   the spread of outcomes at a small cost in impact.
 # - Replaying a recorded book assumes our orders leave no trace: the book refills between
@@ -1135,7 +1407,7 @@ sorted(p.name for p in out_dir.iterdir())
 #    change? Why does latency matter less here than in a market-making strategy?
 # 2. Trade only strong forecasts: set `SIGNAL_THRESHOLD_BPS` to the round-trip cost (twice the
 #    taker fee). How many trades remain, and what happens to the mean net P&L per trade?
-# 3. Rerun section 8 with a maker time-to-live of 1 s and of 30 s. How do the fill rate and the
+# 3. Rerun section 9 with a maker time-to-live of 1 s and of 30 s. How do the fill rate and the
 #    slippage of the filled orders change? What does that say about adverse selection?
 # 4. Increase `LIQUIDATION_VALUE` tenfold. Which schedules' walk costs grow, and does the AC
 #    schedule with the largest risk aversion remain on the frontier?

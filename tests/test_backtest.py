@@ -472,3 +472,97 @@ def test_config_validation():
         bt.run_backtest(f, [0, 1], [1.0], cfg)
     with pytest.raises(ValueError, match="int64"):
         bt.run_backtest(f, [0.5], [1.0], cfg)
+
+
+# --------------------------------------------------------------------------------------
+# classifier probabilities as signals (chapter 7 -> chapter 8)
+# --------------------------------------------------------------------------------------
+
+
+def test_proba_forecast_and_asof_alignment_known_answer():
+    # synthetic: signals every 100 ms from 0.3 s, decisions every second from 0 s
+    sig_ts = (np.arange(3, 40) * S // 10).astype(np.int64)
+    p_up = np.where(np.arange(sig_ts.size) % 2 == 0, 0.7, 0.1)  # alternates up / down
+    p_down = 1.0 - p_up - 0.2
+    dec = np.arange(5, dtype=np.int64) * S
+    sig = pd.DataFrame({"ts": sig_ts, "p_down": p_down, "p_up": p_up})
+    f = bt.signal_forecasts(sig, dec, scale_bps=4.0)
+    # 0 s: nothing known yet; k s: the signal stamped exactly k s (index 10k - 3), whose
+    # parity sets the lean; 4 s: the last one, at 3.9 s
+    exp = [math.nan]
+    for i in (7, 17, 27, 36):
+        exp.append((p_up[i] - p_down[i]) * 4.0)
+    np.testing.assert_allclose(f, exp)
+    assert bt.proba_forecast(0.1, 0.7, 4.0) == pytest.approx(2.4)
+    # unsorted input is sorted by time first; a stale signal is dropped
+    f2 = bt.signal_forecasts(sig.iloc[::-1], dec, scale_bps=4.0, max_age_s=0.05)
+    np.testing.assert_allclose(f2, [math.nan, *exp[1:4], math.nan])
+    # no look-ahead: changing every signal after 2 s leaves the decisions up to 2 s unchanged
+    later = sig.assign(p_up=np.where(sig_ts > 2 * S, 0.0, p_up))
+    np.testing.assert_array_equal(bt.signal_forecasts(later, dec, 4.0)[:3], f[:3])
+    # 2-d values and validation
+    v = bt.asof_values(sig_ts, np.column_stack([p_down, p_up]), dec)
+    assert v.shape == (5, 2) and np.isnan(v[0]).all()
+    with pytest.raises(ValueError, match="scale_bps"):
+        bt.proba_forecast(0.1, 0.2, 0.0)
+    with pytest.raises(ValueError, match="rows"):
+        bt.asof_values(sig_ts, p_up[:-1], dec)
+
+
+def test_synthetic_deeplob_signals_backtest_on_a_bundled_book(tmp_path):
+    """Chapter 8's DeepLOB path on a real book with a synthetic signals.parquet."""
+    from lobutils.book import reconstruct
+    from lobutils.data import segment
+    from lobutils.io import read_binance_recording
+    from lobutils.models import study
+
+    seg = segment("spot_btcusdt")
+    rec = read_binance_recording(seg.files)
+    book = bt.book_arrays_of(reconstruct(rec, levels=10, include_invalid=True).frame)
+    t0 = (int(book.ts[0]) // S + 60) * S
+    dec = t0 + np.arange(120, dtype=np.int64) * S  # two minutes of 1 s decisions
+    # synthetic DeepLOB probabilities on a 100 ms grid, covering the second minute only
+    sig_ts = t0 + 60 * S + np.arange(600, dtype=np.int64) * (S // 10)
+    rng = np.random.default_rng(0)
+    proba = rng.dirichlet([1.0, 2.0, 1.0], size=sig_ts.size)
+    tab = study.signals_table(seg.name, "deeplob", sig_ts, proba, horizon_s=10)
+    path = tmp_path / "signals.parquet"
+    tab.to_parquet(path, index=False)
+    back = pd.read_parquet(path)
+    assert str(back["ts"].dtype) == "int64" and len(back) == 600
+    keep = (dec >= back["ts"].min()) & (dec <= back["ts"].max())
+    d = dec[keep]
+    assert d.size == 60
+    fc = bt.signal_forecasts(back, d, scale_bps=2.0, max_age_s=1.0)
+    # decisions fall on the signal grid: each one takes the probabilities stamped at it
+    i = np.searchsorted(sig_ts, d)
+    np.testing.assert_allclose(fc, (proba[i, 2] - proba[i, 0]) * 2.0)
+    from lobutils import evaluation as ev
+
+    target = bt.hold_targets(d, ev.regression_signal(np.nan_to_num(fc)), 10.0)
+    m0 = float(book.mid_at(d[:1])[0])
+    qty = bt.qty_for_value(10_000.0, m0)
+    cfg = bt.BacktestConfig(order_qty=qty, max_position=qty, cooldown_s=1.0, taker_fee_bps=10.0)
+    cmp = bt.compare_strategies(book, d, target, cfg, rec.trades, seeds=3)
+    tab = cmp.table.set_index("strategy")
+    assert list(cmp.table["strategy"]) == [
+        "model",
+        "holding",
+        "perfect_foresight",
+        "random",
+        "random",
+        "random",
+    ]
+    model = tab.loc["model"]
+    assert model["n_orders"] > 0
+    assert model["fees_quote"] > 0
+    assert tab.loc["perfect_foresight", "gross_pnl_quote"] >= model["gross_pnl_quote"] - 1e-9
+    # net = gross - half-spread - depth - fees, as in section 5's breakdown
+    assert model["net_pnl_quote"] == pytest.approx(
+        model["gross_pnl_quote"]
+        - model["spread_cost_quote"]
+        - model["depth_cost_quote"]
+        - model["fees_quote"],
+        abs=1e-6,
+    )
+    assert cmp.results["model"].orders["decision_ts"].min() >= d[0]

@@ -16,6 +16,7 @@ labels. :func:`make_window_task` picks those rows for one segment and horizon:
 :func:`baselines` gives the naive forecasts, and :func:`score` puts every model next to its
 best baseline with block-bootstrap CIs (:func:`lobutils.evaluation.results_table`).
 :func:`pool` stacks several segments into one array, for a pooled model.
+:func:`signals_table` writes a classifier's test probabilities as trading signals (chapter 8).
 
 Examples
 --------
@@ -52,6 +53,7 @@ __all__ = [
     "pool",
     "run_key",
     "score",
+    "signals_table",
     "window_split",
 ]
 
@@ -600,4 +602,70 @@ def fit_windows(
         task=task,
         config=config,
         checkpoint_dir=checkpoint_dir,
+    )
+
+
+# --------------------------------------------------------------------------------------
+# signals for the backtest
+# --------------------------------------------------------------------------------------
+
+SIGNAL_COLUMNS = ("segment", "model", "split", "ts", "horizon_s", "p_down", "p_flat", "p_up")
+"""The columns of :func:`signals_table` (chapter 7's ``signals.parquet``)."""
+
+
+def signals_table(
+    segment: str,
+    model: str,
+    ts: Any,
+    proba: Any,
+    horizon_s: float,
+    split: str = "test",
+) -> pd.DataFrame:
+    """A down / flat / up classifier's probabilities as a tidy table of trading signals.
+
+    Parameters
+    ----------
+    segment, model : str
+    ts : array of int64 (n,)
+        The decision time of each window: the timestamp of its last row (``WindowTask.ts``),
+        so that the signal uses only data known at ``ts``.
+    proba : array (n, 3)
+        Class probabilities in the order down, flat, up (``FitResult.proba``).
+    horizon_s : float
+        The forecast horizon (s).
+    split : str
+        Which block the windows belong to.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns :data:`SIGNAL_COLUMNS`, ``ts`` as int64 ns, probabilities as float64.
+
+    Examples
+    --------
+    Two synthetic windows:
+
+    >>> t = signals_table("spot_ethusdt", "deeplob", [10**9, 2 * 10**9],
+    ...                   [[0.2, 0.5, 0.3], [0.6, 0.3, 0.1]], horizon_s=10)
+    >>> t[["ts", "p_down", "p_up"]].to_numpy().tolist()
+    [[1000000000.0, 0.2, 0.3], [2000000000.0, 0.6, 0.1]]
+    >>> str(t["ts"].dtype), list(t.columns) == list(SIGNAL_COLUMNS)
+    ('int64', True)
+    """
+    t = np.asarray(ts).astype(np.int64)
+    p = np.asarray(proba, dtype=np.float64)
+    if p.ndim != 2 or p.shape != (t.size, 3):
+        raise ValueError(f"proba must have shape ({t.size}, 3) (down, flat, up), got {p.shape}")
+    return pd.DataFrame(
+        {
+            "segment": segment,
+            "model": model,
+            "split": split,
+            "ts": t,
+            "horizon_s": float(horizon_s),
+            "p_down": p[:, 0],
+            "p_flat": p[:, 1],
+            "p_up": p[:, 2],
+        },
+        columns=list(SIGNAL_COLUMNS),
     )
