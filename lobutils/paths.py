@@ -165,7 +165,8 @@ def to_jsonable(value: Any, _where: str = "$") -> Any:
     """Convert a value to plain JSON types (``dict``, ``list``, ``str``, ``int``, ``float``, ...).
 
     numpy scalars become Python numbers, arrays become nested lists, pandas Series become
-    dicts and DataFrames lists of row dicts, dates become ISO strings, and non-finite floats
+    dicts and DataFrames lists of row dicts (a labelled index becomes a column, so that no row
+    label is lost), dates become ISO strings, and non-finite floats
     (NaN, inf) become ``None`` (JSON has no NaN). A :class:`pathlib.Path` inside the repository
     becomes a repository-relative POSIX string. An absolute path that exists on this machine
     raises :class:`ValueError`, because it would make the output machine-specific.
@@ -178,6 +179,9 @@ def to_jsonable(value: Any, _where: str = "$") -> Any:
     'data/README.md'
     >>> to_jsonable({1: (True, np.bool_(False))})
     {'1': [True, False]}
+    >>> import pandas as pd
+    >>> to_jsonable(pd.DataFrame({"pnl": [1.5]}, index=pd.Index(["spot_btcusdt"], name="segment")))
+    [{'segment': 'spot_btcusdt', 'pnl': 1.5}]
     """
     import pandas as pd
 
@@ -210,6 +214,11 @@ def to_jsonable(value: Any, _where: str = "$") -> Any:
     if isinstance(value, np.ndarray):
         return [to_jsonable(v, f"{_where}[{i}]") for i, v in enumerate(value.tolist())]
     if isinstance(value, pd.DataFrame):
+        labelled = not isinstance(value.index, pd.RangeIndex) or any(
+            n is not None for n in value.index.names
+        )
+        if labelled and not set(value.index.names) & set(value.columns):
+            value = value.reset_index()  # keep the row labels (e.g. the segment) as columns
         return to_jsonable(value.to_dict(orient="records"), _where)
     if isinstance(value, pd.Series):
         return to_jsonable(value.to_dict(), _where)
