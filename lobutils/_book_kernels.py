@@ -3,7 +3,9 @@
 Prices arrive as integer ticks on the finest decimal grid of the input (see
 :func:`lobutils.book.price_grid`). Each side is a price ladder: one quantity cell per tick,
 so setting a level is O(1) whatever its depth, and the best cell is tracked as levels come and
-go. The ladder grows to cover new prices up to :data:`MAX_CELLS` cells; a level beyond that
+go, and an occupancy bitmap (one bit per cell, stored after the cells in the same array) lets
+the walk over the top levels jump across empty cells 64 at a time. The ladder grows to cover
+new prices up to :data:`MAX_CELLS` cells; a level beyond that
 (a stray order far from the market) goes to a small sorted overflow array, which is merged in
 order when the top levels are written. No per-message allocation, no Python object.
 """
@@ -12,6 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 from numba import njit
+from numba.cpython.unsafe.numbers import leading_zeros, trailing_zeros
 
 # chain rules
 CHAIN_SPOT = 0  # U == prev_u + 1 (Binance spot)
@@ -57,6 +60,8 @@ STAT_NAMES = (
 
 MAX_CELLS = 1 << 22  # the largest ladder per side (32 MiB); levels beyond go to the overflow
 _SLACK = 4096
+_ALL_BITS = np.uint64(0xFFFFFFFFFFFFFFFF)
+_ONE = np.uint64(1)
 
 # per-side scalar state, kept in a small int64 array so helpers can update it in place
 _BASE, _SIZE, _BEST, _COUNT, _NOVER = 0, 1, 2, 3, 4
@@ -115,46 +120,85 @@ def _clear(st, lad):
     st[_NOVER] = 0
 
 
+@njit(cache=True, inline="always")
+def _ladder_array(size):
+    """A ladder of ``size`` cells followed by its occupancy bitmap (``(size + 63) // 64``
+    words, read through a uint64 view of the same array): one allocation, zeroed together."""
+    return np.zeros(size + ((size + 63) >> 6), np.float64)
+
+
+@njit(cache=True, inline="always")
+def _prev_set(bu, size, c):
+    """The highest occupied cell ``<= c``, or -1."""
+    if c < 0:
+        return -1
+    w = c >> 6
+    word = bu[size + w] & (_ALL_BITS >> np.uint64(63 - (c & 63)))
+    while word == 0:
+        w -= 1
+        if w < 0:
+            return -1
+        word = bu[size + w]
+    return (w << 6) + 63 - np.int64(leading_zeros(word))
+
+
+@njit(cache=True, inline="always")
+def _next_set(bu, size, c):
+    """The lowest occupied cell ``>= c``, or ``size``."""
+    if c >= size:
+        return size
+    w = c >> 6
+    n_words = (size + 63) >> 6
+    word = bu[size + w] & (_ALL_BITS << np.uint64(c & 63))
+    while word == 0:
+        w += 1
+        if w >= n_words:
+            return size
+        word = bu[size + w]
+    return (w << 6) + np.int64(trailing_zeros(word))
+
+
 @njit(cache=True)
-def _rescan_best(st, lad, is_bid):
+def _rescan_best(st, bu, is_bid):
     """Find the best non-empty ladder cell after the best one was emptied."""
     if st[_COUNT] == 0:
         st[_BEST] = -1
         return
-    c = st[_BEST]
     if is_bid:
-        while c >= 0 and lad[c] == 0.0:
-            c -= 1
+        st[_BEST] = _prev_set(bu, st[_SIZE], st[_BEST])
     else:
-        while c < st[_SIZE] and lad[c] == 0.0:
-            c += 1
-    st[_BEST] = c
+        st[_BEST] = _next_set(bu, st[_SIZE], st[_BEST])
 
 
 @njit(cache=True, inline="always")
-def _ladder_set(st, lad, c, qty, is_bid):
+def _ladder_set(st, lad, bu, c, qty, is_bid):
     had = lad[c] > 0.0
     lad[c] = qty
     if qty > 0.0:
         if not had:
             st[_COUNT] += 1
+            bu[st[_SIZE] + (c >> 6)] |= _ONE << np.uint64(c & 63)
         if st[_BEST] < 0 or (is_bid and c > st[_BEST]) or (not is_bid and c < st[_BEST]):
             st[_BEST] = c
     elif had:
         st[_COUNT] -= 1
+        bu[st[_SIZE] + (c >> 6)] &= ~(_ONE << np.uint64(c & 63))
         if c == st[_BEST]:
-            _rescan_best(st, lad, is_bid)
+            _rescan_best(st, bu, is_bid)
 
 
 @njit(cache=True)
 def _regrid(st, lad, ok, oq, lo, hi, is_bid):
     """Move the ladder to cover ticks ``[lo, hi)``, taking in overflow levels that now fit."""
     size = hi - lo
-    new = np.zeros(size, np.float64)
+    new = _ladder_array(size)
+    nbu = new.view(np.uint64)
     base = st[_BASE]
     for c in range(st[_SIZE]):
         if lad[c] > 0.0:
-            new[base + c - lo] = lad[c]
+            n = base + c - lo
+            new[n] = lad[c]
+            nbu[size + (n >> 6)] |= _ONE << np.uint64(n & 63)
     st[_BASE] = lo
     st[_SIZE] = size
     if st[_BEST] >= 0:
@@ -165,6 +209,7 @@ def _regrid(st, lad, ok, oq, lo, hi, is_bid):
         if lo <= t < hi:
             c = t - lo
             new[c] = oq[k]
+            nbu[size + (c >> 6)] |= _ONE << np.uint64(c & 63)
             st[_COUNT] += 1
             if st[_BEST] < 0 or (is_bid and c > st[_BEST]) or (not is_bid and c < st[_BEST]):
                 st[_BEST] = c
@@ -201,7 +246,7 @@ def _update_outside(st, lad, ok, oq, tick, qty, is_bid):
                 lo = hi = 0
         if hi > lo:
             lad = _regrid(st, lad, ok, oq, lo, hi, is_bid)
-            _ladder_set(st, lad, tick - lo, qty, is_bid)
+            _ladder_set(st, lad, lad.view(np.uint64), tick - lo, qty, is_bid)
             return lad, ok, oq
     if st[_NOVER] + 1 >= ok.shape[0]:
         ok = _grow(ok)
@@ -229,7 +274,7 @@ def _best_tick(st, ok, is_bid, none):
 
 
 @njit(cache=True)
-def _emit_side(st, lad, ok, oq, is_bid, o_px, o_q, r, n_levels, tick0, step, p10, none):
+def _emit_side(st, lad, bu, ok, oq, is_bid, o_px, o_q, r, n_levels, tick0, step, p10, none):
     """Write the best ``n_levels`` of a side into row ``r``: overflow beyond the ladder's
     better end, then the ladder from its best cell, then overflow beyond its worse end.
 
@@ -247,16 +292,15 @@ def _emit_side(st, lad, ok, oq, is_bid, o_px, o_q, r, n_levels, tick0, step, p10
             last = ok[k]
             f += 1
             k -= 1
-        c = st[_BEST]
+        c = st[_BEST]  # occupied (or -1); each step jumps to the next occupied cell
         left = st[_COUNT]
         while f < n_levels and left > 0 and c >= 0:
-            if lad[c] > 0.0:
-                o_px[r, f] = (tick0 + (base + c) * step) / p10
-                o_q[r, f] = lad[c]
-                last = base + c
-                f += 1
-                left -= 1
-            c -= 1
+            o_px[r, f] = (tick0 + (base + c) * step) / p10
+            o_q[r, f] = lad[c]
+            last = base + c
+            f += 1
+            left -= 1
+            c = _prev_set(bu, st[_SIZE], c - 1)
         while f < n_levels and k >= 0:
             if ok[k] < base:
                 o_px[r, f] = (tick0 + ok[k] * step) / p10
@@ -275,13 +319,12 @@ def _emit_side(st, lad, ok, oq, is_bid, o_px, o_q, r, n_levels, tick0, step, p10
         c = st[_BEST]
         left = st[_COUNT]
         while f < n_levels and left > 0 and 0 <= c < st[_SIZE]:
-            if lad[c] > 0.0:
-                o_px[r, f] = (tick0 + (base + c) * step) / p10
-                o_q[r, f] = lad[c]
-                last = base + c
-                f += 1
-                left -= 1
-            c += 1
+            o_px[r, f] = (tick0 + (base + c) * step) / p10
+            o_q[r, f] = lad[c]
+            last = base + c
+            f += 1
+            left -= 1
+            c = _next_set(bu, st[_SIZE], c + 1)
         while f < n_levels and k < n:
             if ok[k] >= hi:
                 o_px[r, f] = (tick0 + ok[k] * step) / p10
@@ -303,15 +346,15 @@ def _emit_side(st, lad, ok, oq, is_bid, o_px, o_q, r, n_levels, tick0, step, p10
 # argument per line)
 @njit(cache=True, inline="always")
 def _emit(
-    bst, blad, bok, boq, ast, alad, aok, aoq, mark, o_bp, o_bq, o_ap, o_aq, r, n_levels, tick0,
-    step, p10
+    bst, blad, bbu, bok, boq, ast, alad, abu, aok, aoq, mark, o_bp, o_bq, o_ap, o_aq, r,
+    n_levels, tick0, step, p10
 ):
     """Write row ``r``'s levels. A side that no update touched at or inside its last written
     ``n_levels``-th level since row ``r - 1`` (``mark``, kept by :func:`_apply`) has the same
     top levels as that row: they are copied instead of walked again."""
     if mark[_B_DIRTY]:
         mark[_B_BOUND] = _emit_side(
-            bst, blad, bok, boq, True, o_bp, o_bq, r, n_levels, tick0, step, p10, _NONE_BID
+            bst, blad, bbu, bok, boq, True, o_bp, o_bq, r, n_levels, tick0, step, p10, _NONE_BID
         )
         mark[_B_DIRTY] = 0
     else:
@@ -319,7 +362,7 @@ def _emit(
         o_bq[r, :] = o_bq[r - 1, :]
     if mark[_A_DIRTY]:
         mark[_A_BOUND] = _emit_side(
-            ast, alad, aok, aoq, False, o_ap, o_aq, r, n_levels, tick0, step, p10, _NONE_ASK
+            ast, alad, abu, aok, aoq, False, o_ap, o_aq, r, n_levels, tick0, step, p10, _NONE_ASK
         )
         mark[_A_DIRTY] = 0
     else:
@@ -340,7 +383,7 @@ def _load(m_start, lv_side, lv_tick, lv_qty, j, bst, blad, bok, boq, ast, alad, 
 
 
 @njit(cache=True, inline="always")
-def _apply_inside(lv_side, lv_tick, lv_qty, k, end, bst, blad, ast, alad, mark):
+def _apply_inside(lv_side, lv_tick, lv_qty, k, end, bst, blad, bbu, ast, alad, abu, mark):
     """Apply levels ``k .. end - 1`` while they fall inside the ladders (the hot path: no
     allocation, no array returned); flag a side whose written top levels they touch.
 
@@ -353,14 +396,14 @@ def _apply_inside(lv_side, lv_tick, lv_qty, k, end, bst, blad, ast, alad, mark):
             c = lv_tick[k] - bst[_BASE]
             if not 0 <= c < bst[_SIZE]:
                 return k
-            _ladder_set(bst, blad, c, lv_qty[k], True)
+            _ladder_set(bst, blad, bbu, c, lv_qty[k], True)
         elif s < 0:
             if lv_tick[k] <= mark[_A_BOUND]:
                 mark[_A_DIRTY] = 1
             c = lv_tick[k] - ast[_BASE]
             if not 0 <= c < ast[_SIZE]:
                 return k
-            _ladder_set(ast, alad, c, lv_qty[k], False)
+            _ladder_set(ast, alad, abu, c, lv_qty[k], False)
         k += 1
     return end
 
@@ -370,7 +413,10 @@ def _apply_from(lv_side, lv_tick, lv_qty, k, end, bst, blad, bok, boq, ast, alad
     """Apply levels ``k .. end - 1``, growing a ladder or using the overflow where a level
     falls outside it. Returns the (possibly new) arrays."""
     while True:
-        k = _apply_inside(lv_side, lv_tick, lv_qty, k, end, bst, blad, ast, alad, mark)
+        k = _apply_inside(
+            lv_side, lv_tick, lv_qty, k, end, bst, blad, blad.view(np.uint64), ast, alad,
+            alad.view(np.uint64), mark
+        )
         if k >= end:
             return blad, bok, boq, alad, aok, aoq
         if lv_side[k] > 0:
@@ -438,16 +484,18 @@ def replay(
     bst[_BEST] = -1
     ast[_BEST] = -1
     # size each ladder once to the range of ticks the input holds, when that fits
-    blad = np.zeros(0, np.float64)
-    alad = np.zeros(0, np.float64)
+    blad = _ladder_array(0)
+    alad = _ladder_array(0)
     if 0 < b_hi - b_lo <= MAX_CELLS:
         bst[_BASE] = b_lo
         bst[_SIZE] = b_hi - b_lo
-        blad = np.zeros(b_hi - b_lo, np.float64)
+        blad = _ladder_array(b_hi - b_lo)
     if 0 < a_hi - a_lo <= MAX_CELLS:
         ast[_BASE] = a_lo
         ast[_SIZE] = a_hi - a_lo
-        alad = np.zeros(a_hi - a_lo, np.float64)
+        alad = _ladder_array(a_hi - a_lo)
+    bbu = blad.view(np.uint64)  # the bitmaps; renewed whenever a ladder array is replaced
+    abu = alad.view(np.uint64)
     mark = np.empty(4, np.int64)  # filled per call: never a constant shared between calls
     mark[_B_BOUND] = _NONE_BID
     mark[_A_BOUND] = _NONE_ASK
@@ -480,6 +528,8 @@ def replay(
             blad, bok, boq, alad, aok, aoq = _load(
                 m_start, lv_side, lv_tick, lv_qty, j, bst, blad, bok, boq, ast, alad, aok, aoq, mark
             )
+            bbu = blad.view(np.uint64)
+            abu = alad.view(np.uint64)
             if _best_tick(bst, bok, True, none_b) >= _best_tick(ast, aok, False, none_a):
                 stats[S_CROSSED_SNAPSHOTS] += 1
                 state = _NO_BOOK
@@ -501,8 +551,8 @@ def replay(
                 o_uid[r] = snap_id
                 o_st[r] = VALID
                 _emit(
-                    bst, blad, bok, boq, ast, alad, aok, aoq, mark, o_bp, o_bq, o_ap, o_aq, r,
-                    n_levels, tick0, step, p10
+                    bst, blad, bbu, bok, boq, ast, alad, abu, aok, aoq, mark, o_bp, o_bq, o_ap,
+                    o_aq, r, n_levels, tick0, step, p10
                 )
                 r += 1
             else:
@@ -581,6 +631,8 @@ def replay(
                     m_start, lv_side, lv_tick, lv_qty, s, bst, blad, bok, boq, ast, alad, aok, aoq,
                     mark
                 )
+                bbu = blad.view(np.uint64)
+                abu = alad.view(np.uint64)
                 if _best_tick(bst, bok, True, none_b) >= _best_tick(ast, aok, False, none_a):
                     stats[S_CROSSED_SNAPSHOTS] += 1
                     _clear(bst, blad)
@@ -601,13 +653,16 @@ def replay(
                 continue
             if apply:
                 k = _apply_inside(
-                    lv_side, lv_tick, lv_qty, m_start[i], m_start[i + 1], bst, blad, ast, alad, mark
+                    lv_side, lv_tick, lv_qty, m_start[i], m_start[i + 1], bst, blad, bbu, ast, alad,
+                    abu, mark
                 )
                 if k < m_start[i + 1]:  # a level outside its ladder (rare): arrays may change
                     blad, bok, boq, alad, aok, aoq = _apply_from(
                         lv_side, lv_tick, lv_qty, k, m_start[i + 1], bst, blad, bok, boq, ast, alad,
                         aok, aoq, mark
                     )
+                    bbu = blad.view(np.uint64)
+                    abu = alad.view(np.uint64)
                 state = _LIVE
                 last_u = u
                 stats[S_APPLIED] += 1
@@ -630,8 +685,8 @@ def replay(
                 else:
                     o_st[r] = VALID
                 _emit(
-                    bst, blad, bok, boq, ast, alad, aok, aoq, mark, o_bp, o_bq, o_ap, o_aq, r,
-                    n_levels, tick0, step, p10
+                    bst, blad, bbu, bok, boq, ast, alad, abu, aok, aoq, mark, o_bp, o_bq, o_ap,
+                    o_aq, r, n_levels, tick0, step, p10
                 )
                 r += 1
             i += 1
