@@ -114,7 +114,8 @@ def _set_sorted(keys, qtys, n, key, qty):
 
 @njit(cache=True)
 def _clear(st, lad):
-    lad[:] = 0.0
+    if st[_COUNT] > 0:  # an empty ladder is all zeros already (its bitmap too)
+        lad[:] = 0.0
     st[_BEST] = -1
     st[_COUNT] = 0
     st[_NOVER] = 0
