@@ -18,7 +18,16 @@ the intro page; that chapter 2's depth heatmap is a Plotly figure that was *draw
 ``svg.main-svg`` and a heatmap layer with its image inside the figure's div, which only
 plotly.js produces; the raw HTML holds just the JSON); chapter 6's results table; and the
 navigation: the intro's "next" link points at chapter 1, whose page loads and links back.
+The real book's chapter 3, and the synthetic intro, also have their formulas checked *offline*
+(Chromium resolves no host name): the page loads MathJax from the book's own ``_static/`` (the
+copy vendored in ``_vendor/mathjax/``, see ``jupyter-book.yml``), once, from no CDN, and every
+``$...$``/``$$...$$`` became an SVG ``mjx-container`` (raw TeX is what a reader sees otherwise).
+Plotly's ``notebook`` renderer writes a ``<script>`` for MathJax from cdnjs into every figure
+output (plotly hard-codes it); offline it fails to load, harmlessly, and the check ignores it.
 Screenshots go to ``reports/browser/`` (``$LOBUTILS_REPORTS_DIR/browser``).
+
+One check needs neither Chromium nor a built book: that ``jupyter-book.yml`` points MathJax at
+the vendored file, and that Jupyter Book will not also load that file on every page.
 
 Skipped with a message where no Chromium is found (``chromium``, ``chromium-headless-shell``,
 ``chromium-browser``, ``google-chrome``, or ``$LOBUTILS_CHROMIUM``). On Debian:
@@ -28,6 +37,7 @@ Skipped with a message where no Chromium is found (``chromium``, ``chromium-head
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -37,6 +47,7 @@ from urllib.parse import urldefrag, urljoin, urlparse
 from urllib.request import url2pathname
 
 import pytest
+import yaml
 
 from lobutils import chapters, paths
 
@@ -52,15 +63,18 @@ def find_chromium() -> str | None:
 
 
 CHROMIUM = find_chromium()
-pytestmark = [
-    pytest.mark.skipif(
-        CHROMIUM is None,
-        reason="Chromium not found (looked for chromium, chromium-headless-shell, "
-        "chromium-browser, google-chrome, $LOBUTILS_CHROMIUM): the browser test is skipped; "
-        "install it with `apt-get install chromium`",
-    ),
-]
-bs4 = pytest.importorskip("bs4", reason="beautifulsoup4 (installed with the book extra)")
+try:
+    import bs4
+except ImportError:  # the book extra
+    bs4 = None
+# every test but test_vendored_mathjax_is_configured opens a browser
+browser = pytest.mark.skipif(
+    CHROMIUM is None or bs4 is None,
+    reason="Chromium not found (looked for chromium, chromium-headless-shell, "
+    "chromium-browser, google-chrome, $LOBUTILS_CHROMIUM), or beautifulsoup4 (the book extra) "
+    "is not installed: the browser test is skipped; install Chromium with "
+    "`apt-get install chromium`",
+)
 
 FLAGS = [
     "--headless",
@@ -72,27 +86,37 @@ FLAGS = [
     "--no-first-run",
     "--hide-scrollbars",
 ]
+# no host name resolves: a page that needs the network (a CDN) fails as it would offline
+OFFLINE = ["--host-resolver-rules=MAP * ~NOTFOUND"]
 SHOTS = paths.reports_dir() / "browser"
 
 
-def _chromium(args: list[str], profile: Path, budget_ms: int = 5000, timeout: float = 120) -> str:
+def _chromium(
+    args: list[str],
+    profile: Path,
+    budget_ms: int = 5000,
+    timeout: float = 120,
+    offline: bool = False,
+) -> str:
     # --virtual-time-budget: run the page's scripts (plotly.js) for this much virtual time
     cmd = [CHROMIUM, *FLAGS, f"--virtual-time-budget={budget_ms}", f"--user-data-dir={profile}"]
-    cmd += args
+    cmd += (OFFLINE if offline else []) + args
     done = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
     if done.returncode != 0:
         raise AssertionError(f"chromium failed ({done.returncode}): {done.stderr[-2000:]}")
     return done.stdout
 
 
-def dump_dom(url: str, profile: Path):
+def dump_dom(url: str, profile: Path, offline: bool = False):
     """The page's DOM after its scripts ran, parsed."""
-    html = _chromium(["--dump-dom", url], profile)
+    html = _chromium(["--dump-dom", url], profile, offline=offline)
     assert len(html) > 1000, f"{url}: the browser returned an almost empty page"
     return bs4.BeautifulSoup(html, "html.parser")
 
 
-def screenshot(url: str, out: Path, profile: Path, height: int = 1400) -> Path:
+def screenshot(
+    url: str, out: Path, profile: Path, height: int = 1400, offline: bool = False
+) -> Path:
     """A 1280-px-wide screenshot of the top of a page, or of a section (``url#id``).
 
     A section is shot through a one-iframe page: headless Chromium scrolls an iframe to its
@@ -107,7 +131,8 @@ def screenshot(url: str, out: Path, profile: Path, height: int = 1400) -> Path:
             f'width:1280px;height:{height}px"></iframe></body></html>'
         )
         target = frame.as_uri()
-    _chromium([f"--window-size=1280,{height}", f"--screenshot={out}", target], profile, 10000)
+    shot = [f"--window-size=1280,{height}", f"--screenshot={out}", target]
+    _chromium(shot, profile, 10000, offline=offline)
     if target != url:
         Path(url2pathname(urlparse(target).path)).unlink()
     assert out.is_file() and out.stat().st_size > 20_000, f"{out}: the screenshot is blank"
@@ -167,9 +192,53 @@ def check_results_table(url: str, profile: Path, columns: set[str]) -> tuple[int
     raise AssertionError(f"{url}: no results table with columns {sorted(columns)}")
 
 
+def _mathjax_scripts(dom) -> list[str]:
+    """The src of the page's own MathJax <script>s (not those inside notebook cell outputs)."""
+    return [
+        s["src"]
+        for s in dom.select("script[src]")
+        if "mathjax" in s["src"].lower() and s.find_parent("div", class_="cell_output") is None
+    ]
+
+
+def check_math(page: Path, profile: Path, least: int) -> str:
+    """The page's formulas render offline, with the book's own MathJax; returns a math section.
+
+    In the built HTML the page loads MathJax once, from a file of the book that exists; in the
+    DOM after an offline load, every ``span.math``/``div.math`` (at least ``least`` of them)
+    holds an SVG ``mjx-container`` and none is a TeX error.
+    """
+    raw = bs4.BeautifulSoup(page.read_text(encoding="utf-8"), "html.parser")
+    srcs = _mathjax_scripts(raw)
+    assert len(srcs) == 1, f"{page.name}: MathJax is loaded by {srcs}, not by one local script"
+    assert "://" not in srcs[0] and not srcs[0].startswith("//"), f"{page.name}: {srcs[0]}"
+    local = Path(url2pathname(urlparse(urljoin(page.as_uri(), srcs[0])).path))
+    assert local.is_file(), f"{page.name} loads MathJax from {srcs[0]}, which is not in the book"
+    assert "/_static/" in local.as_posix(), local
+
+    dom = dump_dom(page.as_uri(), profile, offline=True)
+    maths = dom.select("span.math, div.math")
+    assert len(maths) >= least, f"{page.name}: {len(maths)} formulas, expected {least} or more"
+    raw_tex = [_text(m)[:60] for m in maths if m.select_one("mjx-container svg") is None]
+    assert not raw_tex, f"{page.name}: {len(raw_tex)} formulas not rendered, e.g. {raw_tex[:3]}"
+    errors = dom.select('[data-mml-node="merror"], mjx-merror')
+    assert not errors, f"{page.name}: MathJax errors: {[_text(e)[:60] for e in errors[:3]]}"
+    section = maths[0].find_parent("section", id=True)
+    return section["id"] if section else ""
+
+
 # ------------------------------------------------------------------------------ a synthetic book
 
-INTRO = "# A synthetic book\n\nThe intro page of a book built by the browser test.\n"
+INTRO = r"""# A synthetic book
+
+The intro page of a book built by the browser test, with inline math, the mid
+$m_t = (a_t + b_t)/2$, and a display:
+
+$$
+\mathrm{VAMP}_v = \frac{P^{\mathrm{bid}}_v + P^{\mathrm{ask}}_v}{2}, \qquad
+\boldsymbol{x} \in \mathbb{R}^{L}.
+$$
+"""
 
 CH1 = """\
 # %% [markdown]
@@ -236,6 +305,8 @@ def synthetic_book(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("book")
     for name in ("jupyter-book.yml", "references.bib"):
         shutil.copy(paths.REPO_ROOT / name, root / name)
+    for folder in _book_sphinx_config().get("html_static_path", []):  # the vendored MathJax
+        shutil.copytree(paths.REPO_ROOT / folder, root / folder)
     (root / "intro.md").write_text(INTRO)
     (root / "_toc.yml").write_text(TOC)
     for stem, text in (("01_first", CH1), ("02_heatmap", CH2), ("06_results", CH6)):
@@ -261,6 +332,7 @@ def synthetic_book(tmp_path_factory) -> Path:
     return root / "_build" / "html"
 
 
+@browser
 def test_synthetic_book_in_the_browser(synthetic_book, tmp_path):
     html = synthetic_book
     profile = tmp_path / "profile"
@@ -279,6 +351,11 @@ def test_synthetic_book_in_the_browser(synthetic_book, tmp_path):
     assert (rows, section) == (2, "results")
     screenshot((html / "intro.html").as_uri(), SHOTS / "synthetic_intro.png", profile)
     screenshot(f"{page2}#{section}", SHOTS / "synthetic_heatmap.png", profile, 900)
+    # the intro's two formulas render offline, with the book's own MathJax
+    check_math(html / "intro.html", profile, least=2)
+    # a page without math does not load MathJax at all
+    raw = (html / "notebooks" / "06_results.html").read_text(encoding="utf-8")
+    assert not _mathjax_scripts(bs4.BeautifulSoup(raw, "html.parser"))
 
 
 # ------------------------------------------------------------------------------ the real book
@@ -311,6 +388,7 @@ def _title(stem: str) -> str:
     raise AssertionError(f"{src.name} has no title")
 
 
+@browser
 def test_real_book_intro_and_navigation(tmp_path):
     page1 = _page("01")
     profile = tmp_path / "profile"
@@ -321,6 +399,7 @@ def test_real_book_intro_and_navigation(tmp_path):
     screenshot(nxt, SHOTS / "book_chapter01.png", profile)
 
 
+@browser
 def test_real_book_depth_heatmap(tmp_path):
     page = _page("02").as_uri()
     profile = tmp_path / "profile"
@@ -328,6 +407,7 @@ def test_real_book_depth_heatmap(tmp_path):
     screenshot(f"{page}#{section}", SHOTS / "book_chapter02_heatmap.png", profile)
 
 
+@browser
 def test_real_book_results_table(tmp_path):
     page = _page("06").as_uri()
     profile = tmp_path / "profile"
@@ -336,3 +416,51 @@ def test_real_book_results_table(tmp_path):
     )
     assert rows >= 2
     screenshot(f"{page}#{section}", SHOTS / "book_chapter06_results.png", profile)
+
+
+@browser
+def test_real_book_math_offline(tmp_path):
+    page = _page("03")
+    profile = tmp_path / "profile"
+    section = check_math(page, profile, least=20)
+    url = f"{page.as_uri()}#{section}"
+    screenshot(url, SHOTS / "book_chapter03_math.png", profile, 1000, offline=True)
+
+
+# ------------------------------------------------------------------------------ the vendored MathJax
+
+
+def _book_sphinx_config() -> dict:
+    book = yaml.safe_load((paths.REPO_ROOT / "jupyter-book.yml").read_text(encoding="utf-8"))
+    return (book.get("sphinx") or {}).get("config") or {}
+
+
+def test_vendored_mathjax_is_configured():
+    """jupyter-book.yml loads MathJax from a file in the repository, which Jupyter Book copies.
+
+    Needs no browser and no built book. Sphinx reads a ``mathjax_path`` without a scheme
+    relative to the built ``_static/``, into which it copies each ``html_static_path`` folder.
+    Jupyter Book 1 adds every ``.js`` file of those folders to every page (``html_js_files``)
+    as soon as a ``_static/`` folder exists at the root: MathJax would then load twice.
+    """
+    config = _book_sphinx_config()
+    mathjax = config.get("mathjax_path", "")
+    assert mathjax and "://" not in mathjax and not mathjax.startswith("/"), (
+        f"mathjax_path is {mathjax!r}: the book needs the network to show its formulas"
+    )
+    static = [paths.REPO_ROOT / d for d in config.get("html_static_path", [])]
+    found = [d / mathjax for d in static if (d / mathjax).is_file()]
+    assert found, f"mathjax_path {mathjax!r} is in none of the html_static_path folders {static}"
+    vendored = found[0]
+    assert vendored.stat().st_size > 1_000_000, f"{vendored} is not the MathJax bundle"
+    bundle = vendored.read_bytes()
+    assert b"MathJax" in bundle and b"svg" in bundle, f"{vendored}: not MathJax's SVG output"
+    assert re.search(rb'"3\.\d+\.\d+"', bundle), f"{vendored}: not MathJax 3"
+    for name in ("LICENSE", "README.md"):
+        assert (vendored.parent / name).is_file(), f"no {name} beside {vendored}"
+    js = [p for d in static for p in d.rglob("*.js")]
+    assert not (js and (paths.REPO_ROOT / "_static").is_dir()), (
+        "a _static/ folder at the root makes Jupyter Book add every .js file of the static "
+        f"folders to every page, MathJax included ({js[:3]}): move the files of _static/ "
+        "into one of the html_static_path folders of jupyter-book.yml"
+    )
