@@ -274,6 +274,54 @@ def test_bybit_update_id_gap_resyncs_raises_or_keeps(tmp_path):
     assert len(after_diffs(reconstruct(kept), kept)) == 5
 
 
+def test_bybit_level_strings_convert_bit_for_bit_like_float():
+    from lobutils.archives.bybit import _floats_bulk
+
+    rng = np.random.default_rng(0)
+    plain = [
+        f"{x:.{d}f}"
+        for x, d in zip(rng.uniform(0, 1e6, 2000), rng.integers(0, 9, 2000), strict=True)
+    ]
+    odd = [
+        "1e3",
+        " 2.5",
+        "+1",
+        "-0",
+        "-1.5",
+        ".5",
+        "1.",
+        "nan",
+        "inf",
+        "1_0",
+        "123456789.123456789",
+    ]
+    values = plain + odd + ["0.000000000000000000000001", "99999999999999999999"]
+    out, unparsed = _floats_bulk(values)
+    assert not unparsed.any()
+    assert out.tobytes() == np.array([float(v) for v in values]).tobytes()
+    out, unparsed = _floats_bulk(["1", "x", "", ".", "2\n3", "4"])
+    assert unparsed.tolist() == [False, True, True, True, True, False]
+    assert out[[0, 5]].tolist() == [1.0, 4.0]
+
+
+def test_bybit_long_file_names_a_bad_line_deep_in_it(tmp_path):
+    # thousands of clean lines are read in bulk; the chunk holding the bad one line by line
+    deltas = [bmsg("delta", 11 + k, 1 + k, b=[(100, 1 + k % 7)]) for k in range(9000)]
+    bad = bmsg("delta", 5011, 5001, b=[(100, -2)])
+    lines = [SNAP, *deltas[:5000], bad, *deltas[5001:], ""]
+    path = bybit_zip(tmp_path, lines)
+    with pytest.raises(RecordingError, match=r"ob200.data.zip:5002: invalid level .* size=-2.0"):
+        read_bybit_orderbook(path)
+    with pytest.warns(UserWarning, match="malformed=1"):
+        rec = read_bybit_orderbook(path, errors="skip")
+    assert rec.stats["malformed_lines"] == [f"{path}:5002"]
+    assert rec.stats["lines"] == 9002 and rec.stats["blank"] == 1
+    assert rec.stats["dropped_after_gap"] == 3999 and rec.stats["messages"] == 5001
+    clean = read_bybit_orderbook(bybit_zip(tmp_path, [SNAP, *deltas], name="x_ob200.data.zip"))
+    assert clean.stats["messages"] == 9001 and len(clean.depth) == 4 + 9000
+    assert clean.depth.qty.iloc[-1] == 1 + 8999 % 7
+
+
 def test_bybit_several_days_read_as_one_stream(tmp_path):
     day1 = bybit_zip(tmp_path, [SNAP, D1], name="2024-08-08_BTCUSDT_ob500.data.zip")
     snap2 = bmsg("snapshot", 12, ts=T0 + 86_400_000, b=[(100, 1)], a=[(101, 1)])
