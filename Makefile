@@ -35,7 +35,7 @@ test: venv
 
 # Executes the chapters listed in _toc.yml into notebooks/NN_*.ipynb with papermill.
 chapters: venv
-	$(PY) -m lobutils.chapters $(if $(DATA_DIR),--data-dir "$(DATA_DIR)") $(CHAPTER_FLAGS)
+	$(PY) -m lobutils.runner.chapters $(if $(DATA_DIR),--data-dir "$(DATA_DIR)") $(CHAPTER_FLAGS)
 
 book: chapters
 	$(VENV)/bin/jupyter-book build . --config jupyter-book.yml --toc _toc.yml $(BOOK_FLAGS)

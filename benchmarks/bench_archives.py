@@ -25,7 +25,7 @@ import time
 import zipfile
 from pathlib import Path
 
-from lobutils.archives import read_bybit_orderbook, read_tardis_book
+from lobutils.data.archives import read_bybit_orderbook, read_tardis_book
 
 T0 = 1_723_075_200_000
 MID = 60_000.0

@@ -7,7 +7,7 @@ Run on demand (not a test)::
 The grid is chapter 6 on the bundled data, one run per (segment, horizon), with small settings
 (one model, a small bootstrap), so each run is dominated by what every batch run pays: a
 kernel start, the imports and the dataset. Both batches run with ``force=True`` into temporary
-folders, through the same code (:func:`lobutils.batch.run_batch` on a LocalCluster), so the
+folders, through the same code (:func:`lobutils.runner.batch.run_batch` on a LocalCluster), so the
 ratio is the parallel speed-up of the batch runner on this machine. The last line is JSON.
 """
 
@@ -20,8 +20,8 @@ import platform
 import tempfile
 import time
 
-from lobutils import batch
-from lobutils.data import segments
+from lobutils.data.catalog import segments
+from lobutils.runner import batch
 
 
 def main() -> None:

@@ -1,4 +1,4 @@
-"""Benchmark: lobutils.features on 1 M rows of 25-level books, against a per-row Python loop.
+"""Benchmark: lobutils.features.core on 1 M rows of 25-level books, against a per-row Python loop.
 
 Run on demand (not a test)::
 
@@ -27,7 +27,7 @@ import numba
 import numpy as np
 import pandas as pd
 
-from lobutils import features as F
+from lobutils.features import core as F
 from lobutils.schema import book_columns
 
 NS = 1_000_000_000

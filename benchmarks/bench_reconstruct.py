@@ -5,7 +5,7 @@ Run on demand (not a test): ``python benchmarks/bench_reconstruct.py [--all] [--
 Two paths, each against its pure-Python reference measured in the same run:
 
 * kernel: replaying parsed messages and emitting the top 10 after every diff
-  (:func:`lobutils.book.reconstruct`'s numba kernel vs :class:`lobutils.book.ReferenceBook`);
+  (:func:`lobutils.book.replay.reconstruct`'s numba kernel vs :class:`lobutils.book.replay.ReferenceBook`);
 * end-to-end: from the gzip files to the book frame, parsing included
   (:func:`read_binance_recording` + :func:`reconstruct` vs :func:`read_recording_python` +
   :class:`ReferenceBook`).
@@ -21,9 +21,9 @@ import json
 import platform
 import time
 
-from lobutils.book import ReferenceBook, reconstruct
-from lobutils.data import segments
-from lobutils.io import read_binance_recording, read_recording_python
+from lobutils.book.replay import ReferenceBook, reconstruct
+from lobutils.data.binance import read_binance_recording, read_recording_python
+from lobutils.data.catalog import segments
 
 LEVELS = 10
 

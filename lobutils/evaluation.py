@@ -1899,7 +1899,7 @@ def trade_pnl(
     cost ``spread_fraction * (spread_bps + exit_spread_bps) + sides * fee_bps`` for a round
     trip (the exit spread defaults to the entry spread) and ``spread_fraction * spread_bps +
     fee_bps`` for one side. Each row's trade is scored on its own: overlapping holding periods
-    are not netted (that is the backtest's job, :mod:`lobutils.backtest`).
+    are not netted (that is the backtest's job, :mod:`lobutils.trading.backtest`).
 
     Examples
     --------

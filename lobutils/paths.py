@@ -31,15 +31,18 @@ True
 from __future__ import annotations
 
 import datetime as _dt
+import hashlib
 import json
 import math
 import os
+import tempfile
 import uuid
 from collections.abc import Mapping
 from pathlib import Path, PurePath
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 REPO_ROOT: Path = Path(__file__).resolve().parent.parent
 """The root of the source checkout (the directory holding ``pyproject.toml``)."""
@@ -56,6 +59,8 @@ REPORTS_ENV = "LOBUTILS_REPORTS_DIR"
 METRICS_FILE = "metrics.json"
 
 __all__ = [
+    "sha256_file",
+    "write_frame",
     "BUNDLED_DATA_DIR",
     "DATA_DIR",  # noqa: F822 (module __getattr__)
     "NOTEBOOKS_DIR",
@@ -289,3 +294,46 @@ def read_metrics(report_dir: str | os.PathLike[str]) -> dict[str, Any]:
     path = Path(report_dir) / METRICS_FILE
     with path.open(encoding="utf-8") as fh:
         return json.load(fh)
+
+
+def sha256_file(path: str | os.PathLike) -> str:
+    """Hex sha256 of a file.
+
+    >>> import tempfile, os
+    >>> p = os.path.join(tempfile.mkdtemp(), "x")
+    >>> _ = open(p, "wb").write(b"abc")
+    >>> sha256_file(p)[:16]
+    'ba7816bf8f01cfea'
+    """
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while block := fh.read(1 << 20):
+            h.update(block)
+    return h.hexdigest()
+
+
+def write_frame(frame: pd.DataFrame, out: str | os.PathLike) -> Path:
+    """Write a frame to parquet or csv (by extension) atomically: a temp file, then a rename.
+
+    >>> import tempfile, os
+    >>> p = write_frame(pd.DataFrame({"a": [1]}), os.path.join(tempfile.mkdtemp(), "x.csv"))
+    >>> p.read_text().split()
+    ['a', '1']
+    """
+    out = Path(out)
+    suffix = out.suffix.lower()
+    if suffix not in (".parquet", ".csv"):
+        raise ValueError(f"--out must end in .parquet or .csv, got {out.name!r}")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", dir=out.parent)
+    os.close(fd)
+    try:
+        if suffix == ".parquet":
+            frame.to_parquet(tmp, index=False)
+        else:
+            frame.to_csv(tmp, index=False)
+        os.replace(tmp, out)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return out

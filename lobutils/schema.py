@@ -1,6 +1,6 @@
 """The normalised event schema every reader produces, and the book-frame layout.
 
-Every reader in :mod:`lobutils.io` (Binance stream recordings, and later Bybit, Tardis,
+Every reader in :mod:`lobutils.data.binance` (Binance stream recordings, and later Bybit, Tardis,
 Binance data.vision and ccxt polls) returns the same three typed tables. Timestamps are
 ``int64`` nanoseconds since the Unix epoch, in two clocks:
 
@@ -17,7 +17,7 @@ Depth events (:data:`DEPTH_COLUMNS`), one row per price level of a message
     exchange's update ids (Binance ``U``/``u``/``pu``; -1 where absent). ``side`` is
     :data:`BID` (+1) or :data:`ASK` (-1); a message with no level at all (it still advances the
     update-id chain) is one row with ``side == 0`` and NaN price. ``qty == 0`` deletes a level.
-    ``line`` is the message's line in its source (see :class:`lobutils.io.Recording`).
+    ``line`` is the message's line in its source (see :class:`lobutils.data.binance.Recording`).
 
 Trades (:data:`TRADE_COLUMNS`)
     ``side`` is the *aggressor*: +1 when the buyer took liquidity, -1 when the seller did

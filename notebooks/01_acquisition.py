@@ -61,18 +61,22 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from lobutils import lake, plots
-from lobutils.archives import detect, read_binance_vision, read_tardis_book, read_tardis_trades
-from lobutils.archives.tardis import to_tardis_csv
-from lobutils.book import check_bbo, reconstruct
-from lobutils.collect import collect, polls_to_depth
-from lobutils.data import segment, segments, verify_checksums
-from lobutils.download import binance_vision_url, bybit_url, fetch_binance_vision, tardis_url
-from lobutils.io import parse_line, read_binance_recording, read_text
+from lobutils.acquire.collect import collect, polls_to_depth
+from lobutils.acquire.download import (
+    binance_vision_url,
+    bybit_url,
+    fetch_binance_vision,
+    tardis_url,
+)
+from lobutils.acquire.record import RecorderConfig, ReplayServer, record, snapshot_url, stream_url
+from lobutils.book import check_bbo, reconstruct, sample_clock
+from lobutils.data import lake, segment, segments, verify_checksums
+from lobutils.data.archives import detect, read_binance_vision, read_tardis_book, read_tardis_trades
+from lobutils.data.archives.tardis import to_tardis_csv
+from lobutils.data.binance import parse_line, read_binance_recording, read_text
 from lobutils.paths import report_dir, write_metrics
-from lobutils.record import RecorderConfig, ReplayServer, record, snapshot_url, stream_url
+from lobutils.plots import book as plots
 from lobutils.report import setup_display
-from lobutils.sampling import sample_clock
 from lobutils.schema import ASK, BID, DIFF, SNAPSHOT
 
 setup_display(width=120)
@@ -208,17 +212,17 @@ top5
 #
 # | source | coverage: markets, depth, history | latency and granularity | cost and licence |
 # |---|---|---|---|
-# | Binance websocket + REST snapshot, recorded yourself (`lobutils.record`) | one exchange, the symbols you subscribe; full L2 diffs (the book to any depth once synced), trades, BBO; history only from the moment you start | live: messages arrive within milliseconds of the event, plus your network; diffs every 100 ms (spot) or faster (futures); both clocks kept | free, no API key; you run and monitor the recorder; Binance's terms of use apply |
+# | Binance websocket + REST snapshot, recorded yourself (`lobutils.acquire.record`) | one exchange, the symbols you subscribe; full L2 diffs (the book to any depth once synced), trades, BBO; history only from the moment you start | live: messages arrive within milliseconds of the event, plus your network; diffs every 100 ms (spot) or faster (futures); both clocks kept | free, no API key; you run and monitor the recorder; Binance's terms of use apply |
 # | Binance data.vision (`fetch_binance_vision`, `read_binance_vision`) | Binance spot, USD-M, COIN-M; trades, aggTrades; futures bookTicker (some periods) and bookDepth bands; no L2 diffs; years of history | daily (and monthly) files, published after the day ends; trades at ms (µs on spot from 2025), bookDepth every 30–60 s; no receive time | free; Binance's terms of use apply |
 # | Bybit order-book history (`fetch_bybit`, `read_bybit_orderbook`) | Bybit derivatives and spot; snapshots + deltas of the top 200 or 500 levels; daily files | daily files, published after the day ends; deltas at the websocket's push interval; exchange times only | free download; Bybit's terms of use apply |
 # | Tardis.dev CSV (`fetch_tardis`, `read_tardis_*`) | tens of exchanges; tick-level L2 updates, top-5/25 snapshots, trades, quotes; history from 2019 for many venues | daily files of past days; every update as the exchange sent it, µs timestamps, with Tardis' receive time | paid API key, except the first day of each month; Tardis.dev's licence terms |
-# | ccxt REST polling (`lobutils.collect`) | almost any exchange; top N levels of each poll (as deep as the REST endpoint allows) and recent trades; no book history | one request per poll: a round trip (tens to hundreds of ms); you see the book only at the polls, at most as often as the rate limits allow | free (ccxt is MIT-licensed); the exchange's rate limits and terms apply |
+# | ccxt REST polling (`lobutils.acquire.collect`) | almost any exchange; top N levels of each poll (as deep as the REST endpoint allows) and recent trades; no book history | one request per poll: a round trip (tens to hundreds of ms); you see the book only at the polls, at most as often as the rate limits allow | free (ccxt is MIT-licensed); the exchange's rate limits and terms apply |
 #
 # What this table assumes, beyond what the exchanges and Tardis document:
 #
 # - *Publication delay.* data.vision, Bybit and Tardis publish a day's files after the day; how
 #   long after varies, and none of them promises a time. Plan for a day or more.
-# - *Bybit.* Bybit documents no file URL scheme or start date. `lobutils.download.bybit_url`
+# - *Bybit.* Bybit documents no file URL scheme or start date. `lobutils.acquire.download.bybit_url`
 #   uses the pattern of the files its download page links to, and assumes linear files were
 #   `ob500` up to 2025-08-20 and `ob200` after (observed by third parties). That the files hold
 #   every websocket push is an assumption too.
@@ -276,7 +280,7 @@ pd.DataFrame(
 # recorder.
 #
 # Here is the first line of each kind in the first file, cut at 200 characters.
-# `lobutils.io.parse_line` is the readable pure-Python parser that classifies them.
+# `lobutils.data.binance.parse_line` is the readable pure-Python parser that classifies them.
 
 # %%
 raw, _ = read_text(SEGS[0].files[0])
@@ -296,7 +300,7 @@ for kind, (number, line) in first_of_kind.items():
 # `bookTicker` carries the best bid `b`/`B` and ask `a`/`A` with the book update id `u`; on spot
 # it has no event time.
 #
-# The reader, `lobutils.io.read_binance_recording`, turns a segment into three typed tables with
+# The reader, `lobutils.data.binance.read_binance_recording`, turns a segment into three typed tables with
 # int64 nanosecond timestamps: depth (one row per price level of each message), trades and BBO.
 # Here are the rows of the first depth message.
 
@@ -590,7 +594,7 @@ fig.show()
 # %% [markdown]
 # ## 10. Route 1: recording the streams yourself
 #
-# `lobutils.record` is the recorder that writes files like the bundled ones. For each symbol it
+# `lobutils.acquire.record` is the recorder that writes files like the bundled ones. For each symbol it
 # subscribes to the depth, trade and bookTicker streams, fetches the REST snapshot after
 # subscribing, and writes every message as `<local ns> <raw JSON>`, with the snapshot in-line.
 # It starts a new gzip file at every UTC midnight (or hour), and fetches a new snapshot for each
@@ -602,12 +606,12 @@ fig.show()
 # python -m lobutils record btcusdt ethusdt --market spot --duration 3600
 # ```
 #
-# To see it work without the network, `lobutils.record.ReplayServer` plays Binance on
+# To see it work without the network, `lobutils.acquire.record.ReplayServer` plays Binance on
 # 127.0.0.1: a websocket server sends the messages of a bundled recording, and an HTTP server
 # answers the snapshot request with the recording's own snapshot. The recorder runs its live
 # code unchanged; only the two URLs differ. The check that matters is the last step: the
 # recorded file must rebuild the same book as the bundled file. Chapter 2 explains how
-# `lobutils.book.reconstruct` rebuilds a book; here it is a black box.
+# `lobutils.book.replay.reconstruct` rebuilds a book; here it is a black box.
 #
 # The same function checks the offline and the live recordings: read the files, rebuild the top
 # 10 levels, and compare the book's best levels with the exchange's own bookTicker quotes
@@ -720,10 +724,10 @@ else:
 # %% [markdown]
 # ## 11. Route 2: exchange archives and vendors
 #
-# `lobutils.download` builds the archive URLs and downloads files with a cache, resumption of
+# `lobutils.acquire.download` builds the archive URLs and downloads files with a cache, resumption of
 # broken downloads, and checksums where the source publishes them (data.vision does; Bybit and
 # Tardis do not, so the lake records a sha256 of every file it reads instead).
-# `lobutils.archives` reads each format into the same three tables as the recordings. The URLs
+# `lobutils.data.archives` reads each format into the same three tables as the recordings. The URLs
 # of the bundled day, for each source:
 
 # %%
@@ -743,7 +747,7 @@ for label, url in urls.items():
 # %% [markdown]
 # Tardis' `incremental_book_L2` has no update ids. Each row is one level change, and a run of
 # `is_snapshot` rows replaces the whole book. To read such a file without a key, write one:
-# `lobutils.archives.tardis.to_tardis_csv` turns a recording into Tardis' CSV layout (µs
+# `lobutils.data.archives.tardis.to_tardis_csv` turns a recording into Tardis' CSV layout (µs
 # times, `bid`/`ask`, `true`/`false`). It writes what a correct book consumes: the snapshot,
 # then the buffered diff that straddles it, then every chained diff. The diffs the snapshot
 # already holds are left out, because without update ids nothing downstream could drop them.
@@ -832,7 +836,7 @@ else:
 # %% [markdown]
 # ## 12. Route 3: polling with ccxt
 #
-# `lobutils.collect.collect` polls an exchange's REST order book (top N levels) and its recent
+# `lobutils.acquire.collect.collect` polls an exchange's REST order book (top N levels) and its recent
 # trades through ccxt, at a fixed interval, with ccxt's rate limiter on and retries with
 # backoff. Bybit is the default exchange. Public data needs no key; where an exchange wants one,
 # it is read from environment variables (`LOBUTILS_<EXCHANGE>_API_KEY`, `..._SECRET`) and never
@@ -972,7 +976,7 @@ else:
 # ## 13. One store for everything: the parquet lake
 #
 # Whatever the route, the data ends in the same three tables: depth events, trades and quotes.
-# `lobutils.lake` stores them as parquet files partitioned by table, exchange, symbol and UTC
+# `lobutils.data.lake` stores them as parquet files partitioned by table, exchange, symbol and UTC
 # day (`<lake>/<table>/exchange=<exchange>/symbol=<symbol>/date=<YYYY-MM-DD>/`), each partition
 # written atomically (into a hidden folder, then renamed into place) with a manifest: its rows,
 # time span and column types, the source files with their sizes and sha256, and the reader's

@@ -51,13 +51,12 @@ import time
 import numpy as np
 import pandas as pd
 
-from lobutils import cli, plots
-from lobutils.book import INVALID, VALID, ReferenceBook, check_bbo, reconstruct
-from lobutils.data import segment, segments
-from lobutils.io import read_binance_recording
+from lobutils.book import INVALID, VALID, ReferenceBook, check_bbo, reconstruct, sample_clock
+from lobutils.data import read_binance_recording, segment, segments
 from lobutils.paths import report_dir, write_metrics
+from lobutils.plots import book as plots
 from lobutils.report import setup_display
-from lobutils.sampling import sample_clock
+from lobutils.runner import cli
 from lobutils.schema import BID, DIFF, SNAPSHOT
 
 setup_display(width=120)
@@ -92,7 +91,7 @@ print(f"{len(SEGS)} segments; the figures and demonstrations use {FOCUS.name} ({
 # to its new size, or deleting it when the size is 0. Sizes in a diff are totals, not changes,
 # so applying the same diff twice gives the same book.
 #
-# The hard part is deciding *whether* a diff may be applied. `lobutils.book.ReferenceBook` is
+# The hard part is deciding *whether* a diff may be applied. `lobutils.book.replay.ReferenceBook` is
 # the readable pure-Python book that encodes the rules. Its `diff` method is the whole decision:
 
 # %%
@@ -202,7 +201,7 @@ for name, r in recs.items():
 # %% [markdown]
 # ## 3. Every segment, with the numba kernel
 #
-# `lobutils.book.reconstruct` applies the same rules in a numba kernel over flat arrays: prices
+# `lobutils.book.replay.reconstruct` applies the same rules in a numba kernel over flat arrays: prices
 # become integer ticks, each side is an array indexed by tick, and the top N levels are read off
 # after every applied diff. It returns the book frame, one row per applied diff (columns `ts`,
 # `local_ts`, `update_id`, then `bid_px_1..N`, `bid_qty_1..N`, `ask_px_1..N`, `ask_qty_1..N`),
@@ -403,7 +402,7 @@ event.round(1)
 
 # %% [markdown]
 # Models and statistics usually want **clock time**: one row every 100 ms or every second.
-# `lobutils.sampling.sample_clock` builds it with one rule: the value at grid time $t$ is the
+# `lobutils.book.sampling.sample_clock` builds it with one rule: the value at grid time $t$ is the
 # last state at or before $t$,
 #
 # $$\text{state}(t) = \text{book after the last diff with } ts \le t .$$
@@ -545,7 +544,7 @@ fig.show()
 # The same reconstruction runs without a notebook. `python -m lobutils reconstruct` reads a
 # segment's files, replays the book, checks it against bookTicker, writes the book frame
 # (parquet or csv) and prints one JSON line of counts. Here it is called in-process through
-# `lobutils.cli.main`, writing into the report directory; in a shell the same command is:
+# `lobutils.runner.cli.main`, writing into the report directory; in a shell the same command is:
 
 # %%
 argv = ["reconstruct", *(str(f) for f in FOCUS.files)]

@@ -17,7 +17,7 @@
 # A model never sees the order book itself. It sees numbers computed from it: the mid price, the
 # spread, how much is queued on each side, how aggressively traders have been buying. This
 # chapter defines the features the rest of the book uses, each in words, as a formula and as a
-# call to `lobutils.features`. It then computes them on every bundled market, in event time and
+# call to `lobutils.features.core`. It then computes them on every bundled market, in event time and
 # in clock time, and looks at how they move together and with the price that follows.
 #
 # **Learning objectives.** After this chapter you can
@@ -29,8 +29,8 @@
 # - explain why every feature here is causal, and how event-time and clock-time features differ;
 # - read a binned-return plot and its confidence band, and know when the band is too narrow.
 #
-# **Prerequisites.** Chapter 2 (the book frame of `lobutils.book.reconstruct` and clock sampling
-# with `lobutils.sampling.sample_clock`). Basic numpy and pandas.
+# **Prerequisites.** Chapter 2 (the book frame of `lobutils.book.replay.reconstruct` and clock sampling
+# with `lobutils.book.sampling.sample_clock`). Basic numpy and pandas.
 #
 # **Outputs.** The figures below, and `reports/03_features/metrics.json` with, per market, the
 # spread, the VAMP depth counts per cutoff, and the rank correlations of the key features with
@@ -44,11 +44,11 @@ import numpy as np
 import pandas as pd
 
 from lobutils import features as F
-from lobutils import plots_features as plots
-from lobutils import targets
+from lobutils.book.market import load_market
 from lobutils.data import segment, segments
+from lobutils.features import targets
 from lobutils.paths import report_dir, write_metrics
-from lobutils.prepare import load_market
+from lobutils.plots import features as plots
 from lobutils.schema import book_arrays
 
 # %% tags=["parameters"]
@@ -647,7 +647,7 @@ sorted(written)
 # ## Key takeaways
 #
 # - Every feature here is a causal function of the book (and of past trades): row $i$ uses rows
-#   $0..i$ only. `lobutils.features` computes them on `(N, L)` arrays, in event or clock time.
+#   $0..i$ only. `lobutils.features.core` computes them on `(N, L)` arrays, in event or clock time.
 # - VAMP needs a cutoff in quote currency. On COIN-M markets that means contracts × contract
 #   value, not price × quantity. When the visible depth cannot fill the cutoff, VAMP is NaN and
 #   counted, and the count tells you how deep a book you need to record.
@@ -675,7 +675,7 @@ sorted(written)
 # ````{admonition} Solution 1
 # :class: dropdown
 # Run the chapter with other parameters, for example from the command line:
-# `python -m lobutils.chapters --only 03 --params-file my.yaml`, with `LEVELS: 10` under
+# `python -m lobutils.runner.chapters --only 03 --params-file my.yaml`, with `LEVELS: 10` under
 # `chapters: {03_features: {parameters: ...}}`; or edit the parameters cell in JupyterLab. Ten
 # levels hold less value than 25, so every market's share rises at each cutoff; the thinner
 # books (ETH, here) lose the 60,000 USD VAMP first.

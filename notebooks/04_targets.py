@@ -32,7 +32,7 @@
 # - explain why a smoothed target can be partly known at prediction time, measure the known
 #   share exactly, and see how it inflates a model's apparent skill.
 #
-# **Prerequisites.** Chapter 3 (features, `lobutils.prepare.load_market`). Least squares and
+# **Prerequisites.** Chapter 3 (features, `lobutils.book.market.load_market`). Least squares and
 # $R^2$.
 #
 # **Outputs.** The tables and figures below, and `reports/04_targets/metrics.json` with the class
@@ -47,11 +47,11 @@ import pandas as pd
 
 from lobutils import evaluation as ev
 from lobutils import features as F
-from lobutils import plots_features as plots
-from lobutils import targets as T
+from lobutils.book.market import load_market
 from lobutils.data import segment, segments
+from lobutils.features import targets as T
 from lobutils.paths import report_dir, write_metrics
-from lobutils.prepare import load_market
+from lobutils.plots import features as plots
 
 # %% tags=["parameters"]
 DATA_DIR = None  # a directory of Binance recordings (None: the bundled data)

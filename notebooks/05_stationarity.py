@@ -25,7 +25,7 @@
 #
 # - state the null hypotheses of the ADF and KPSS tests and read their two verdicts together;
 # - transform a series toward stationarity without looking ahead;
-# - run both tests over many series with `lobutils.stationarity.stationarity_table` and read the
+# - run both tests over many series with `lobutils.features.stationarity.stationarity_table` and read the
 #   tidy table it returns;
 # - explain why a short sample cannot tell a random walk from a slowly mean-reverting series.
 #
@@ -45,12 +45,12 @@ import pandas as pd
 from scipy.signal import lfilter
 
 from lobutils import features as F
-from lobutils import plots_features as plots
-from lobutils import stationarity as S
-from lobutils import targets as T
+from lobutils.book.market import load_market
 from lobutils.data import segment, segments
+from lobutils.features import stationarity as S
+from lobutils.features import targets as T
 from lobutils.paths import report_dir, write_metrics
-from lobutils.prepare import load_market
+from lobutils.plots import features as plots
 
 # %% tags=["parameters"]
 DATA_DIR = None  # a directory of Binance recordings (None: the bundled data)

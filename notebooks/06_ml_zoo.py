@@ -25,7 +25,7 @@
 # **Learning objectives.** After this chapter you can
 #
 # - turn a recording into a modelling table with causal features, forward targets and the time
-#   at which each target is realised (`lobutils.dataset.build_dataset`);
+#   at which each target is realised (`lobutils.features.dataset.build_dataset`);
 # - split it by time into train, validation and test blocks, *purged* so that no training
 #   target overlaps the test period, and tune hyperparameters on the validation block only;
 # - compare every model with the naive baselines (zero return, last return, majority class,
@@ -58,12 +58,12 @@ import numpy as np
 import pandas as pd
 
 from lobutils import evaluation as ev
-from lobutils import plots_models as plots
-from lobutils import targets
 from lobutils.data import segment, segments
-from lobutils.dataset import build_dataset
+from lobutils.features import targets
+from lobutils.features.dataset import build_dataset
 from lobutils.models import zoo
 from lobutils.paths import report_dir
+from lobutils.plots import models as plots
 from lobutils.report import fmt_ci, say, setup_display
 
 setup_display()
@@ -117,7 +117,7 @@ print(f"{len(chosen)} segment(s), horizons {HORIZONS} ({unit_word}), models {MOD
 # - `target_end`, the time at which each target is realised. The purge needs it.
 #
 # Every feature at row $i$ uses book states and trades stamped at or before $t_i$ only; the
-# tests of `lobutils.dataset` check that truncating the recording leaves earlier rows unchanged.
+# tests of `lobutils.features.dataset` check that truncating the recording leaves earlier rows unchanged.
 
 # %%
 datasets = [
@@ -789,7 +789,7 @@ sorted(written)
 # ````{admonition} Solution 1
 # :class: dropdown
 # Run the chapter with other parameters, for example with
-# `python -m lobutils.chapters --only 06 --params-file my.yaml` and
+# `python -m lobutils.runner.chapters --only 06 --params-file my.yaml` and
 # `chapters: {06_ml_zoo: {parameters: {GRID: null, HORIZONS: [10, 100]}}}` in `my.yaml`.
 # A busy book updates many times a second, so event time gives many more rows than the
 # one-second grid; but a horizon of 100 events is a fraction of a second on a busy book and

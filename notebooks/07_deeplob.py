@@ -66,11 +66,12 @@ import numpy as np
 import pandas as pd
 
 from lobutils import evaluation as ev
-from lobutils import paths, plots_models
-from lobutils import plots_deep as pdeep
+from lobutils import paths
 from lobutils.data import segment, segments
 from lobutils.models.backend import load_keras
 from lobutils.paths import report_dir
+from lobutils.plots import deep as pdeep
+from lobutils.plots import models as plots_models
 from lobutils.report import fmt_ci, say, setup_display
 
 setup_display()
@@ -874,7 +875,7 @@ sorted(written)
 #
 # ````{admonition} Solution 2
 # :class: dropdown
-# Run the chapter with `python -m lobutils.chapters --only 07 --params-file my.yaml`, with
+# Run the chapter with `python -m lobutils.runner.chapters --only 07 --params-file my.yaml`, with
 # `chapters: {07_deeplob: {parameters: {TRAIN_STRIDE: 1}}}` in `my.yaml`, and compare
 # `throughput.csv` and `results.csv` with the default run. An epoch takes about `TRAIN_STRIDE`
 # times longer. Neighbouring windows differ by one row out of `T`, so the extra windows add

@@ -29,13 +29,13 @@
 # **Learning objectives.** After this chapter you can
 #
 # - turn model forecasts into target positions, and target positions into orders with a decision
-#   latency, a cooldown and position limits (`lobutils.backtest`);
+#   latency, a cooldown and position limits (`lobutils.trading.backtest`);
 # - fill taker orders by walking the reconstructed book at arrival, and split what a trade costs
 #   into half-spread, depth slippage and fees;
 # - read a backtest against three benchmarks: holding, random signals at the same trade rate
 #   and the perfect-foresight bound; and put an interval on the mean P&L per trade;
 # - derive the Almgren–Chriss trajectory, check its TWAP limit, and estimate its volatility and
-#   temporary impact from the mid and from the depth of the book (`lobutils.execution`);
+#   temporary impact from the mid and from the depth of the book (`lobutils.trading.execution`);
 # - compare TWAP, VWAP, AC at several risk aversions and a predictive schedule by the mean and
 #   the standard deviation of their implementation shortfall: the efficient frontier.
 #
@@ -69,19 +69,18 @@ import pandas as pd
 from IPython.display import display
 from sklearn.exceptions import ConvergenceWarning
 
-from lobutils import backtest as bt
 from lobutils import evaluation as ev
-from lobutils import execution as ex
-from lobutils import plots_trading as plots
 from lobutils.book import reconstruct
-from lobutils.data import segment, segments
-from lobutils.dataset import build_dataset
-from lobutils.features import contract_value
-from lobutils.io import read_binance_recording
+from lobutils.data import read_binance_recording, segment, segments
+from lobutils.features.dataset import build_dataset
+from lobutils.markets import contract_value
 from lobutils.models import zoo
 from lobutils.paths import report_dir, write_metrics
-from lobutils.plots import units
+from lobutils.plots import trading as plots
+from lobutils.plots.style import units
 from lobutils.report import fmt_ci, say, setup_display
+from lobutils.trading import backtest as bt
+from lobutils.trading import execution as ex
 
 setup_display()
 NS = 1_000_000_000
@@ -1467,7 +1466,7 @@ sorted(p.name for p in out_dir.iterdir())
 # ````{admonition} Solution 4
 # :class: dropdown
 # Rerun the chapter with `LIQUIDATION_VALUE: 2500000` in a parameters file
-# (`python -m lobutils.chapters --only 08 --params-file my.yaml`). The walk costs of the
+# (`python -m lobutils.runner.chapters --only 08 --params-file my.yaml`). The walk costs of the
 # front-loaded AC schedules grow fastest, because their first slices go deepest; TWAP's slices
 # still fit near the top of the book. The fitted $\eta$ rises, so the same $\lambda$ gives a
 # smaller $\kappa T$: the model itself slows down. With `LEVELS = 100` some slices may now run

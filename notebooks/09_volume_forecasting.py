@@ -54,12 +54,14 @@ import numpy as np
 import pandas as pd
 
 from lobutils import evaluation as ev
-from lobutils import io, paths, plots_models
-from lobutils import plots_deep as pdeep
+from lobutils import paths
+from lobutils.data import binance as io
 from lobutils.data import segment, segments
-from lobutils.features import contract_value
+from lobutils.markets import contract_value
 from lobutils.models.backend import load_keras
 from lobutils.paths import report_dir
+from lobutils.plots import deep as pdeep
+from lobutils.plots import models as plots_models
 from lobutils.report import say, setup_display
 
 setup_display()
@@ -409,7 +411,7 @@ sorted(written)
 # %% [markdown]
 # ````{admonition} Solution 1
 # :class: dropdown
-# Run `python -m lobutils.chapters --only 09 --params-file my.yaml` with those values under
+# Run `python -m lobutils.runner.chapters --only 09 --params-file my.yaml` with those values under
 # `chapters: {09_volume_forecasting: {parameters: {...}}}` in `my.yaml`. Eleven minutes make 66
 # ten-second bars; after the 30-bar warm-up of the features, the 12-bar LSTM window and the
 # one-minute horizon, a handful of bars are left for testing, and the split may fail on the

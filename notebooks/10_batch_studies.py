@@ -66,12 +66,13 @@ import yaml
 from distributed import Client, LocalCluster
 from IPython.display import display
 
-from lobutils import batch, crossmarket, lake
-from lobutils import plots_batch as plots
-from lobutils.data import segment, segments
-from lobutils.dataset import build_dataset
+from lobutils.data import lake, segment, segments
+from lobutils.features.dataset import build_dataset
+from lobutils.models import crossmarket
 from lobutils.paths import REPO_ROOT, report_dir, write_metrics
+from lobutils.plots import batch as plots
 from lobutils.report import say, setup_display
+from lobutils.runner import batch
 
 setup_display()
 
@@ -105,7 +106,9 @@ WORKERS = None  # LocalCluster worker processes; None: one per CPU core
 POOLED_HORIZONS = [1, 10]  # horizons of the pooled against per-market comparison
 POOLED_MODELS = ["linear", "xgboost"]  # models of that comparison
 POOLED_N_BOOT = 500  # block-bootstrap resamples of its intervals
-LAKE = None  # a parquet lake (lobutils.lake); None: the bundled data, converted into REPORT_DIR
+LAKE = (
+    None  # a parquet lake (lobutils.data.lake); None: the bundled data, converted into REPORT_DIR
+)
 LAKE_EXCHANGES = None  # exchanges of the partition map, e.g. ["binance-futures"]; None: all
 LAKE_SYMBOLS = None  # symbols of the partition map, e.g. ["btcusdt"]; None: all
 LAKE_START = None  # first day of the partition map, "2024-08-01"; None: the lake's first
@@ -393,7 +396,7 @@ else:
 # Each run above trained on one market. A *pooled* model trains on the rows of every market
 # at once: more data, and the chance to learn what is common to order books, as
 # Sirignano & Cont (2019) {cite}`sirignano2019universal` found for a deep network pooled over
-# hundreds of stocks. Pooling needs two precautions here (`lobutils.crossmarket`):
+# hundreds of stocks. Pooling needs two precautions here (`lobutils.models.crossmarket`):
 #
 # - **no look-ahead across markets.** The markets were recorded over the same minutes. For the
 #   test block of market S, which starts at $t_{test}$, the pooled training rows are those of
@@ -471,7 +474,7 @@ say(
 # %% [markdown]
 # ## 5. Partitions of a lake on the same client
 #
-# A lake (chapter 1, `lobutils.lake`) stores events partitioned by exchange, symbol and UTC
+# A lake (chapter 1, `lobutils.data.lake`) stores events partitioned by exchange, symbol and UTC
 # day. Reconstruction and features split the same way: one task per partition, mapped over
 # the partitions with `batch.map_partitions` on the client of section 2. A failing partition
 # is recorded with its error and the others go on.
@@ -504,8 +507,8 @@ LAKE_GRID = FIXED.get("GRID", "1s")
 
 def day_summary(item, grid=LAKE_GRID, levels=10):
     """Rebuild one day's book from the lake, compute features, and summarise them."""
-    from lobutils import lake
-    from lobutils.dataset import build_dataset
+    from lobutils.data import lake
+    from lobutils.features.dataset import build_dataset
 
     day = pd.Timestamp(item["date"], tz="UTC")
     rec = lake.read_recording(
@@ -579,7 +582,7 @@ say(
 #
 # To run the chapter with such values, inject them with papermill {cite}`papermilldocs` instead
 # of editing the file, for example with
-# `python -m lobutils.chapters --only 10 --params-file my.yaml`, or run the
+# `python -m lobutils.runner.chapters --only 10 --params-file my.yaml`, or run the
 # grid alone from the command line. The grid file this chapter wrote is a complete study:
 
 # %%

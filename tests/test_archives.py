@@ -16,7 +16,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from lobutils.archives import (
+from lobutils.book.replay import CROSSED, VALID, reconstruct
+from lobutils.data.archives import (
     detect,
     read_binance_vision,
     read_bybit_orderbook,
@@ -27,8 +28,7 @@ from lobutils.archives import (
     read_vision_book_ticker,
     read_vision_trades,
 )
-from lobutils.book import CROSSED, VALID, reconstruct
-from lobutils.io import RecordingError
+from lobutils.data.binance import RecordingError
 from lobutils.schema import (
     BBO_COLUMNS,
     DEPTH_COLUMNS,
@@ -275,7 +275,7 @@ def test_bybit_update_id_gap_resyncs_raises_or_keeps(tmp_path):
 
 
 def test_bybit_level_strings_convert_bit_for_bit_like_float():
-    from lobutils.archives.bybit import _floats_bulk
+    from lobutils.data.archives.bybit import _floats_bulk
 
     rng = np.random.default_rng(0)
     plain = [
@@ -736,7 +736,7 @@ def test_vision_duplicates_and_out_of_order_are_counted(tmp_path):
 
 
 def test_valid_files_never_need_the_slow_line_by_line_path(tmp_path, monkeypatch):
-    import lobutils.archives._csv as K
+    import lobutils.data.archives._csv as K
 
     def slow(*args, **kwargs):
         raise AssertionError("the slow path ran on a valid file")
@@ -780,9 +780,9 @@ def _same_states_by_local_us(binance_frame, tardis_frame):
 
 @pytest.mark.parametrize("name", ["spot_ethusdt", "usdm_ethusdt"])
 def test_to_tardis_csv_round_trips_a_bundled_recording(tmp_path, name):
-    from lobutils.archives.tardis import to_tardis_csv
-    from lobutils.data import segment
-    from lobutils.io import read_binance_recording
+    from lobutils.data.archives.tardis import to_tardis_csv
+    from lobutils.data.binance import read_binance_recording
+    from lobutils.data.catalog import segment
 
     src = segment(name).files[0]
     with gzip.open(src, "rb") as fh:
@@ -826,8 +826,8 @@ def _spot_depth(messages):
 
 
 def test_to_tardis_csv_leaves_out_what_no_correct_book_consumes(tmp_path):
-    from lobutils.archives._common import recording
-    from lobutils.archives.tardis import to_tardis_csv
+    from lobutils.data.archives._common import recording
+    from lobutils.data.archives.tardis import to_tardis_csv
 
     depth = _spot_depth(
         [
@@ -874,8 +874,8 @@ def test_to_tardis_csv_leaves_out_what_no_correct_book_consumes(tmp_path):
 
 
 def test_to_tardis_csv_trades_unknown_side_missing_id_and_bad_input(tmp_path):
-    from lobutils.archives._common import recording
-    from lobutils.archives.tardis import to_tardis_csv
+    from lobutils.data.archives._common import recording
+    from lobutils.data.archives.tardis import to_tardis_csv
 
     trades = pd.DataFrame(
         {

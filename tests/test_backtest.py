@@ -1,4 +1,4 @@
-"""Tests of lobutils.backtest: known answers on hand-built books, latency, limits, cooldown,
+"""Tests of lobutils.trading.backtest: known answers on hand-built books, latency, limits, cooldown,
 no look-ahead, the pure-Python references against the kernels, and the perfect-foresight bound.
 
 Every book here is synthetic and labelled as such.
@@ -14,9 +14,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from lobutils import _backtest_kernels as K
-from lobutils import backtest as bt
 from lobutils.schema import book_columns
+from lobutils.trading import _kernels as K
+from lobutils.trading import backtest as bt
 
 S = 1_000_000_000
 
@@ -511,9 +511,9 @@ def test_proba_forecast_and_asof_alignment_known_answer():
 
 def test_synthetic_deeplob_signals_backtest_on_a_bundled_book(tmp_path):
     """Chapter 8's DeepLOB path on a real book with a synthetic signals.parquet."""
-    from lobutils.book import reconstruct
-    from lobutils.data import segment
-    from lobutils.io import read_binance_recording
+    from lobutils.book.replay import reconstruct
+    from lobutils.data.binance import read_binance_recording
+    from lobutils.data.catalog import segment
     from lobutils.models import study
 
     seg = segment("spot_btcusdt")

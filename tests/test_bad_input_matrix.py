@@ -17,13 +17,13 @@ object: no network.
 
 Matrix
 ------
-Columns are the readers: ``binance`` (:func:`lobutils.io.read_binance_recording` with
-:func:`lobutils.book.reconstruct`), ``bybit`` (:func:`~lobutils.archives.read_bybit_orderbook`),
+Columns are the readers: ``binance`` (:func:`lobutils.data.binance.read_binance_recording` with
+:func:`lobutils.book.replay.reconstruct`), ``bybit`` (:func:`~lobutils.data.archives.read_bybit_orderbook`),
 ``td_l2``, ``td_snap``, ``td_trd`` (Tardis ``incremental_book_L2``, ``book_snapshot_N``,
 ``trades``), ``dv_trd``, ``dv_tick``, ``dv_depth`` (data.vision ``trades``/``aggTrades``,
-``bookTicker``, ``bookDepth``) and ``ccxt`` (:class:`lobutils.collect.Collector` polling a fake
-exchange, with :func:`~lobutils.collect.polls_to_depth`, :func:`~lobutils.collect.trades_to_frame`
-and :func:`~lobutils.collect.read_collected`).
+``bookTicker``, ``bookDepth``) and ``ccxt`` (:class:`lobutils.acquire.collect.Collector` polling a fake
+exchange, with :func:`~lobutils.acquire.collect.polls_to_depth`, :func:`~lobutils.acquire.collect.trades_to_frame`
+and :func:`~lobutils.acquire.collect.read_collected`).
 
 Codes: ``R`` raises, naming file and line or row (a fault of the whole file, such as an empty
 or cut archive, names the file); ``C`` skipped, dropped or flagged, and counted; ``R/C``
@@ -78,7 +78,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from lobutils.archives import (
+from lobutils.acquire.collect import Collector, polls_to_depth, read_collected, trades_to_frame
+from lobutils.book.replay import CROSSED, INVALID, VALID, BookError, reconstruct
+from lobutils.data.archives import (
     read_bybit_orderbook,
     read_tardis_book,
     read_tardis_book_snapshots,
@@ -87,10 +89,8 @@ from lobutils.archives import (
     read_vision_book_ticker,
     read_vision_trades,
 )
-from lobutils.book import CROSSED, INVALID, VALID, BookError, reconstruct
-from lobutils.collect import Collector, polls_to_depth, read_collected, trades_to_frame
-from lobutils.data import segment
-from lobutils.io import RecordingError, read_binance_recording
+from lobutils.data.binance import RecordingError, read_binance_recording
+from lobutils.data.catalog import segment
 from lobutils.schema import SNAPSHOT
 
 READERS = (

@@ -1,4 +1,4 @@
-"""Batch studies (lobutils.batch): grids, hashes, Dask execution, failures, resume, tables.
+"""Batch studies (lobutils.runner.batch): grids, hashes, Dask execution, failures, resume, tables.
 
 The chapters here are tiny synthetic ones written to tmp (as in test_chapters.py). One
 LocalCluster with two worker processes serves the whole module.
@@ -17,7 +17,8 @@ import time
 import pandas as pd
 import pytest
 
-from lobutils import batch, cli, paths
+from lobutils import paths
+from lobutils.runner import batch, cli
 
 # Writes nested metrics and a results table; fails (ZeroDivisionError) when N == 3.
 SYNTHETIC = """\
@@ -171,7 +172,7 @@ def test_params_hash_is_stable(tmp_path):
     assert a != batch.params_hash("90_synthetic", {"N": 2, "LABEL": ["a"], "X": {"b": 1, "a": 2}})
     assert a != batch.params_hash("91_synthetic", {"N": 1, "LABEL": ["a"], "X": {"b": 1, "a": 2}})
     # the same in another interpreter (no per-process hash seed)
-    code = "from lobutils import batch; print(batch.params_hash('x', {'N': 1, 'L': ['a']}))"
+    code = "from lobutils.runner import batch; print(batch.params_hash('x', {'N': 1, 'L': ['a']}))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == batch.params_hash("x", {"L": ["a"], "N": 1})
     # the code version follows the chapter's source
@@ -350,9 +351,9 @@ def test_map_partitions_collects_failures(client):
 
 
 def test_lake_items(tmp_path):
-    from lobutils import lake
-    from lobutils.data import segment
-    from lobutils.io import read_binance_recording
+    from lobutils.data import lake
+    from lobutils.data.binance import read_binance_recording
+    from lobutils.data.catalog import segment
 
     rec = read_binance_recording(segment("usdm_ethusdt").files)
     lake.write_recording(tmp_path, "binance-futures", rec)

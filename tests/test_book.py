@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from lobutils import _book_kernels as K
-from lobutils.book import (
+from lobutils.book import _replay_kernels as K
+from lobutils.book.replay import (
     CROSSED,
     INVALID,
     VALID,
@@ -19,9 +19,9 @@ from lobutils.book import (
     price_grid,
     reconstruct,
 )
-from lobutils.data import segment, segments
-from lobutils.io import read_binance_recording
-from lobutils.sampling import sample_clock
+from lobutils.book.sampling import sample_clock
+from lobutils.data.binance import read_binance_recording
+from lobutils.data.catalog import segment, segments
 from lobutils.schema import ASK, BID, DEPTH_COLUMNS, DIFF, SNAPSHOT
 
 COUNTS = (

@@ -4,7 +4,7 @@ Two books are checked:
 
 1. **A tiny synthetic book, always** (where Chromium and Jupyter Book are installed). It is
    built in a temporary folder with the repository's own ``jupyter-book.yml``, from three
-   synthetic chapters executed by :func:`lobutils.chapters.run_chapter` (so with the
+   synthetic chapters executed by :func:`lobutils.runner.chapters.run_chapter` (so with the
    ``notebook`` Plotly renderer, as in ``make book``): an intro, a chapter with a heatmap,
    and a chapter with a results table. Building the real book needs every chapter executed
    (many minutes), so the test builds one that exercises the same configuration, renderer,
@@ -49,7 +49,8 @@ from urllib.request import url2pathname
 import pytest
 import yaml
 
-from lobutils import chapters, paths
+from lobutils import paths
+from lobutils.runner import chapters
 
 _NAMES = ("chromium", "chromium-headless-shell", "chromium-browser", "google-chrome")
 

@@ -1,4 +1,4 @@
-"""The chapter runner (lobutils.chapters) on synthetic chapters written by the tests."""
+"""The chapter runner (lobutils.runner.chapters) on synthetic chapters written by the tests."""
 
 from __future__ import annotations
 
@@ -7,7 +7,8 @@ import textwrap
 
 import pytest
 
-from lobutils import chapters, paths
+from lobutils import paths
+from lobutils.runner import chapters
 
 # A synthetic, minimal chapter that follows the contract: one parameters cell with REPORT_DIR,
 # a Plotly figure, and a metrics.json write.

@@ -9,10 +9,10 @@ import sys
 
 import pandas as pd
 
-from lobutils.book import check_bbo, reconstruct
-from lobutils.cli import main
-from lobutils.data import segment
-from lobutils.io import read_binance_recording
+from lobutils.book.replay import check_bbo, reconstruct
+from lobutils.data.binance import read_binance_recording
+from lobutils.data.catalog import segment
+from lobutils.runner.cli import main
 from lobutils.schema import book_columns
 
 

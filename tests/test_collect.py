@@ -20,9 +20,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from lobutils.book import reconstruct
-from lobutils.cli import main
-from lobutils.collect import (
+from lobutils.acquire.collect import (
     Collector,
     api_credentials,
     collect,
@@ -30,6 +28,8 @@ from lobutils.collect import (
     rank_symbols,
     read_collected,
 )
+from lobutils.book.replay import reconstruct
+from lobutils.runner.cli import main
 from lobutils.schema import DEPTH_COLUMNS, SNAPSHOT, TRADE_COLUMNS, book_columns
 
 T0_MS = 1723161600000  # 2024-08-09 00:00 UTC

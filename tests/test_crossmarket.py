@@ -1,14 +1,13 @@
-"""Per-market against pooled training (lobutils.crossmarket): no look-ahead, same protocol."""
+"""Per-market against pooled training (lobutils.models.crossmarket): no look-ahead, same protocol."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from lobutils import crossmarket
-from lobutils.data import segment
-from lobutils.dataset import build_dataset
-from lobutils.models import zoo
+from lobutils.data.catalog import segment
+from lobutils.features.dataset import build_dataset
+from lobutils.models import crossmarket, zoo
 
 NAMES = ("spot_btcusdt", "usdm_btcusdt", "usdm_ethusdt")
 

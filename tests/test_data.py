@@ -1,4 +1,4 @@
-"""The bundled dataset, segment listing, and checksum verification (lobutils.data)."""
+"""The bundled dataset, segment listing, and checksum verification (lobutils.data.catalog)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from lobutils import data, paths
+from lobutils import paths
+from lobutils.data import catalog as data
 
 BUNDLED = paths.BUNDLED_DATA_DIR
 

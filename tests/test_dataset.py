@@ -1,4 +1,4 @@
-"""Tests of lobutils.dataset on the bundled real recordings (real data, no synthetic books):
+"""Tests of lobutils.features.dataset on the bundled real recordings (real data, no synthetic books):
 shapes, causality under truncation, target ends and the contract value."""
 
 from __future__ import annotations
@@ -9,16 +9,17 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from lobutils import io
-from lobutils.data import segment
-from lobutils.dataset import (
+from lobutils.data import binance as io
+from lobutils.data.catalog import segment
+from lobutils.features.core import FeatureConfig
+from lobutils.features.dataset import (
     DEFAULT_FEATURES,
     TS_NEVER,
     Dataset,
     build_dataset,
     horizon_label,
 )
-from lobutils.features import FeatureConfig, contract_value
+from lobutils.markets import contract_value
 
 S = 1_000_000_000
 

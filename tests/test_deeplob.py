@@ -15,9 +15,9 @@ import keras
 import numpy as np
 import pytest
 
+from lobutils.features.targets import ema_smoothed_returns
 from lobutils.models import deeplob as dl
 from lobutils.models.windows import WindowDataset
-from lobutils.targets import ema_smoothed_returns
 
 FAST = dict(run_eagerly=True, early_stopping_patience=None, reduce_lr_patience=None)
 

@@ -11,8 +11,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from lobutils import download as D
-from lobutils.archives import add_parsers
+from lobutils.acquire import download as D
+from lobutils.data.archives import add_parsers
 
 
 class _Handler(BaseHTTPRequestHandler):

@@ -1,4 +1,4 @@
-"""Tests of lobutils.execution: the Almgren–Chriss closed form against a numerical minimisation,
+"""Tests of lobutils.trading.execution: the Almgren–Chriss closed form against a numerical minimisation,
 the TWAP limit, shortfall known answers on hand-built books, the impact estimate, and the
 execution kernel against its pure-Python reference.
 
@@ -14,10 +14,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.optimize import minimize
 
-from lobutils import _backtest_kernels as K
-from lobutils import backtest as bt
-from lobutils import execution as ex
 from lobutils.schema import book_columns
+from lobutils.trading import _kernels as K
+from lobutils.trading import backtest as bt
+from lobutils.trading import execution as ex
 
 S = 1_000_000_000
 

@@ -1,4 +1,4 @@
-"""Tests of lobutils.features. All books and trades here are synthetic (built by hand or by a
+"""Tests of lobutils.features.core. All books and trades here are synthetic (built by hand or by a
 seeded generator below), so every expected value is known exactly."""
 
 from __future__ import annotations
@@ -9,8 +9,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from lobutils import _features_kernels as _k
-from lobutils import features as F
+from lobutils.features import _kernels as _k
+from lobutils.features import core as F
 from lobutils.schema import book_columns
 
 S = 1_000_000_000  # one second in ns
@@ -551,7 +551,7 @@ def test_compute_features_frame():
 
 def test_unknown_state_rows_give_nan():
     """A clock-grid time before the first book state has NaN prices *and* quantities
-    (lobutils.sampling); every book feature is NaN there instead of raising."""
+    (lobutils.book.sampling); every book feature is NaN there instead of raising."""
     ts, bp, bq, ap, aq = synthetic_book(60, levels=3)
     for a in (bp, bq, ap, aq):
         a[:2] = np.nan

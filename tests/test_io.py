@@ -12,14 +12,14 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from lobutils.data import segment, segments
-from lobutils.io import (
+from lobutils.data.binance import (
     RecordingError,
     parse_line,
     read_binance_recording,
     read_recording_python,
     read_text,
 )
+from lobutils.data.catalog import segment, segments
 from lobutils.schema import BBO_COLUMNS, DEPTH_COLUMNS, DIFF, SNAPSHOT, TRADE_COLUMNS
 
 ALL = [s.name for s in segments()]

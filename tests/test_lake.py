@@ -13,12 +13,12 @@ import pyarrow.dataset as pads
 import pyarrow.parquet as pq
 import pytest
 
-from lobutils import lake
-from lobutils.archives import add_parsers
-from lobutils.book import reconstruct
-from lobutils.data import segment
-from lobutils.download import sha256_file
-from lobutils.io import read_binance_recording
+from lobutils.book.replay import reconstruct
+from lobutils.data import lake
+from lobutils.data.archives import add_parsers
+from lobutils.data.binance import read_binance_recording
+from lobutils.data.catalog import segment
+from lobutils.paths import sha256_file
 from lobutils.schema import BBO_COLUMNS, DEPTH_COLUMNS, TRADE_COLUMNS
 
 SCHEMAS = {"depth": DEPTH_COLUMNS, "trades": TRADE_COLUMNS, "bbo": BBO_COLUMNS}
@@ -62,7 +62,7 @@ def test_partitions_split_by_utc_day_with_full_manifests(spot, spot_lake):
     assert parts.date.tolist() == ["2024-08-08", "2024-08-09"]
     assert parts.rows.sum() == len(spot.depth)
     m = lake.manifest(parts.path.iat[0])
-    assert m["lake_format"] == lake.LAKE_FORMAT and m["writer"] == "lobutils.lake"
+    assert m["lake_format"] == lake.LAKE_FORMAT and m["writer"] == "lobutils.data.lake"
     assert m["writer_version"] and m["market"] == "spot"
     assert m["clock"] == "ts, else local_ts"  # the spot REST snapshot has no exchange time
     files = segment("spot_btcusdt").files

@@ -21,7 +21,9 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from lobutils import chapters, data, paths
+from lobutils import paths
+from lobutils.data import catalog as data
+from lobutils.runner import chapters
 
 OVERRIDES = chapters.load_overrides()
 ENTRIES = chapters.toc_chapters()

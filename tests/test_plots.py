@@ -6,8 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from lobutils import plots
-from lobutils.book import INVALID, VALID
+from lobutils.book.replay import INVALID, VALID
+from lobutils.plots import book as plots
 from lobutils.schema import book_columns
 
 S = 1_000_000_000

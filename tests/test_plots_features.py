@@ -1,4 +1,4 @@
-"""Tests of lobutils.plots_features (figures of chapters 3-5) and lobutils.prepare.
+"""Tests of lobutils.plots.features (figures of chapters 3-5) and lobutils.book.market.
 
 The figure data are synthetic, so every expected value is known; the checks are on what a
 reader would see: bins, bands, positions in time, regions of a split, verdict colours."""
@@ -9,8 +9,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from lobutils import plots_features as P
-from lobutils.features import contract_value
+from lobutils.markets import contract_value
+from lobutils.plots import features as P
 
 S = 1_000_000_000  # one second in ns
 T0 = 1_723_161_600 * S  # 2024-08-09 00:00 UTC
@@ -319,7 +319,7 @@ def test_rejection_rates_leave_out_infinite_half_life():
 
 
 # --------------------------------------------------------------------------------------
-# lobutils.prepare
+# lobutils.book.market
 # --------------------------------------------------------------------------------------
 
 

@@ -8,10 +8,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from lobutils.book import reconstruct
-from lobutils.data import segment
-from lobutils.io import read_binance_recording
-from lobutils.sampling import grid_times, sample_clock, to_ns
+from lobutils.book.replay import reconstruct
+from lobutils.book.sampling import grid_times, sample_clock, to_ns
+from lobutils.data.binance import read_binance_recording
+from lobutils.data.catalog import segment
 from lobutils.schema import book_columns
 
 

@@ -1,4 +1,4 @@
-"""Tests of lobutils.stationarity on synthetic series (seeded white noise, random walks and
+"""Tests of lobutils.features.stationarity on synthetic series (seeded white noise, random walks and
 trends), whose stationarity is known by construction."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ import pytest
 
 pytest.importorskip("statsmodels")
 
-from lobutils import stationarity as ST  # noqa: E402
+from lobutils.features import stationarity as ST  # noqa: E402
 
 
 @pytest.fixture(scope="module")

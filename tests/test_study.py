@@ -1,4 +1,4 @@
-"""Tests of lobutils.models.study (chapter 6's protocol on windows) and lobutils.plots_deep.
+"""Tests of lobutils.models.study (chapter 6's protocol on windows) and lobutils.plots.deep.
 
 The window task is built on one bundled segment at a 1-second grid (about a second to load);
 the split checks are exact, synthetic where they can be.
@@ -11,11 +11,11 @@ import pandas as pd
 import pytest
 
 from lobutils import evaluation as ev
-from lobutils import plots_deep
-from lobutils.data import segment
+from lobutils.data.catalog import segment
 from lobutils.models import deeplob as dl
 from lobutils.models import study
 from lobutils.models.windows import load_lob
+from lobutils.plots import deep as plots_deep
 
 
 @pytest.fixture(scope="module")

@@ -1,4 +1,4 @@
-"""Tests of lobutils.targets. All prices here are synthetic (by hand or from seeded random
+"""Tests of lobutils.features.targets. All prices here are synthetic (by hand or from seeded random
 walks), so the expected values are known."""
 
 from __future__ import annotations
@@ -12,9 +12,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from lobutils import _features_kernels as _k
-from lobutils import targets as T
-from lobutils.features import past_returns
+from lobutils.features import _kernels as _k
+from lobutils.features import targets as T
+from lobutils.features.core import past_returns
 
 S = 1_000_000_000
 PROPERTY = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])

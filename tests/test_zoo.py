@@ -1,4 +1,4 @@
-"""Tests of lobutils.models.zoo and lobutils.plots_models.
+"""Tests of lobutils.models.zoo and lobutils.plots.models.
 
 All data here are synthetic (a seeded generator below): autocorrelated features and a mid
 price whose next moves depend, or do not depend, on them. The expected behaviour is known:
@@ -17,11 +17,11 @@ import pytest
 from sklearn.base import BaseEstimator, RegressorMixin
 
 from lobutils import evaluation as ev
-from lobutils import plots_models
-from lobutils import targets as T
-from lobutils.dataset import Dataset
-from lobutils.features import FeatureConfig
+from lobutils.features import targets as T
+from lobutils.features.core import FeatureConfig
+from lobutils.features.dataset import Dataset
 from lobutils.models import zoo
+from lobutils.plots import models as plots_models
 
 S = 1_000_000_000
 

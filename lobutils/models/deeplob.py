@@ -600,7 +600,7 @@ class TrainConfig:
         transform predictions back.
     ema_alpha : float or None
         Regression: train on the EMA-smoothed forward return
-        (:func:`lobutils.targets.ema_smoothed_returns`, seed 004's target); evaluation is
+        (:func:`lobutils.features.targets.ema_smoothed_returns`, seed 004's target); evaluation is
         always on the raw forward return.
     class_weight : {"none", "balanced"}
         Classification: weight classes inversely to their training frequency.
@@ -785,7 +785,7 @@ class TargetScaler:
 def training_targets(raw: np.ndarray, ema_alpha: float | None = None) -> np.ndarray:
     """The regression target a model trains on: the raw forward return, or its EMA.
 
-    The EMA runs over the whole series in row order (:func:`lobutils.targets.ema_smoothed_returns`),
+    The EMA runs over the whole series in row order (:func:`lobutils.features.targets.ema_smoothed_returns`),
     so the smoothed target of row ``t`` mixes the forward returns of earlier rows. It is a
     *training* target only: :func:`fit_predict` scores predictions on ``raw``.
 
@@ -797,7 +797,7 @@ def training_targets(raw: np.ndarray, ema_alpha: float | None = None) -> np.ndar
     r = np.asarray(raw, dtype=np.float64)
     if ema_alpha is None:
         return r
-    from lobutils.targets import ema_smoothed_returns
+    from lobutils.features.targets import ema_smoothed_returns
 
     if r.ndim == 1:
         return ema_smoothed_returns(r, alpha=ema_alpha)

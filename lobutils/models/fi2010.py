@@ -30,7 +30,7 @@ test file into the next, so each part carries a block id per row for
 Labels
 ------
 The labels are returned as the book's codes: 0 = down, 1 = flat (stationary), 2 = up (as
-:func:`lobutils.targets.three_class_labels`); FI-2010's 1/2/3 (up/stationary/down) map to
+:func:`lobutils.features.targets.three_class_labels`); FI-2010's 1/2/3 (up/stationary/down) map to
 2/1/0.
 
 Examples

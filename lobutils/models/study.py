@@ -20,7 +20,7 @@ best baseline with block-bootstrap CIs (:func:`lobutils.evaluation.results_table
 
 Examples
 --------
->>> from lobutils.data import segment
+>>> from lobutils.data.catalog import segment
 >>> from lobutils.models.windows import load_lob
 >>> lob = load_lob(segment("spot_ethusdt"), grid="1s", horizons=(10,))
 >>> wt = make_window_task(lob, (10,), "three_class", T=20)
@@ -40,7 +40,7 @@ import numpy as np
 import pandas as pd
 
 from lobutils import evaluation as ev
-from lobutils import targets as _targets
+from lobutils.features import targets as _targets
 from lobutils.models.windows import LOBData, Normalizer, fit_normalizer, window_ends
 
 __all__ = [
@@ -94,7 +94,7 @@ class WindowTask:
         The classical features at the kept rows.
     ts, target_end : numpy.ndarray of int64
         Per kept row (the target end of the primary horizon).
-    threshold : lobutils.targets.Threshold or None
+    threshold : lobutils.features.targets.Threshold or None
     classes : tuple of str or None
     """
 

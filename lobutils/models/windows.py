@@ -499,8 +499,8 @@ class LOBData:
 
     Attributes
     ----------
-    dataset : lobutils.dataset.Dataset
-        Features, forward targets and target ends (:func:`lobutils.dataset.build_dataset`).
+    dataset : lobutils.features.dataset.Dataset
+        Features, forward targets and target ends (:func:`lobutils.features.dataset.build_dataset`).
     lob : numpy.ndarray (N, 4 L), float32
         The book at the same rows (:func:`lob_matrix` order).
     valid : numpy.ndarray of bool (N,)
@@ -527,35 +527,35 @@ def load_lob(
     horizons: Sequence[int] = (10, 60),
     **dataset_kwargs: Any,
 ) -> LOBData:
-    """Read a segment once; return its :class:`~lobutils.dataset.Dataset` and book windows.
+    """Read a segment once; return its :class:`~lobutils.features.dataset.Dataset` and book windows.
 
-    The book goes through the same steps as in :func:`lobutils.dataset.build_dataset`
+    The book goes through the same steps as in :func:`lobutils.features.dataset.build_dataset`
     (replay with gap markers, then the last state at or before each grid time), so row ``i``
     of ``lob`` is the book at ``dataset.ts[i]``.
 
     Parameters
     ----------
-    source : lobutils.data.Segment, path(s) or lobutils.io.Recording
+    source : lobutils.data.catalog.Segment, path(s) or lobutils.data.binance.Recording
     grid : str
         Clock grid (``"100ms"``); event time (None) is not supported here.
     levels : int
     horizons : sequence of int
         Target horizons in seconds.
     **dataset_kwargs
-        Passed to :func:`lobutils.dataset.build_dataset`.
+        Passed to :func:`lobutils.features.dataset.build_dataset`.
 
     Examples
     --------
-    >>> from lobutils.data import segment
+    >>> from lobutils.data.catalog import segment
     >>> d = load_lob(segment("usdm_btcusdt"), grid="1s", levels=10, horizons=(10,))
     >>> d.lob.shape[1], len(d) == len(d.dataset), bool(d.valid.mean() > 0.9)
     (40, True, True)
     """
-    from lobutils import book as _book
-    from lobutils import io as _io
-    from lobutils import sampling as _sampling
-    from lobutils.data import Segment
-    from lobutils.dataset import build_dataset
+    from lobutils.book import replay as _book
+    from lobutils.book import sampling as _sampling
+    from lobutils.data import binance as _io
+    from lobutils.data.catalog import Segment
+    from lobutils.features.dataset import build_dataset
 
     if grid is None:
         raise ValueError("load_lob needs a clock grid (e.g. '100ms')")

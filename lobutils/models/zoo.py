@@ -77,8 +77,8 @@ from sklearn.utils import get_tags
 from sklearn.utils.metaestimators import available_if
 
 from lobutils import evaluation as ev
-from lobutils import targets as _targets
-from lobutils.dataset import Dataset
+from lobutils.features import targets as _targets
+from lobutils.features.dataset import Dataset
 
 __all__ = [
     "CLASSIFICATION_TARGETS",
@@ -805,7 +805,7 @@ class ZooConfig:
     three_class_k : float
         The 3-class threshold is ``k x std`` of the training returns.
     binary_no_change : {"drop", "keep"}
-        See :func:`lobutils.targets.binary_labels`.
+        See :func:`lobutils.features.targets.binary_labels`.
     tune_metric_regression, tune_metric_classification : str
         Validation metrics of :func:`tune`.
     refit : {"train_val", "train"}
@@ -923,7 +923,7 @@ class TaskData:
         Class names (classification).
     directions : tuple of int or None
         Trade direction of each class (-1, 0, +1) for the P&L.
-    threshold : lobutils.targets.Threshold or float or None
+    threshold : lobutils.features.targets.Threshold or float or None
         The 3-class threshold, fitted on the training rows.
     baseline_names : mapping
         Renames of the evaluation baselines (``zero`` is ``persistence`` for L1 targets).
@@ -1000,8 +1000,8 @@ def make_task(
 
     Examples
     --------
-    >>> from lobutils.data import segment
-    >>> from lobutils.dataset import build_dataset
+    >>> from lobutils.data.catalog import segment
+    >>> from lobutils.features.dataset import build_dataset
     >>> ds = build_dataset(segment("spot_btcusdt"), horizons=(1, 10))
     >>> td = make_task(ds, 10, "three_class")
     >>> td.task, td.classes, td.horizon_rows
@@ -1394,8 +1394,8 @@ def run_zoo(
 
     Examples
     --------
-    >>> from lobutils.data import segment
-    >>> from lobutils.dataset import build_dataset
+    >>> from lobutils.data.catalog import segment
+    >>> from lobutils.features.dataset import build_dataset
     >>> ds = build_dataset(segment("usdm_btcusdt"), horizons=(1,))
     >>> res = run_zoo(ds, ZooConfig(models=(LinearConfig(),), targets=("return",), n_boot=50,
     ...                             importance_repeats=0))

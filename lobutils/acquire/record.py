@@ -1,0 +1,1380 @@
+"""Live recorder of Binance market streams, in the format of the bundled recordings.
+
+The recorder subscribes to Binance *combined streams* (depth diffs, trades and bookTicker) for
+the symbols asked, on spot, USD-M or COIN-M futures, and writes every message as one line
+
+```
+<local receive time, ns since epoch> <raw JSON, exactly as received>
+```
+
+into one gzip file per (market, symbol) stream. That is the bundled data's format, so
+:func:`lobutils.data.binance.read_binance_recording`, :func:`lobutils.book.replay.reconstruct` and
+:func:`lobutils.data.catalog.segments` work unchanged on what it writes. No API key is needed: all of
+it is public market data.
+
+Snapshots
+---------
+A depth diff stream needs a REST depth snapshot to start a book from. The recorder fetches one
+per symbol after subscribing and writes it in-line, as one line ``<local ns> <raw snapshot
+JSON>``. It fetches (and writes) a fresh one
+
+* at the start of every new file, so every file can be rebuilt on its own (the snapshot lands
+  after the few messages that arrive while it is fetched; the reader buffers those diffs and
+  replays them on the snapshot, as at the start of a recording);
+* after a *gap* in a stream's update-id chain (spot ``U == prev_u + 1``, futures
+  ``pu == prev_u``), so the reader re-syncs right after it;
+* after every reconnect.
+
+A snapshot older than the first diff it must cover (``lastUpdateId`` below the chain's start)
+cannot sync a book: the recorder drops it, counts it (``stale_snapshots``) and fetches again.
+Snapshot requests are spaced by at least ``snapshot_min_interval`` seconds per symbol and
+retried with exponential backoff.
+
+Files and rotation
+------------------
+Files are named ``<market>_<symbol>_<YYYYMMDD>.gz`` (``market`` in ``spot``, ``usdm``, ``cm``;
+the UTC date of the local receive clock), the pattern :mod:`lobutils.data.catalog` reads: daily files of
+a stream join into one segment. With ``rotate="daily"`` (the default) a new file starts at every
+UTC midnight. With ``rotate="hourly"`` files are ``<market>_<symbol>_<YYYYMMDD>_<HH>.gz``:
+:func:`lobutils.data.catalog.segments` ignores these names (its pattern ends in the 8-digit date), so
+list them with :func:`recorded_files` and pass the list to
+:func:`~lobutils.data.binance.read_binance_recording`. Every file starts with its own snapshot either way.
+
+When a file of the same name already exists (a restart on the same day), the recorder appends a
+new gzip member to it. A file left cut mid-write by a killed recorder is first repaired in place:
+rewritten up to its last complete line.
+
+Durability
+----------
+Output is flushed with ``Z_SYNC_FLUSH`` every ``flush_interval`` seconds and every
+``flush_messages`` messages, so a killed recorder (``SIGKILL``, power cut) loses at most the
+messages since the last flush, and the file is readable up to its last complete line (the reader
+warns that it was cut). ``SIGINT``/``SIGTERM`` stop the recorder gracefully: every file is
+closed as a complete gzip.
+
+Status is logged (logger ``lobutils.acquire.record``) every ``status_interval`` seconds: messages per
+second, files written, gaps, snapshots and reconnects.
+
+Offline
+-------
+:class:`ReplayServer` stands in for Binance on 127.0.0.1: it replays a recording's messages
+over a websocket and answers the snapshot request, so the recorder's live code runs without the
+network (the tests, and chapter 1).
+
+Examples
+--------
+>>> cfg = RecorderConfig(symbols=("BTCUSDT", "ethusdt"), market="usdm")
+>>> cfg.symbols
+('btcusdt', 'ethusdt')
+>>> stream_url(cfg)
+'wss://fstream.binance.com/stream?streams=btcusdt@depth@0ms/btcusdt@trade/btcusdt@bookTicker/ethusdt@depth@0ms/ethusdt@trade/ethusdt@bookTicker'
+>>> snapshot_url(cfg, "btcusdt")
+'https://fapi.binance.com/fapi/v1/depth?symbol=BTCUSDT&limit=1000'
+
+Recording for a minute (needs the network)::
+
+    from lobutils.acquire.record import record
+    stats = record(["btcusdt"], market="spot", out_dir="data/recordings", max_seconds=60)
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as _dt
+import gzip
+import http.client
+import logging
+import os
+import random
+import signal
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+import zlib
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import orjson
+
+__all__ = [
+    "MARKET_ENDPOINTS",
+    "Endpoints",
+    "Recorder",
+    "RecorderConfig",
+    "ReplayServer",
+    "add_parsers",
+    "file_name",
+    "record",
+    "recorded_files",
+    "repair_gzip",
+    "snapshot_url",
+    "stream_url",
+]
+
+log = logging.getLogger("lobutils.acquire.record")
+
+_DAY_NS = 86_400 * 10**9
+_HOUR_NS = 3_600 * 10**9
+
+
+@dataclass(frozen=True)
+class Endpoints:
+    """Where one Binance market's streams and REST depth snapshots live.
+
+    Attributes
+    ----------
+    ws
+        Websocket origin; the recorder appends ``/stream?streams=...``.
+    rest
+        REST origin; the recorder appends ``depth_path``.
+    depth_path
+        Path of the depth-snapshot endpoint.
+    depth_stream
+        Depth channel suffix: ``depth@100ms`` (spot) or ``depth@0ms`` (futures).
+    chain
+        ``"spot"`` (diffs chain by ``U == prev_u + 1``) or ``"futures"`` (``pu == prev_u``).
+    """
+
+    ws: str
+    rest: str
+    depth_path: str
+    depth_stream: str
+    chain: str
+
+
+MARKET_ENDPOINTS: dict[str, Endpoints] = {
+    "spot": Endpoints(
+        "wss://stream.binance.com:9443",
+        "https://api.binance.com",
+        "/api/v3/depth",
+        "depth@100ms",
+        "spot",
+    ),
+    "usdm": Endpoints(
+        "wss://fstream.binance.com",
+        "https://fapi.binance.com",
+        "/fapi/v1/depth",
+        "depth@0ms",
+        "futures",
+    ),
+    "cm": Endpoints(
+        "wss://dstream.binance.com",
+        "https://dapi.binance.com",
+        "/dapi/v1/depth",
+        "depth@0ms",
+        "futures",
+    ),
+}
+"""Binance's public endpoints per market (``spot``, ``usdm``, ``cm``)."""
+
+
+def _default_out_dir() -> Path:
+    from lobutils import paths
+
+    return paths.data_dir() / "recordings"
+
+
+@dataclass(frozen=True)
+class RecorderConfig:
+    """What to record, where, and how.
+
+    Parameters
+    ----------
+    symbols
+        Binance symbols (any case), e.g. ``("btcusdt",)`` or ``("btcusd_perp",)`` for COIN-M.
+    market
+        ``"spot"``, ``"usdm"`` (USD-M futures) or ``"cm"`` (COIN-M futures).
+    out_dir
+        Output directory (default ``$LOBUTILS_DATA_DIR/recordings``, see :mod:`lobutils.paths`).
+    rotate
+        ``"daily"`` or ``"hourly"``. Files always change at UTC midnight.
+    ws_url, rest_url
+        Override the websocket and REST origins of :data:`MARKET_ENDPOINTS` (tests, mirrors).
+    depth_stream
+        Override the depth channel, e.g. ``"depth@250ms"``.
+    snapshot_limit
+        Levels per side of the REST snapshot (Binance allows up to 5000 on spot, 1000 on
+        futures).
+    flush_interval, flush_messages
+        Flush the gzip stream (``Z_SYNC_FLUSH``) at least this often, in seconds and messages.
+    fsync
+        Also ``fsync`` at every flush (survives a power cut, costs disk I/O).
+    compresslevel
+        gzip level, 1 (fast) to 9 (small).
+    max_messages, max_seconds
+        Stop after this many stream messages, or this many seconds (None: run until a signal).
+    status_interval
+        Seconds between status log lines (0: none).
+    snapshot_min_interval
+        Least seconds between two snapshot requests of one symbol.
+    backoff_initial, backoff_max
+        Reconnect and retry delays: doubling from ``backoff_initial`` up to ``backoff_max``,
+        with jitter.
+    http_timeout
+        Seconds before a snapshot request is given up (and retried).
+    clock
+        The local clock, a function returning ns since the epoch (default :func:`time.time_ns`).
+        It stamps every line and decides rotation; tests inject one to cross midnight.
+    """
+
+    symbols: tuple[str, ...]
+    market: str = "spot"
+    out_dir: Path | None = None
+    rotate: str = "daily"
+    ws_url: str | None = None
+    rest_url: str | None = None
+    depth_stream: str | None = None
+    snapshot_limit: int = 1000
+    flush_interval: float = 1.0
+    flush_messages: int = 10_000
+    fsync: bool = False
+    compresslevel: int = 6
+    max_messages: int | None = None
+    max_seconds: float | None = None
+    status_interval: float = 10.0
+    snapshot_min_interval: float = 1.0
+    backoff_initial: float = 0.5
+    backoff_max: float = 30.0
+    http_timeout: float = 10.0
+    clock: Callable[[], int] = field(default=time.time_ns, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        syms = (self.symbols,) if isinstance(self.symbols, str) else tuple(self.symbols)
+        syms = tuple(dict.fromkeys(s.strip().lower() for s in syms))
+        if not syms or any(not s or "/" in s or "@" in s for s in syms):
+            raise ValueError(
+                f"symbols must be Binance symbols like 'btcusdt', got {self.symbols!r}"
+            )
+        object.__setattr__(self, "symbols", syms)
+        if self.market not in MARKET_ENDPOINTS:
+            raise ValueError(
+                f"market must be one of {sorted(MARKET_ENDPOINTS)}, got {self.market!r}"
+            )
+        if self.rotate not in ("daily", "hourly"):
+            raise ValueError(f"rotate must be 'daily' or 'hourly', got {self.rotate!r}")
+        out = Path(self.out_dir) if self.out_dir is not None else _default_out_dir()
+        object.__setattr__(self, "out_dir", out)
+        if self.flush_interval <= 0 or self.flush_messages < 1:
+            raise ValueError("flush_interval must be > 0 and flush_messages >= 1")
+        if not 1 <= self.compresslevel <= 9:
+            raise ValueError(f"compresslevel must be 1..9, got {self.compresslevel}")
+
+    @property
+    def endpoints(self) -> Endpoints:
+        """The market's endpoints with the overrides applied."""
+        e = MARKET_ENDPOINTS[self.market]
+        return Endpoints(
+            (self.ws_url or e.ws).rstrip("/"),
+            (self.rest_url or e.rest).rstrip("/"),
+            e.depth_path,
+            self.depth_stream or e.depth_stream,
+            e.chain,
+        )
+
+
+def stream_url(cfg: RecorderConfig) -> str:
+    """The combined-stream URL: depth, trade and bookTicker of every symbol.
+
+    >>> stream_url(RecorderConfig(("btcusdt",), ws_url="ws://127.0.0.1:8765"))
+    'ws://127.0.0.1:8765/stream?streams=btcusdt@depth@100ms/btcusdt@trade/btcusdt@bookTicker'
+    """
+    e = cfg.endpoints
+    names = [f"{s}@{c}" for s in cfg.symbols for c in (e.depth_stream, "trade", "bookTicker")]
+    return f"{e.ws}/stream?streams={'/'.join(names)}"
+
+
+def snapshot_url(cfg: RecorderConfig, symbol: str) -> str:
+    """The REST depth-snapshot URL of one symbol.
+
+    >>> snapshot_url(RecorderConfig(("btcusdt",)), "btcusdt")
+    'https://api.binance.com/api/v3/depth?symbol=BTCUSDT&limit=1000'
+    """
+    e = cfg.endpoints
+    return f"{e.rest}{e.depth_path}?symbol={symbol.upper()}&limit={cfg.snapshot_limit}"
+
+
+def _period(ts_ns: int, rotate: str) -> tuple[str, int]:
+    """``(file key, end of the period in ns)`` for a local timestamp."""
+    step = _DAY_NS if rotate == "daily" else _HOUR_NS
+    start = ts_ns - ts_ns % step
+    t = _dt.datetime.fromtimestamp(start // 10**9, _dt.UTC)
+    key = t.strftime("%Y%m%d") if rotate == "daily" else t.strftime("%Y%m%d_%H")
+    return key, start + step
+
+
+def file_name(market: str, symbol: str, ts_ns: int, rotate: str = "daily") -> str:
+    """The file a line stamped ``ts_ns`` goes to.
+
+    >>> t = 1723161599_000_000_000  # 2024-08-08 23:59:59 UTC
+    >>> file_name("usdm", "ethusdt", t), file_name("usdm", "ethusdt", t + 10**9)
+    ('usdm_ethusdt_20240808.gz', 'usdm_ethusdt_20240809.gz')
+    >>> file_name("spot", "btcusdt", t, rotate="hourly")
+    'spot_btcusdt_20240808_23.gz'
+    """
+    return f"{market}_{symbol}_{_period(ts_ns, rotate)[0]}.gz"
+
+
+def recorded_files(
+    directory: str | os.PathLike, market: str, symbol: str, rotate: str | None = None
+) -> list[Path]:
+    """The recorder's files of one stream in a directory, in time order.
+
+    Daily files (``<market>_<symbol>_<YYYYMMDD>.gz``) and hourly files (``..._<HH>.gz``) are
+    both listed unless ``rotate`` picks one kind. Pass the list to
+    :func:`lobutils.data.binance.read_binance_recording` to read them as one stream.
+
+    >>> import tempfile
+    >>> d = Path(tempfile.mkdtemp())
+    >>> for n in ("spot_btcusdt_20240809_00.gz", "spot_btcusdt_20240808_23.gz", "x.gz"):
+    ...     _ = (d / n).write_bytes(b"")
+    >>> [p.name for p in recorded_files(d, "spot", "btcusdt")]
+    ['spot_btcusdt_20240808_23.gz', 'spot_btcusdt_20240809_00.gz']
+    """
+    import re
+
+    pat = re.compile(
+        rf"^{re.escape(market)}_{re.escape(symbol.lower())}_(\d{{8}})(?:_(\d{{2}}))?\.gz$"
+    )
+    out = []
+    for p in Path(directory).iterdir():
+        m = pat.match(p.name)
+        if m is None or not p.is_file():
+            continue
+        hourly = m[2] is not None
+        if rotate is not None and hourly != (rotate == "hourly"):
+            continue
+        out.append((m[1], m[2] or "", p))
+    return [p for *_, p in sorted(out)]
+
+
+# --------------------------------------------------------------------------- files
+
+
+def repair_gzip(path: str | os.PathLike) -> dict:
+    """Make a gzip file that was cut mid-write complete again, in place.
+
+    Its complete lines are kept (concatenated members included); a partial last line and the
+    undecodable tail are dropped. A complete file is left untouched.
+
+    Returns
+    -------
+    dict
+        ``{"repaired": bool, "kept_bytes": int, "dropped_bytes": int}`` (uncompressed bytes).
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> p = Path(tempfile.mkdtemp()) / "x.gz"
+    >>> _ = p.write_bytes(gzip.compress(b"1 {}\\n2 {}\\n3 {\\"cut")[:-8])  # no trailer
+    >>> repair_gzip(p)["repaired"], gzip.decompress(p.read_bytes())
+    (True, b'1 {}\\n2 {}\\n')
+    """
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.repair")
+    complete = True
+    kept = dropped = 0
+    with open(path, "rb") as src:
+        raw = src.read()
+    pieces = []
+    rest = raw
+    while rest:
+        d = zlib.decompressobj(wbits=31)
+        try:
+            pieces.append(d.decompress(rest))
+        except zlib.error:
+            complete = False
+            break
+        if not d.eof:
+            complete = False
+            break
+        rest = d.unused_data
+    data = b"".join(pieces)
+    if complete and (not data or data.endswith(b"\n")):
+        return {"repaired": False, "kept_bytes": len(data), "dropped_bytes": 0}
+    cut = data.rfind(b"\n") + 1
+    kept, dropped = cut, len(data) - cut
+    with open(tmp, "wb") as fh:
+        with gzip.GzipFile(fileobj=fh, mode="wb", mtime=0) as gz:
+            gz.write(data[:cut])
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+    return {"repaired": True, "kept_bytes": kept, "dropped_bytes": dropped}
+
+
+class _LineFile:
+    """An appendable gzip file of lines, flushable so that a killed writer leaves it readable."""
+
+    def __init__(self, path: Path, compresslevel: int, fsync: bool):
+        self.path = path
+        self.fsync = fsync
+        if path.exists() and path.stat().st_size:
+            info = repair_gzip(path)
+            if info["repaired"]:
+                log.warning(
+                    "%s was cut mid-write; repaired (kept %d bytes, dropped %d)",
+                    path.name,
+                    info["kept_bytes"],
+                    info["dropped_bytes"],
+                )
+        self._fh = open(path, "ab")  # noqa: SIM115 (closed in close())
+        self._gz = gzip.GzipFile(fileobj=self._fh, mode="wb", compresslevel=compresslevel)
+        self.lines = 0
+        self.unflushed = 0
+
+    def write(self, ts: int, payload: bytes) -> None:
+        self._gz.write(b"%d %s\n" % (ts, payload))
+        self.lines += 1
+        self.unflushed += 1
+
+    def flush(self) -> None:
+        if self.unflushed:
+            self._gz.flush(zlib.Z_SYNC_FLUSH)  # also flushes the file object
+            if self.fsync:
+                os.fsync(self._fh.fileno())
+            self.unflushed = 0
+
+    def close(self) -> None:
+        if self._gz is None:
+            return
+        self._gz.close()
+        self._fh.flush()
+        if self.fsync:
+            os.fsync(self._fh.fileno())
+        self._fh.close()
+        self._gz = None
+
+
+def _one_line(payload: bytes) -> bytes:
+    """The payload on one line: JSON whitespace newlines become spaces (strings hold none)."""
+    payload = payload.strip()
+    if b"\n" in payload or b"\r" in payload:
+        payload = payload.replace(b"\r", b" ").replace(b"\n", b" ")
+    return payload
+
+
+# --------------------------------------------------------------------------- recorder
+
+
+class _Stream:
+    """Per-symbol state: the open file, the update-id chain and the snapshot bookkeeping."""
+
+    def __init__(self, symbol: str):
+        self.symbol = symbol
+        self.file: _LineFile | None = None
+        self.period_end = -1
+        self.prev_u: int | None = None  # last diff's final update id (None: chain restarts)
+        self.base: int | None = None  # the update id the epoch's snapshot must reach
+        self.snap_id: int | None = None  # lastUpdateId of the epoch's snapshot
+        self.synced = False
+        self.wanted = asyncio.Event()
+        self.last_request = -1e9
+        self.counts = dict.fromkeys(
+            (
+                "messages",
+                "depth",
+                "trades",
+                "bbo",
+                "other",
+                "gaps",
+                "duplicates",
+                "snapshots",
+                "stale_snapshots",
+                "snapshot_errors",
+            ),
+            0,
+        )
+
+
+class Recorder:
+    """Records Binance combined streams to gzip files; see the module docstring.
+
+    Use :meth:`run` in a running event loop (``await Recorder(cfg).run()`` in a notebook), or
+    :func:`record` from plain code. :meth:`stop` ends it gracefully; it is safe to call from a
+    signal handler or another thread.
+
+    Attributes
+    ----------
+    config
+        The :class:`RecorderConfig`.
+    stats
+        Live counters (``messages``, ``gaps``, ``snapshots``, ``reconnects``, ``files``, ...).
+    """
+
+    def __init__(self, config: RecorderConfig):
+        self.config = config
+        self.streams = {s: _Stream(s) for s in config.symbols}
+        self.files: list[str] = []
+        self.reconnects = 0
+        self.connections = 0
+        self.messages = 0
+        self.unrouted = 0
+        self.stopped_by: str | None = None
+        self._error: BaseException | None = None
+        self._stop: asyncio.Event | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._t0 = time.monotonic()
+        self._futures = config.endpoints.chain == "futures"
+
+    # ----------------------------------------------------------------- control
+
+    def stop(self, reason: str = "stop") -> None:
+        """Ask the recorder to stop; files are closed as complete gzip streams."""
+        if self.stopped_by is None:
+            self.stopped_by = reason
+        if self._loop is not None and self._stop is not None:
+            try:
+                running = asyncio.get_running_loop()
+            except RuntimeError:
+                running = None
+            if running is self._loop:
+                self._stop.set()
+            else:
+                self._loop.call_soon_threadsafe(self._stop.set)
+
+    def _fail(self, exc: BaseException) -> None:
+        """A fatal error (a file cannot be written): stop, and raise it from :meth:`run`."""
+        if self._error is None:
+            self._error = (
+                _WriteError(f"recording stopped: {exc}") if isinstance(exc, OSError) else exc
+            )
+            log.error("%s", self._error)
+        self.stop("error")
+
+    @property
+    def stats(self) -> dict:
+        per = {s: dict(st.counts) for s, st in self.streams.items()}
+        total = {k: sum(c[k] for c in per.values()) for k in next(iter(per.values()))}
+        return {
+            "market": self.config.market,
+            "symbols": list(self.config.symbols),
+            "messages": self.messages,
+            **{k: total[k] for k in ("gaps", "duplicates", "snapshots", "stale_snapshots")},
+            "reconnects": self.reconnects,
+            "files": list(self.files),
+            "unrouted": self.unrouted,
+            "seconds": round(time.monotonic() - self._t0, 3),
+            "stopped_by": self.stopped_by,
+            "per_symbol": per,
+        }
+
+    async def run(self, handle_signals: bool = True) -> dict:
+        """Record until :meth:`stop`, a signal, ``max_messages`` or ``max_seconds``.
+
+        Parameters
+        ----------
+        handle_signals
+            Install SIGINT/SIGTERM handlers that stop gracefully (main thread only).
+
+        Returns
+        -------
+        dict
+            The final :attr:`stats`.
+        """
+        cfg = self.config
+        self._loop = asyncio.get_running_loop()
+        self._stop = asyncio.Event()
+        self._t0 = time.monotonic()
+        cfg.out_dir.mkdir(parents=True, exist_ok=True)
+        installed = []
+        if handle_signals and threading.current_thread() is threading.main_thread():
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                try:
+                    self._loop.add_signal_handler(sig, self.stop, signal.Signals(sig).name)
+                    installed.append(sig)
+                except (NotImplementedError, RuntimeError, ValueError):  # pragma: no cover
+                    pass
+        if self.stopped_by is not None:
+            self._stop.set()
+        ws_task = asyncio.create_task(self._ws_loop(), name="ws")
+        stop_task = asyncio.create_task(self._stop.wait(), name="stop")
+        tasks = [
+            ws_task,
+            stop_task,
+            asyncio.create_task(self._flush_loop(), name="flush"),
+            *(
+                asyncio.create_task(self._snapshot_worker(st), name=f"snapshot-{s}")
+                for s, st in self.streams.items()
+            ),
+        ]
+        if cfg.status_interval > 0:
+            tasks.append(asyncio.create_task(self._status_loop(), name="status"))
+        log.info("recording %s %s to %s", cfg.market, ",".join(cfg.symbols), cfg.out_dir)
+        try:
+            done, _ = await asyncio.wait(
+                {ws_task, stop_task}, timeout=cfg.max_seconds, return_when=asyncio.FIRST_COMPLETED
+            )
+            if not done:
+                self.stop("max_seconds")
+            elif ws_task in done and not ws_task.cancelled() and ws_task.exception() is not None:
+                self._fail(ws_task.exception())
+        finally:
+            for t in tasks:
+                t.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            for st in self.streams.values():
+                if st.file is not None:
+                    st.file.close()
+                    st.file = None
+            for sig in installed:
+                self._loop.remove_signal_handler(sig)
+        self._log_status(final=True)
+        if self._error is not None:
+            raise self._error
+        return self.stats
+
+    # ----------------------------------------------------------------- websocket
+
+    async def _ws_loop(self) -> None:
+        from websockets.asyncio.client import connect
+        from websockets.exceptions import InvalidHandshake, WebSocketException
+
+        cfg = self.config
+        url = stream_url(cfg)
+        attempt = 0
+        while True:
+            t_open = time.monotonic()
+            try:
+                async with connect(
+                    url,
+                    max_size=2**24,
+                    max_queue=4096,
+                    open_timeout=cfg.http_timeout,
+                    ping_interval=20,
+                    ping_timeout=20,
+                    close_timeout=2,
+                    compression=None,
+                ) as ws:
+                    self.connections += 1
+                    if self.connections > 1:
+                        self.reconnects += 1
+                        log.warning("reconnected (%d so far)", self.reconnects)
+                    for st in self.streams.values():
+                        self._new_epoch(st, reconnect=True)
+                    while True:
+                        raw = await ws.recv(decode=False)
+                        try:
+                            self._on_message(raw)
+                        except OSError as exc:  # the disk, not the network: fatal
+                            self._fail(exc)
+                        if self.stopped_by is not None:
+                            return
+            except asyncio.CancelledError:
+                raise
+            except (OSError, TimeoutError, InvalidHandshake, WebSocketException) as exc:
+                if time.monotonic() - t_open > 60:
+                    attempt = 0  # the connection lived: start the backoff again
+                delay = self._backoff(attempt)
+                attempt += 1
+                log.warning("websocket: %s; reconnecting in %.1f s", _short(exc), delay)
+                await asyncio.sleep(delay)
+
+    def _backoff(self, attempt: int) -> float:
+        cfg = self.config
+        base = min(cfg.backoff_max, cfg.backoff_initial * 2**attempt)
+        return base * (0.5 + random.random() / 2)
+
+    def _on_message(self, raw: bytes | str) -> None:
+        if isinstance(raw, str):
+            raw = raw.encode()
+        ts = self.config.clock()
+        self.messages += 1
+        stream = _stream_name(raw)
+        if stream is None:
+            try:
+                msg = orjson.loads(raw)
+                stream = msg.get("stream") if isinstance(msg, dict) else None
+            except orjson.JSONDecodeError:
+                stream = None
+        sym, _, channel = (stream or "").partition("@")
+        st = self.streams.get(sym)
+        if st is None:
+            self.unrouted += 1
+            if self.unrouted <= 5:
+                log.warning("message of no recorded symbol: %r", raw[:120])
+        else:
+            f = self._file(st, ts)
+            f.write(ts, _one_line(raw))
+            st.counts["messages"] += 1
+            if channel.startswith("depth"):
+                st.counts["depth"] += 1
+                self._on_depth(st, raw)
+            elif channel == "trade":
+                st.counts["trades"] += 1
+            elif channel == "bookTicker":
+                st.counts["bbo"] += 1
+            else:
+                st.counts["other"] += 1
+            if f.unflushed >= self.config.flush_messages:
+                f.flush()
+        if self.config.max_messages is not None and self.messages >= self.config.max_messages:
+            self.stop("max_messages")
+
+    def _on_depth(self, st: _Stream, raw: bytes) -> None:
+        try:
+            d = orjson.loads(raw)["data"]
+            first, last = int(d["U"]), int(d["u"])
+            prev = int(d["pu"]) if self._futures else first - 1
+        except (orjson.JSONDecodeError, KeyError, TypeError, ValueError):
+            log.warning("%s: depth message without U/u%s", st.symbol, "/pu" * self._futures)
+            return
+        if st.prev_u is not None:
+            chained = prev == st.prev_u
+            if not chained:
+                if last <= st.prev_u:
+                    st.counts["duplicates"] += 1
+                    return
+                st.counts["gaps"] += 1
+                log.warning(
+                    "%s: gap in the depth stream (expected %s %d, got %d); fetching a snapshot",
+                    st.symbol,
+                    "pu" if self._futures else "U-1",
+                    st.prev_u,
+                    prev,
+                )
+                self._new_epoch(st)
+        st.prev_u = last
+        if st.base is None:
+            st.base = prev  # the snapshot must reach at least the update before this diff
+            if st.snap_id is not None:
+                self._check_snapshot(st)
+
+    def _new_epoch(self, st: _Stream, reconnect: bool = False) -> None:
+        """A new stretch that needs its own snapshot: new file, gap, or reconnect."""
+        if reconnect:
+            st.prev_u = None
+        st.base = None
+        st.snap_id = None
+        st.synced = False
+        st.wanted.set()
+
+    def _check_snapshot(self, st: _Stream) -> None:
+        if st.snap_id is not None and st.base is not None:
+            if st.snap_id >= st.base:
+                st.synced = True
+            else:
+                st.counts["stale_snapshots"] += 1
+                log.info(
+                    "%s: snapshot %d older than the stream (%d); fetching another",
+                    st.symbol,
+                    st.snap_id,
+                    st.base,
+                )
+                st.snap_id = None
+                st.wanted.set()
+
+    def _file(self, st: _Stream, ts: int) -> _LineFile:
+        """The stream's file for a line stamped ``ts``, rotating when its period is over."""
+        if st.file is None or ts >= st.period_end:
+            cfg = self.config
+            rotated = st.file is not None
+            if rotated:
+                st.file.close()
+            key, st.period_end = _period(ts, cfg.rotate)
+            path = cfg.out_dir / f"{cfg.market}_{st.symbol}_{key}.gz"
+            st.file = _LineFile(path, cfg.compresslevel, cfg.fsync)
+            self.files.append(str(path))
+            log.info("writing %s", path.name)
+            if rotated:
+                self._new_epoch(st)  # the new file gets its own snapshot
+        return st.file
+
+    # ----------------------------------------------------------------- snapshots
+
+    async def _snapshot_worker(self, st: _Stream) -> None:
+        cfg = self.config
+        url = snapshot_url(cfg, st.symbol)
+        while True:
+            await st.wanted.wait()
+            wait = st.last_request + cfg.snapshot_min_interval - time.monotonic()
+            if wait > 0:
+                await asyncio.sleep(wait)
+            st.wanted.clear()
+            attempt = 0
+            while True:
+                st.last_request = time.monotonic()
+                try:
+                    body = await asyncio.to_thread(_http_get, url, cfg.http_timeout)
+                    snap = _parse_snapshot(body)
+                except (OSError, ValueError) as exc:
+                    st.counts["snapshot_errors"] += 1
+                    delay = self._backoff(attempt)
+                    retry_after = getattr(exc, "retry_after", None)
+                    if retry_after:
+                        delay = max(delay, retry_after)
+                    attempt += 1
+                    log.warning(
+                        "%s: snapshot request failed (%s); retrying in %.1f s",
+                        st.symbol,
+                        _short(exc),
+                        delay,
+                    )
+                    await asyncio.sleep(delay)
+                    continue
+                try:
+                    self._on_snapshot(st, *snap)
+                except OSError as exc:
+                    self._fail(exc)
+                    return
+                break
+
+    def _on_snapshot(self, st: _Stream, last_id: int, payload: bytes) -> None:
+        if st.base is not None and last_id < st.base:
+            st.counts["stale_snapshots"] += 1
+            log.info("%s: snapshot %d older than the stream (%d)", st.symbol, last_id, st.base)
+            st.wanted.set()
+            return
+        ts = self.config.clock()
+        f = self._file(st, ts)  # may rotate: then this snapshot opens the new file
+        f.write(ts, payload)
+        f.flush()
+        st.counts["snapshots"] += 1
+        st.snap_id = last_id
+        st.wanted.clear()
+        self._check_snapshot(st)
+
+    # ----------------------------------------------------------------- housekeeping
+
+    async def _flush_loop(self) -> None:
+        while True:
+            await asyncio.sleep(self.config.flush_interval)
+            try:
+                for st in self.streams.values():
+                    if st.file is not None:
+                        st.file.flush()
+            except OSError as exc:
+                self._fail(exc)
+                return
+
+    async def _status_loop(self) -> None:
+        last_t, last_n = time.monotonic(), self.messages
+        while True:
+            await asyncio.sleep(self.config.status_interval)
+            now = time.monotonic()
+            rate = (self.messages - last_n) / max(now - last_t, 1e-9)
+            last_t, last_n = now, self.messages
+            self._log_status(rate=rate)
+
+    def _log_status(self, rate: float | None = None, final: bool = False) -> None:
+        s = self.stats
+        if rate is None:
+            rate = s["messages"] / max(s["seconds"], 1e-9)
+        log.info(
+            "%s%d msgs (%.1f/s), %d files, %d gaps, %d snapshots, %d reconnects",
+            "done: " if final else "",
+            s["messages"],
+            rate,
+            len(s["files"]),
+            s["gaps"],
+            s["snapshots"],
+            s["reconnects"],
+        )
+
+
+def _parse_snapshot(body: bytes) -> tuple[int, bytes]:
+    """``(lastUpdateId, the body on one line)``; ``ValueError`` if it is no depth snapshot."""
+    payload = _one_line(body)
+    try:
+        snap = orjson.loads(payload)
+        last_id = int(snap["lastUpdateId"])
+        ok = isinstance(snap["bids"], list) and isinstance(snap["asks"], list)
+    except (orjson.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
+        raise ValueError(f"not a depth snapshot ({_short(exc)}): {payload[:120]!r}") from None
+    if not ok:
+        raise ValueError(f"not a depth snapshot (bids/asks): {payload[:120]!r}")
+    return last_id, payload
+
+
+def _stream_name(raw: bytes) -> str | None:
+    """The stream name of a combined-stream envelope without parsing it, if it leads."""
+    if raw.startswith(b'{"stream":"'):
+        end = raw.find(b'"', 11)
+        if end > 11:
+            return raw[11:end].decode("ascii", "replace")
+    return None
+
+
+def _short(exc: BaseException) -> str:
+    text = str(exc) or type(exc).__name__
+    return text if len(text) < 200 else text[:200] + "..."
+
+
+class _WriteError(RuntimeError):
+    """Writing a recording file failed (disk full, permissions): the recorder stops."""
+
+
+class _HTTPStatusError(OSError):
+    def __init__(self, message: str, retry_after: float | None):
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+def _http_get(url: str, timeout: float) -> bytes:
+    """GET a URL with the standard library; raises ``OSError`` on HTTP errors."""
+    req = urllib.request.Request(url, headers={"User-Agent": "lobutils-recorder"})
+    try:
+        with urllib.request.urlopen(req, timeout=timeout) as resp:
+            return resp.read()
+    except urllib.error.HTTPError as exc:
+        retry = exc.headers.get("Retry-After") if exc.headers else None
+        try:
+            retry_after = float(retry) if retry else None
+        except ValueError:
+            retry_after = None
+        body = exc.read()[:200]
+        raise _HTTPStatusError(f"HTTP {exc.code} from {url}: {body!r}", retry_after) from None
+    except http.client.HTTPException as exc:  # a broken response (IncompleteRead, ...)
+        raise OSError(f"bad HTTP response from {url}: {_short(exc)}") from None
+
+
+# --------------------------------------------------------------------------- loopback stand-in
+
+
+class ReplayServer:
+    """A loopback stand-in for one Binance market: replays recorded messages, serves snapshots.
+
+    It runs a websocket server that sends recorded combined-stream messages, and an HTTP server
+    that answers the market's REST depth-snapshot request, both on 127.0.0.1 in a background
+    thread. Point a :class:`Recorder` at it (``ws_url=server.ws_url``,
+    ``rest_url=server.rest_url``) and the recorder runs exactly its live code path, offline:
+    the tests use it, and so does chapter 1.
+
+    Snapshots: the first request gets the recording's own snapshot line. Later ones (after a
+    gap or a reconnect) get the exchange's book as of the last message sent, dropped messages
+    included, built with :class:`lobutils.book.replay.ReferenceBook`.
+
+    Timing: ``gates[i] = k`` holds message ``i`` back until ``k`` snapshots have been served.
+    The default, ``{snapshot_at: 1}``, holds the messages that followed the snapshot line in
+    the recording until the recorder has fetched its snapshot, so the snapshot lands where it
+    was in the original and the replay does not depend on how fast either side runs.
+
+    Parameters
+    ----------
+    messages
+        Raw stream messages (combined-stream JSON, bytes), in order, without snapshot lines.
+    snapshot
+        The raw REST snapshot (``{"lastUpdateId": ..., "bids": ..., "asks": ...}``).
+    market
+        ``"spot"``, ``"usdm"`` or ``"cm"``: the REST path answered and the update-id chain of
+        later snapshots.
+    snapshot_at
+        How many of ``messages`` came before the snapshot line in the recording.
+    gates
+        See above (default ``{snapshot_at: 1}``).
+    drop
+        Indices of messages not sent (they still happen at the exchange: a gap).
+    close_after, skip_on_reconnect
+        Close the first connection after sending this many messages, and let this many more
+        happen while the client is away.
+    fail_first
+        Answer the first this many snapshot requests with HTTP 503.
+    hold_open
+        Keep the connection open after the last message (until the client closes it).
+
+    Attributes
+    ----------
+    sent, served
+        Messages that happened at the exchange (sent or dropped); snapshots served.
+    requests, ws_paths
+        The HTTP request paths and websocket paths seen.
+    problems
+        Things that went wrong on the server side (e.g. a gate never opened); empty when fine.
+
+    Examples
+    --------
+    Replay the first 300 lines of a bundled recording and record them:
+
+    >>> import tempfile
+    >>> from lobutils.data.catalog import segment
+    >>> from lobutils.data.binance import read_binance_recording
+    >>> out = tempfile.mkdtemp()
+    >>> with ReplayServer.from_recording(segment("usdm_ethusdt").files, max_lines=300) as srv:
+    ...     stats = record(srv.symbol, srv.market, out_dir=out, ws_url=srv.ws_url,
+    ...                    rest_url=srv.rest_url, max_messages=len(srv.messages),
+    ...                    status_interval=0)
+    >>> stats["messages"] == len(srv.messages), stats["snapshots"], stats["gaps"]
+    (True, 1, 0)
+    """
+
+    def __init__(
+        self,
+        messages: list[bytes],
+        snapshot: bytes,
+        market: str = "usdm",
+        *,
+        snapshot_at: int = 0,
+        gates: dict[int, int] | None = None,
+        drop: Iterable[int] = (),
+        close_after: int | None = None,
+        skip_on_reconnect: int = 0,
+        fail_first: int = 0,
+        hold_open: bool = False,
+    ):
+        if market not in MARKET_ENDPOINTS:
+            raise ValueError(f"market must be one of {sorted(MARKET_ENDPOINTS)}, got {market!r}")
+        self.messages = list(messages)
+        self.snapshot = bytes(snapshot)
+        self.market = market
+        self.symbol = _replay_symbol(self.messages)
+        self.snapshot_at = int(snapshot_at)
+        self.gates = {self.snapshot_at: 1} if gates is None else dict(gates)
+        self.drop = set(drop)
+        self.close_after = close_after
+        self.skip_on_reconnect = skip_on_reconnect
+        self.fail_first = fail_first
+        self.hold_open = hold_open
+        self.sent = 0
+        self.served = 0
+        self.requests: list[str] = []
+        self.ws_paths: list[str] = []
+        self.problems: list[str] = []
+        self._lock = threading.Lock()
+        self._book = None  # the exchange's book, built on the first later snapshot request
+        self._applied = 0
+        self._depth_request = (
+            f"{MARKET_ENDPOINTS[market].depth_path}?symbol={self.symbol.upper()}&limit="
+        )
+        self.httpd = None
+        self.thread = None
+        self._stop: asyncio.Event | None = None
+        self._env: dict[str, str | None] = {}
+
+    @classmethod
+    def from_recording(
+        cls,
+        files: str | os.PathLike | Iterable[str | os.PathLike],
+        max_lines: int | None = None,
+        market: str | None = None,
+        **options,
+    ) -> ReplayServer:
+        """A server replaying the first ``max_lines`` lines of a recording (one symbol).
+
+        The first snapshot line becomes :attr:`snapshot` (later ones are left out: the server
+        makes its own). ``market`` defaults to the file name's prefix (``usdm_ethusdt_...``).
+        Other options go to the constructor.
+        """
+        paths = [Path(files)] if isinstance(files, str | os.PathLike) else [Path(f) for f in files]
+        if market is None:
+            market = paths[0].name.split("_", 1)[0]
+        messages: list[bytes] = []
+        snapshot, snapshot_at, n = None, 0, 0
+        for p in paths:
+            with gzip.open(p, "rb") as fh:
+                for line in fh:
+                    payload = line.rstrip(b"\r\n").partition(b" ")[2]
+                    n += 1
+                    if payload.startswith(b'{"lastUpdateId"'):
+                        if snapshot is None:
+                            snapshot, snapshot_at = payload, len(messages)
+                    elif payload:
+                        messages.append(payload)
+                    if max_lines is not None and n >= max_lines:
+                        break
+            if max_lines is not None and n >= max_lines:
+                break
+        if snapshot is None:
+            raise ValueError(f"no REST snapshot line in the first {n} lines of {paths[0].name}")
+        return cls(messages, snapshot, market, snapshot_at=snapshot_at, **options)
+
+    @property
+    def ws_url(self) -> str:
+        """The websocket origin, for ``RecorderConfig(ws_url=...)``."""
+        return f"ws://127.0.0.1:{self.ws_port}"
+
+    @property
+    def rest_url(self) -> str:
+        """The REST origin, for ``RecorderConfig(rest_url=...)``."""
+        return f"http://127.0.0.1:{self.http_port}"
+
+    # ---------------------------------------------------------------- http
+
+    def _snapshot_body(self) -> bytes:
+        with self._lock:
+            if self.served == 0:
+                return self.snapshot
+            import numpy as np
+
+            from lobutils.book.replay import ReferenceBook
+
+            if self._book is None:
+                snap = orjson.loads(self.snapshot)
+                chain = MARKET_ENDPOINTS[self.market].chain
+                self._book = ReferenceBook(chain=chain)
+                self._book.snapshot(
+                    int(snap["lastUpdateId"]),
+                    [(float(p), float(q)) for p, q in snap["bids"]],
+                    [(float(p), float(q)) for p, q in snap["asks"]],
+                )
+            book = self._book
+            for raw in self.messages[self._applied : self.sent]:
+                msg = orjson.loads(raw)
+                if "@depth" in msg["stream"]:
+                    d = msg["data"]
+                    first, last = int(d["U"]), int(d["u"])
+                    out = book.diff(
+                        first,
+                        last,
+                        int(d.get("pu", first - 1)),
+                        [(float(p), float(q)) for p, q in d["b"]],
+                        [(float(p), float(q)) for p, q in d["a"]],
+                    )
+                    if out not in ("applied", "stale"):
+                        self.problems.append(f"server book: diff {first}-{last} {out}")
+            self._applied = self.sent
+            bids, asks = book.top(1000)
+            fmt = np.format_float_positional
+            return orjson.dumps(
+                {
+                    "lastUpdateId": book.last_u,
+                    "bids": [[fmt(p), fmt(q)] for p, q in bids],
+                    "asks": [[fmt(p), fmt(q)] for p, q in asks],
+                }
+            )
+
+    def _http_handler(self):
+        from http.server import BaseHTTPRequestHandler
+
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self):
+                server.requests.append(self.path)
+                if server.fail_first > 0:
+                    server.fail_first -= 1
+                    self.send_response(503)
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
+                if not self.path.startswith(server._depth_request):
+                    self.send_error(404)
+                    return
+                body = server._snapshot_body()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+                self.wfile.flush()
+                server.served += 1
+
+            def log_message(self, *args):
+                pass
+
+        return Handler
+
+    # ---------------------------------------------------------------- websocket
+
+    async def _wait_served(self, k: int) -> None:
+        deadline = time.monotonic() + 10
+        while self.served < k:
+            if time.monotonic() > deadline:
+                self.problems.append(f"gate: snapshot {k} never requested")
+                return
+            await asyncio.sleep(0.002)
+
+    async def _replay(self, ws) -> None:
+        self.ws_paths.append(ws.request.path)
+        first_connection = len(self.ws_paths) == 1
+        n = 0
+        while self.sent < len(self.messages):
+            i = self.sent
+            if i in self.gates:
+                await self._wait_served(self.gates.pop(i))
+            self.sent = i + 1
+            if i in self.drop:
+                continue
+            await ws.send(self.messages[i].decode())
+            n += 1
+            if first_connection and self.close_after and n >= self.close_after:
+                self.sent += self.skip_on_reconnect  # what happened while the client was away
+                await ws.close()
+                return
+            if n % 64 == 0:
+                await asyncio.sleep(0)
+        if self.hold_open:
+            await ws.wait_closed()
+
+    async def _serve(self, ready: threading.Event) -> None:
+        from websockets.asyncio.server import serve
+
+        self._stop = asyncio.Event()
+        async with serve(self._replay, "127.0.0.1", 0) as server:
+            self.ws_port = server.sockets[0].getsockname()[1]
+            ready.set()
+            await self._stop.wait()
+
+    def __enter__(self) -> ReplayServer:
+        from http.server import ThreadingHTTPServer
+
+        self._env = _bypass_proxies_for_loopback()
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), self._http_handler())
+        self.http_port = self.httpd.server_address[1]
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+        self._loop = asyncio.new_event_loop()
+        ready = threading.Event()
+        self.thread = threading.Thread(
+            target=lambda: self._loop.run_until_complete(self._serve(ready)),
+            name="lobutils-replay",
+            daemon=True,
+        )
+        self.thread.start()
+        if not ready.wait(5):
+            self.__exit__(None, None, None)
+            raise RuntimeError("the replay websocket server did not start")
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self.thread is not None:
+            if self._stop is not None:
+                self._loop.call_soon_threadsafe(self._stop.set)
+            self.thread.join(5)
+            if not self.thread.is_alive():
+                self._loop.close()
+            self.thread = None
+        if self.httpd is not None:
+            self.httpd.shutdown()
+            self.httpd.server_close()
+            self.httpd = None
+        for var, value in self._env.items():  # proxy settings as they were before __enter__
+            if value is None:
+                os.environ.pop(var, None)
+            else:
+                os.environ[var] = value
+        self._env = {}
+
+
+def _bypass_proxies_for_loopback() -> dict[str, str | None]:
+    """Add 127.0.0.1 to ``NO_PROXY`` when a proxy is configured; returns the old values.
+
+    The recorder's HTTP and websocket clients honour proxy variables, and a proxy cannot reach
+    this machine's loopback servers.
+    """
+    names = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy")
+    if not any(os.environ.get(n) for n in names):
+        return {}
+    old = {}
+    for var in ("NO_PROXY", "no_proxy"):
+        value = os.environ.get(var)
+        if "127.0.0.1" not in (value or "").split(","):
+            old[var] = value
+            os.environ[var] = ",".join(x for x in (value, "127.0.0.1", "localhost") if x)
+    return old
+
+
+def _replay_symbol(messages: list[bytes]) -> str:
+    """The one symbol of recorded combined-stream messages."""
+    for raw in messages:
+        name = _stream_name(raw)
+        if name is None:
+            try:
+                name = orjson.loads(raw).get("stream")
+            except (orjson.JSONDecodeError, AttributeError):
+                name = None
+        if name:
+            return name.partition("@")[0]
+    raise ValueError("no combined-stream message to replay")
+
+
+# --------------------------------------------------------------------------- entry points
+
+
+def record(symbols: Iterable[str] | str, market: str = "spot", **options) -> dict:
+    """Record Binance streams until a signal, ``max_messages`` or ``max_seconds``.
+
+    Parameters
+    ----------
+    symbols
+        Binance symbols, e.g. ``["btcusdt", "ethusdt"]``.
+    market
+        ``"spot"``, ``"usdm"`` or ``"cm"``.
+    **options
+        Any other :class:`RecorderConfig` field (``out_dir``, ``rotate``, ``max_seconds``, ...).
+
+    Returns
+    -------
+    dict
+        Counts: ``messages``, ``gaps``, ``snapshots``, ``reconnects``, ``files``, per symbol.
+
+    Notes
+    -----
+    Inside a running event loop (a notebook) the recording runs in a worker thread, without
+    signal handlers; interrupt the kernel to stop it, or use ``await Recorder(cfg).run()``.
+    """
+    symbols = (symbols,) if isinstance(symbols, str) else tuple(symbols)
+    rec = Recorder(RecorderConfig(symbols=symbols, market=market, **options))
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(rec.run())
+    result: dict = {}
+
+    def work():
+        result.update(asyncio.run(rec.run(handle_signals=False)))
+
+    t = threading.Thread(target=work, name="lobutils-recorder", daemon=True)
+    t.start()
+    try:
+        while t.is_alive():
+            t.join(0.2)
+    except KeyboardInterrupt:
+        rec.stop("SIGINT")
+        t.join()
+    return result
+
+
+def _cmd_record(args) -> dict:
+    if not logging.getLogger().handlers and not log.handlers:
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", stream=sys.stderr)
+    return record(
+        args.symbols,
+        market=args.market,
+        out_dir=args.out,
+        rotate=args.rotate,
+        ws_url=args.ws_url,
+        rest_url=args.rest_url,
+        depth_stream=args.depth_stream,
+        snapshot_limit=args.snapshot_limit,
+        flush_interval=args.flush_interval,
+        fsync=args.fsync,
+        max_messages=args.max_messages,
+        max_seconds=args.duration,
+        status_interval=args.status_interval,
+    )
+
+
+def add_parsers(subparsers) -> None:
+    """Add the ``record`` command to a CLI's subparsers (see :mod:`lobutils.runner.cli`).
+
+    >>> import argparse
+    >>> p = argparse.ArgumentParser(); add_parsers(p.add_subparsers(dest="command"))
+    >>> a = p.parse_args(["record", "btcusdt", "--market", "usdm", "--duration", "60"])
+    >>> a.symbols, a.market, a.duration, a.rotate
+    (['btcusdt'], 'usdm', 60.0, 'daily')
+    """
+    p = subparsers.add_parser(
+        "record",
+        help="record Binance depth, trade and bookTicker streams to gzip files",
+        description=(
+            "Record Binance combined streams in the bundled recordings' format "
+            "(<local ns> <raw JSON> per line), with REST depth snapshots in-line. "
+            "Stops on SIGINT/SIGTERM, --max-messages or --duration."
+        ),
+    )
+    p.add_argument("symbols", nargs="+", help="Binance symbols, e.g. btcusdt ethusdt")
+    p.add_argument("--market", choices=sorted(MARKET_ENDPOINTS), default="spot")
+    p.add_argument("--out", default=None, help="output directory (default data/recordings)")
+    p.add_argument("--rotate", choices=("daily", "hourly"), default="daily")
+    p.add_argument("--ws-url", default=None, help="websocket origin (default Binance's)")
+    p.add_argument("--rest-url", default=None, help="REST origin (default Binance's)")
+    p.add_argument("--depth-stream", default=None, help="e.g. depth@250ms (default per market)")
+    p.add_argument("--snapshot-limit", type=int, default=1000)
+    p.add_argument("--flush-interval", type=float, default=1.0, help="seconds between flushes")
+    p.add_argument("--fsync", action="store_true", help="fsync at every flush")
+    p.add_argument("--max-messages", type=int, default=None)
+    p.add_argument("--duration", type=float, default=None, help="seconds to record")
+    p.add_argument("--status-interval", type=float, default=10.0)
+    p.add_argument("--json", action="store_true", help="print one JSON line at the end")
+    p.set_defaults(func=_cmd_record)

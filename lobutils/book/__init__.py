@@ -1,0 +1,43 @@
+"""Stage 2, the order book: exact L2 reconstruction from depth events.
+
+:mod:`lobutils.book.replay`
+    The replay engine: snapshot/diff synchronisation, gap handling, the event-time book frame,
+    the ``bookTicker`` check (numba kernels in ``_replay_kernels``), and
+    :class:`~lobutils.book.replay.ReferenceBook`, the pure-Python book it is tested against.
+:mod:`lobutils.book.sampling`
+    Event time to clock time: the book on a regular grid, never looking ahead.
+:mod:`lobutils.book.market`
+    One recorded market ready for features: read, replay, sample, contract value.
+
+The most used names are importable from here:
+
+>>> from lobutils.book import reconstruct, sample_clock
+"""
+
+from lobutils.book.replay import (
+    CROSSED,
+    INVALID,
+    VALID,
+    Book,
+    BookError,
+    ReferenceBook,
+    check_bbo,
+    price_grid,
+    reconstruct,
+)
+from lobutils.book.sampling import grid_times, sample_clock, to_ns
+
+__all__ = [
+    "CROSSED",
+    "INVALID",
+    "VALID",
+    "Book",
+    "BookError",
+    "ReferenceBook",
+    "check_bbo",
+    "grid_times",
+    "price_grid",
+    "reconstruct",
+    "sample_clock",
+    "to_ns",
+]

@@ -1,0 +1,300 @@
+"""Shared pieces of the archive readers: opening files, time units, message policies, frames."""
+
+from __future__ import annotations
+
+import io as _stdio
+import os
+import warnings
+import zipfile
+import zlib
+from collections.abc import Iterable
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from lobutils.data.binance import Recording, RecordingError
+from lobutils.schema import (
+    BBO_COLUMNS,
+    DEPTH_COLUMNS,
+    DIFF,
+    SNAPSHOT,
+    TRADE_COLUMNS,
+    TS_NA,
+    empty_frame,
+)
+
+MAX_LISTED = 20
+"""How many line numbers a stats list (``malformed_lines``, ``gap_lines``, ...) keeps."""
+
+NO_CHAIN = "none"
+"""``Recording.market`` of archive depth that has no update-id chain (Bybit, Tardis).
+
+:func:`lobutils.book.replay.reconstruct` uses ``Recording.market`` as its chain rule when
+``chain="auto"``, so these recordings replay with ``chain="none"``: every snapshot resets the
+book.
+"""
+
+
+def paths_of(files) -> list[Path]:
+    """One path or several, checked to exist."""
+    if isinstance(files, str | os.PathLike):
+        files = [files]
+    out = [Path(f) for f in files]
+    if not out:
+        raise ValueError("no file given")
+    for p in out:
+        if not p.is_file():
+            raise FileNotFoundError(f"no such file: {p}")
+    return out
+
+
+def check_choice(name: str, value: str, allowed: Iterable[str]) -> None:
+    allowed = tuple(allowed)
+    if value not in allowed:
+        raise ValueError(f"{name} must be one of {allowed}, got {value!r}")
+
+
+def read_zip_member(path: Path, suffix: str | None = None) -> tuple[str, bytes]:
+    """The name and bytes of the one file inside a zip archive.
+
+    A truncated or corrupt archive (no central directory, bad CRC) raises
+    :class:`~lobutils.data.binance.RecordingError` naming the file: unlike a gzip recording cut by a killed
+    recorder, a cut archive is a broken download and is fetched again.
+    """
+    if path.stat().st_size == 0:
+        raise RecordingError(f"{path}: file is empty")
+    try:
+        with zipfile.ZipFile(path) as zf:
+            names = [n for n in zf.namelist() if not n.endswith("/")]
+            if suffix is not None:
+                names = [n for n in names if n.endswith(suffix)] or names
+            if len(names) != 1:
+                raise RecordingError(
+                    f"{path}: expected one file in the zip archive, found {len(names)} ({names[:5]})"
+                )
+            data = zf.read(names[0])
+    except zipfile.BadZipFile as exc:
+        raise RecordingError(
+            f"{path}: truncated or corrupt zip archive ({exc}); download it again"
+        ) from None
+    except (EOFError, zlib.error) as exc:
+        raise RecordingError(f"{path}: truncated or corrupt zip data ({exc})") from None
+    return names[0], data
+
+
+def open_zip_member(path: Path, suffix: str | None = None):
+    """Open the one file inside a zip archive for streaming (a binary file object)."""
+    if path.stat().st_size == 0:
+        raise RecordingError(f"{path}: file is empty")
+    try:
+        zf = zipfile.ZipFile(path)
+    except zipfile.BadZipFile as exc:
+        raise RecordingError(
+            f"{path}: truncated or corrupt zip archive ({exc}); download it again"
+        ) from None
+    names = [n for n in zf.namelist() if not n.endswith("/")]
+    if suffix is not None:
+        names = [n for n in names if n.endswith(suffix)] or names
+    if len(names) != 1:
+        zf.close()
+        raise RecordingError(
+            f"{path}: expected one file in the zip archive, found {len(names)} ({names[:5]})"
+        )
+    return zf, names[0], zf.open(names[0])
+
+
+def read_maybe_gzip(path: Path, on_truncated: str) -> tuple[bytes, dict]:
+    """Bytes of a plain or gzip file; a cut gzip raises unless ``on_truncated`` says otherwise."""
+    from lobutils.data.binance import read_text
+
+    if path.stat().st_size == 0:
+        raise RecordingError(f"{path}: file is empty")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        data, info = read_text(path, on_truncated="ignore")
+    if info["truncated"]:
+        if on_truncated == "raise":
+            raise RecordingError(
+                f"{path}: truncated or corrupt gzip file (it ends mid-stream); download it "
+                "again, or pass on_truncated='warn' to read it up to its last complete line"
+            )
+        if on_truncated == "warn":
+            warnings.warn(
+                f"{path}: file is truncated; read up to its last complete line "
+                f"({info['dropped_bytes']} bytes of a partial line dropped)",
+                stacklevel=3,
+            )
+    return data, info
+
+
+def time_unit(values: np.ndarray, where: str, what: str = "timestamps") -> tuple[int, str]:
+    """Scale to ns and unit name of epoch timestamps, detected from their magnitude.
+
+    ms (about 1.7e12 today), µs (1.7e15) and ns (1.7e18) are told apart by magnitude; a file
+    whose values are not all of one unit raises. Binance spot data.vision files switched from ms
+    to µs on 2025-01-01; Tardis writes µs; Bybit ms.
+
+    >>> time_unit(np.array([1_735_689_600_010_866]), "x.csv")
+    (1000, 'us')
+    >>> time_unit(np.array([1_700_000_000_000]), "x.csv")
+    (1000000, 'ms')
+    """
+    v = np.asarray(values, dtype=np.int64)
+    if len(v) == 0:
+        return 1, "ns"
+    lo, hi = int(v.min()), int(v.max())
+    for scale, unit, low in ((1, "ns", 10**17), (1_000, "us", 10**14), (1_000_000, "ms", 10**11)):
+        if lo >= low:
+            if hi >= low * 1000:
+                break
+            return scale, unit
+    raise RecordingError(
+        f"{where}: {what} range {lo}..{hi} is not epoch ns, µs or ms throughout "
+        "(mixed units, or not epoch times)"
+    )
+
+
+def note_lines(stats: dict, key: str, where: Iterable[str]) -> None:
+    """Append up to :data:`MAX_LISTED` locations to ``stats[key]``."""
+    lst = stats.setdefault(key, [])
+    for w in where:
+        if len(lst) >= MAX_LISTED:
+            break
+        lst.append(w)
+
+
+def count_backwards(ts: np.ndarray) -> tuple[int, int]:
+    """Number of steps where ``ts`` decreases (ignoring :data:`TS_NA`), and the first index."""
+    t = ts[ts != TS_NA]
+    if len(t) < 2:
+        return 0, -1
+    idx = np.flatnonzero(np.diff(t) < 0)
+    if not len(idx):
+        return 0, -1
+    first = int(np.flatnonzero(ts != TS_NA)[idx[0] + 1])
+    return int(len(idx)), first
+
+
+def bad_level(price: np.ndarray, qty: np.ndarray) -> np.ndarray:
+    """Rows whose level is unusable: price not finite or <= 0, size not finite or < 0."""
+    with np.errstate(invalid="ignore"):
+        return ~(np.isfinite(price) & (price > 0) & np.isfinite(qty) & (qty >= 0))
+
+
+def apply_sync(
+    kind: np.ndarray, bad: np.ndarray, gap: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Which messages of a snapshot-resets stream can be replayed correctly.
+
+    A diff is kept only when a snapshot came before it and no dropped message (``bad``) or
+    sequence gap (``gap``) came between that snapshot and it. A ``bad`` message is itself
+    dropped; a ``gap`` message (one whose update id skipped ahead) is dropped too, since the
+    book it would apply to is already wrong.
+
+    Returns ``keep`` and the masks ``before_snapshot`` and ``after_gap`` of dropped diffs.
+
+    >>> k = np.array([0, 1, 0, 0, 0, 1, 0])
+    >>> bad = np.zeros(7, bool)
+    >>> gap = np.array([0, 0, 0, 1, 0, 0, 0], bool)
+    >>> keep, before, after = apply_sync(k, bad, gap)
+    >>> keep.astype(int).tolist(), before.astype(int).tolist(), after.astype(int).tolist()
+    ([0, 1, 1, 0, 0, 1, 1], [1, 0, 0, 0, 0, 0, 0], [0, 0, 0, 1, 1, 0, 0])
+    """
+    n = len(kind)
+    idx = np.arange(n)
+    is_snap = (kind == SNAPSHOT) & ~bad
+    last_snap = np.maximum.accumulate(np.where(is_snap, idx, -1)) if n else idx
+    breaks = bad | gap
+    last_break = np.maximum.accumulate(np.where(breaks, idx, -1)) if n else idx
+    diff = kind == DIFF
+    before = diff & (last_snap < 0) & ~bad
+    after = diff & (last_snap >= 0) & (last_break > last_snap) & ~bad
+    keep = ~bad & ~before & ~after
+    return keep, before, after
+
+
+def depth_frame(
+    m_ts: np.ndarray,
+    m_local: np.ndarray,
+    m_kind: np.ndarray,
+    m_id: np.ndarray,
+    m_line: np.ndarray,
+    lv_msg: np.ndarray,
+    lv_side: np.ndarray,
+    lv_price: np.ndarray,
+    lv_qty: np.ndarray,
+) -> pd.DataFrame:
+    """The depth frame from message arrays and level arrays (``lv_msg`` ascending).
+
+    A message without levels gets the schema's marker row (``side == 0``, NaN price and size).
+    ``msg`` numbers the given messages 0, 1, 2, ...; ``first_id == last_id == m_id`` and
+    ``prev_id == -1``.
+    """
+    n_msg = len(m_ts)
+    counts = np.bincount(lv_msg, minlength=n_msg) if len(lv_msg) else np.zeros(n_msg, np.int64)
+    empty = np.flatnonzero(counts == 0)
+    msg = np.concatenate([lv_msg.astype(np.int64), empty.astype(np.int64)])
+    side = np.concatenate([lv_side.astype(np.int8), np.zeros(len(empty), np.int8)])
+    price = np.concatenate([lv_price, np.full(len(empty), np.nan)])
+    qty = np.concatenate([lv_qty, np.full(len(empty), np.nan)])
+    if len(empty):
+        order = np.argsort(msg, kind="stable")
+        msg, side, price, qty = msg[order], side[order], price[order], qty[order]
+    return pd.DataFrame(
+        {
+            "ts": m_ts[msg],
+            "local_ts": m_local[msg],
+            "msg": msg,
+            "kind": m_kind[msg],
+            "first_id": m_id[msg],
+            "last_id": m_id[msg],
+            "prev_id": np.full(len(msg), -1, np.int64),
+            "side": side,
+            "price": price,
+            "qty": qty,
+            "line": m_line[msg],
+        }
+    ).astype(DEPTH_COLUMNS)
+
+
+def recording(
+    *,
+    symbol: str,
+    market: str,
+    paths: list[Path],
+    offsets: list[int],
+    stats: dict,
+    depth: pd.DataFrame | None = None,
+    trades: pd.DataFrame | None = None,
+    bbo: pd.DataFrame | None = None,
+) -> Recording:
+    """A :class:`~lobutils.data.binance.Recording`, with empty typed frames for the tables not given."""
+    return Recording(
+        depth=empty_frame(DEPTH_COLUMNS) if depth is None else depth,
+        trades=empty_frame(TRADE_COLUMNS) if trades is None else trades,
+        bbo=empty_frame(BBO_COLUMNS) if bbo is None else bbo,
+        symbol=symbol,
+        market=market,
+        sources=tuple(str(p) for p in paths),
+        line_offsets=np.asarray(offsets, dtype=np.int64),
+        stats=stats,
+    )
+
+
+def bytes_io(data: bytes) -> _stdio.BytesIO:
+    return _stdio.BytesIO(data)
+
+
+def warn_counts(where: str, stats: dict, keys: Iterable[str]) -> None:
+    """One warning listing the non-zero counted problems among ``keys``."""
+    found = {k: stats[k] for k in keys if stats.get(k)}
+    if found:
+        text = ", ".join(f"{k}={v}" for k, v in found.items())
+        warnings.warn(f"{where}: {text} (see Recording.stats)", stacklevel=3)
+
+
+def locate(paths, offsets, line: int) -> str:
+    """``"path:line"`` of a global line number over files read one after another."""
+    k = max(int(np.searchsorted(offsets, line, side="left")) - 1, 0)
+    return f"{paths[k]}:{line - int(offsets[k])}"
