@@ -12,7 +12,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from lobutils.acquire import download as D
-from lobutils.data.archives import add_parsers
+from lobutils.runner.cli_archives import add_parsers
 
 
 class _Handler(BaseHTTPRequestHandler):

@@ -15,10 +15,10 @@ import pytest
 
 from lobutils.book.replay import reconstruct
 from lobutils.data import lake
-from lobutils.data.archives import add_parsers
 from lobutils.data.binance import read_binance_recording
 from lobutils.data.catalog import segment
 from lobutils.paths import sha256_file
+from lobutils.runner.cli_archives import add_parsers
 from lobutils.schema import BBO_COLUMNS, DEPTH_COLUMNS, TRADE_COLUMNS
 
 SCHEMAS = {"depth": DEPTH_COLUMNS, "trades": TRADE_COLUMNS, "bbo": BBO_COLUMNS}
