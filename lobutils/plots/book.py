@@ -36,6 +36,7 @@ from lobutils.plots.style import (
     _color,
     _layout,
     nice_step,
+    units,  # noqa: F401  (the chapters label axes with plots.units)
     utc,
 )
 from lobutils.schema import book_arrays
