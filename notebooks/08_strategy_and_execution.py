@@ -73,7 +73,7 @@ from lobutils import evaluation as ev
 from lobutils.book import reconstruct
 from lobutils.data import read_binance_recording, segment, segments
 from lobutils.features.dataset import build_dataset
-from lobutils.markets import contract_value
+from lobutils.markets import contract_value, fees_bps
 from lobutils.models import zoo
 from lobutils.paths import report_dir, write_metrics
 from lobutils.plots import trading as plots
@@ -155,7 +155,7 @@ for seg in chosen:
     del frame
     ds = build_dataset(rec, grid=GRID, levels=FEATURE_LEVELS, horizons=(HORIZON,))
     cv = contract_value(seg.market, seg.symbol)
-    maker_fee, taker_fee = bt.default_fees(seg.market)
+    maker_fee, taker_fee = fees_bps(seg.market)
     markets[seg.name] = {
         "segment": seg,
         "trades": rec.trades,
