@@ -278,3 +278,78 @@ def test_book_table_formats_and_narrows():
     assert list(out.columns) == ["n", "x"]
     assert out.loc["a"].tolist() == ["3", "0.123"] and out.loc["b", "n"] == "–"
     assert math.isclose(float(out.loc["b", "x"]), 2.0)
+
+
+def test_deeplob_path_through_the_backtest_and_its_verdict():
+    """The chapter's DeepLOB cells on a synthetic market and synthetic probabilities."""
+    markets = {"a": synthetic_market("a", seed=7)}
+    cl = {"a": synthetic_signals(markets["a"], seed=7)}
+    dts = cl["a"].decision_ts
+    rng = np.random.default_rng(8)
+    ts = np.arange(dts[5], dts[-5], S // 10)
+    p_up = rng.uniform(0, 0.6, ts.size)
+    sig = pd.DataFrame(
+        {
+            "segment": "a",
+            "model": "deeplob",
+            "split": "test",
+            "horizon_s": 10,
+            "ts": ts,
+            "p_down": 0.6 - p_up,
+            "p_up": p_up,
+        }
+    )
+    deep = study.deeplob_signals(sig, cl, model="deeplob", horizon=10, max_age_s=1.0)
+    settings = study.BacktestSettings(order_value=1_000.0, seeds=(0, 1, 2))
+    src = study.backtest_source(markets, deep.signals, settings)
+    same = study.classical_on_times(markets, deep.classical, src.configs)
+    assert same["strategy"].eq("classical").all() and list(same["segment"]) == ["a"]
+    boot = ev.BootstrapConfig(block_length=2, n_boot=50, seed=0)
+    text = vd.deeplob_verdict(
+        deep.table,
+        src.strategy("model"),
+        same,
+        study.rank_among_random(src.runs),
+        study.cost_breakdown(src.strategy("model")),
+        study.trip_ci(src.closed_trips, "model", "net_bps", boot),
+        study.trip_ci(src.closed_trips, "model", "gross_bps", boot),
+        model="deeplob",
+    )
+    assert text.startswith("**DeepLOB, net of costs.**") and "deeplob has a signal" in text
+    eq = study.equity_frame(src, deep.signals)
+    assert eq["t_s"].min() == 0.0
+
+
+def test_maker_and_liquidation_verdicts_follow_the_numbers():
+    maker = pd.DataFrame(
+        {
+            "fill_rate": [0.2, 0.4],
+            "maker_slippage_bps": [-0.5, -0.1],
+            "maker_gross_bps": [1.0, 2.0],
+            "maker_net_bps": [-1.0, 0.0],
+            "taker_gross_bps": [3.0, 4.0],
+            "taker_net_bps": [-9.0, -8.0],
+        }
+    )
+    text = vd.maker_verdict(maker, 5.0)
+    assert "keeps less of the forecast's edge" in text and "(no spread to pay" in text
+    sf = pd.DataFrame(
+        {
+            "segment": "a",
+            "start_ts": [0, 0, 1, 1],
+            "strategy": ["twap", "ac_1", "twap", "ac_1"],
+            "shortfall_bps": [2.0, 2.5, 4.0, 2.7],
+            "shortfall_quote": [2.0, 2.5, 4.0, 2.7],
+            "walk_cost_bps": [0.1, 0.2, 0.1, 0.2],
+            "timing_bps": [1.9, 2.3, 3.9, 2.5],
+        }
+    )
+    from lobutils.trading import execution as ex
+
+    pooled = ex.frontier_table(sf).set_index("strategy")
+    paired = pd.DataFrame(
+        {"strategy": ["ac_1"], "mean_diff_bps": [-0.4], "ci_low": [-1.0], "ci_high": [-0.1]}
+    )
+    text = vd.liquidation_verdict(sf, pooled, paired, value=1e5, horizon_s=60, confidence=0.95)
+    assert "ac_1 is cheaper beyond the 95% interval" in text
+    assert "cuts the standard deviation" in text
