@@ -403,7 +403,8 @@ deep = study.deeplob_signals(
     max_age_s=DEEP_MAX_AGE_S,
     missing_note=missing,
 )
-print(deep.note or "; ".join(f"skipped {k}: {v}" for k, v in deep.skipped.items()))
+for line in [deep.note] if deep.note else [f"skipped {k}: {v}" for k, v in deep.skipped.items()]:
+    print(line)
 if deep.signals:
     OVERLAP_COLS = ["overlap_minutes", "share_with_signal", "hit_rate", "classical_hit_rate"]
     display(book_table(deep.table, OVERLAP_COLS, index="segment", pcts=OVERLAP_COLS[1:]))
@@ -413,11 +414,8 @@ if deep.signals:
     deep_src = study.backtest_source(markets, deep.signals, settings)
     classical_same = study.classical_on_times(markets, deep.classical, deep_src.configs)
     both = pd.concat([deep_src.strategy("model").assign(strategy=DEEP_MODEL), classical_same])
-    display(
-        book_table(
-            both, ["strategy", *RUN_COLS], index="segment", ints=RUN_COLS[:2], pcts=["hit_rate"]
-        )
-    )
+    DEEP_COLS = ["n_round_trips", "gross_pnl_bps", "pnl_bps", "mean_trade_bps"]
+    display(book_table(both, DEEP_COLS, index=["segment", "strategy"], ints=DEEP_COLS[:1]))
 
 # %% [markdown]
 # The table holds DeepLOB's run per market on the overlap, and the classical model's on the
@@ -488,7 +486,8 @@ else:
 
 # %%
 maker = study.maker_table(markets, signals, src)
-book_table(maker, index="segment", ints=["maker_orders"], pcts=["fill_rate"])
+MAKER_COLS = ["fill_rate", "maker_gross_bps", "maker_net_bps", "taker_gross_bps", "taker_net_bps"]
+book_table(maker, MAKER_COLS, index="segment", pcts=["fill_rate"], digits=1)
 
 # %% tags=["remove-input"]
 say(vd.maker_verdict(maker, MAKER_TTL_S))
@@ -605,7 +604,7 @@ print(", ".join(sorted(p.name for p in out_dir.iterdir())))
 # ````
 
 # %% tags=["hide-input"]
-# Solution 1: the model's gross and net P&L (bps of capital) at three latencies
+# Solution 1: the model's gross P&L (bps of capital) at three latencies
 rows = []
 for lat in (0.0, LATENCY_S, 2 * LATENCY_S):
     for name, info in signals.items():
@@ -651,13 +650,9 @@ for ttl in (1.0, 30.0):
         src, configs={k: dataclasses.replace(c, maker_ttl_s=ttl) for k, c in src.configs.items()}
     )
     rows.append(study.maker_table(markets, signals, ttl_src).assign(ttl_s=ttl))
-ttl_table = pd.concat(rows).pivot(index="segment", columns="ttl_s")
-book_table(
-    ttl_table[["fill_rate", "maker_net_bps"]].set_axis(
-        [f"{a}_{b:g}s" for a, b in ttl_table[["fill_rate", "maker_net_bps"]].columns], axis=1
-    ),
-    digits=2,
-)
+ttl = pd.concat(rows).pivot(index="segment", columns="ttl_s")[["fill_rate", "maker_net_bps"]]
+ttl.columns = [f"{a}_{b:g}s" for a, b in ttl.columns]
+book_table(ttl, pcts=["fill_rate_1s", "fill_rate_30s"], digits=1)
 
 # %% [markdown]
 # ## References

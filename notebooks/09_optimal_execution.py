@@ -180,7 +180,8 @@ estimates = lq.estimates_table(liq)
 book_table(
     estimates,
     ints=["start_times"],
-    digits={"qty": 3, "sigma_bps_per_sqrt_s": 3, "eta_slice": 6, "half_spread_bps": 3},
+    sci=["eta_slice"],
+    digits={"qty": 3, "sigma_bps_per_sqrt_s": 3, "half_spread_bps": 3},
 )
 
 # %% [markdown]
@@ -221,8 +222,11 @@ book_table(lq.urgency_table(liq.shortfall), digits=2)
 # %%
 shortfall = liq.shortfall
 front = lq.frontier_parts(shortfall)
-FRONT_COLS = ["n", "mean_bps", "std_bps", "walk_cost_bps", "timing_bps"]
-book_table(front, FRONT_COLS, index=["segment", "strategy"], ints=["n"])
+pooled = ex.frontier_table(shortfall).set_index("strategy")
+parts = shortfall.groupby("strategy")[["walk_cost_bps", "timing_bps"]].mean()
+book_table(
+    pooled.join(parts), ["n", "mean_bps", "std_bps", "walk_cost_bps", "timing_bps"], ints=["n"]
+)
 
 # %%
 theory = lq.theory_frontiers(liq, np.logspace(-8, -1, 40))
@@ -231,6 +235,10 @@ plots.frontier(
     theory=theory,
     title="implementation shortfall: mean against std over start times (bps); dashed: the ac model",
 ).show()
+
+# %% [markdown]
+# The table pools the markets: each schedule's mean and standard deviation of the shortfall
+# over all start times, and the mean walk cost and timing part (per market in `frontier.csv`).
 
 # %% [markdown]
 # Each point is one schedule in one market: its mean shortfall over the start times against
@@ -256,7 +264,6 @@ paired = lq.paired_vs_twap(
 book_table(paired, index="strategy", ints=["n_windows"], digits=3)
 
 # %% tags=["remove-input"]
-pooled = ex.frontier_table(shortfall).set_index("strategy")
 say(
     vd.liquidation_verdict(
         shortfall,
@@ -325,7 +332,8 @@ print(", ".join(sorted(p.name for p in out_dir.iterdir())))
 #
 # 1. Increase `LIQUIDATION_VALUE` tenfold. Which schedules' walk costs grow, and does the AC
 #    schedule with the largest risk aversion remain on the frontier?
-# 2. Set `PERMANENT_BPS_PER_MILLION` to 1. Which schedules pay most for it, and why?
+# 2. Set `PERMANENT_BPS_PER_MILLION` to 1. Which schedules pay most for it, and does it change
+#    which schedule is best?
 
 # %% [markdown]
 # ````{admonition} Solution 1
@@ -346,10 +354,14 @@ book_table(lq.frontier_parts(big.shortfall), cols, index="strategy", digits=3)
 # %% [markdown]
 # ````{admonition} Solution 2
 # :class: dropdown
-# Permanent impact charges each slice for the value sold before it, so its total grows with
-# the square of what is sold early: the front-loaded AC schedules pay most, TWAP and the
-# slow schedules least. It is a parameter here, because a replayed book never saw our orders
-# and cannot measure it. The cell below reruns the first market with 1 bps per million.
+# Permanent impact charges each slice for the value sold before it in the same sale: a total
+# of the rate times $(V^2 - \sum_k v_k^2)/2$, where $v_k$ is the value of slice $k$ and $V$ their
+# sum. That is nearly the same for every schedule: even slices (TWAP) pay a little more, and the
+# front-loaded AC schedule, whose sale is concentrated in fewer slices, a little less.
+# Almgren and Chriss find the same: permanent impact adds $\tfrac12 \gamma X^2$ to every
+# schedule's expected cost and hardly moves the optimum. It is a parameter here, because a
+# replayed book never saw our orders and cannot measure it. The cell below reruns the first
+# market with 1 bps per million.
 # ````
 
 # %% tags=["hide-input"]

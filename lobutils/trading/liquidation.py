@@ -163,7 +163,7 @@ def estimates_table(study: LiquidationStudy) -> pd.DataFrame:
             "eta_slice": float(np.median(e["eta_slice"])),
             "half_spread_bps": float(np.median(e["half_spread"]) / m.unit_value * BPS),
         }
-    return pd.DataFrame(rows).T.rename_axis("segment")
+    return pd.DataFrame(rows).T.infer_objects().rename_axis("segment")
 
 
 def impact_curves(estimates: pd.DataFrame) -> pd.DataFrame:

@@ -168,7 +168,7 @@ def market_overview(markets: Mapping[str, MarketData]) -> pd.DataFrame:
         }
         for name, m in markets.items()
     }
-    return pd.DataFrame(rows).T.rename_axis("segment")
+    return pd.DataFrame(rows).T.infer_objects().rename_axis("segment")
 
 
 # --------------------------------------------------------------------------------------

@@ -31,6 +31,7 @@ def book_table(
     ints: Sequence[str] = (),
     pcts: Sequence[str] = (),
     times: Sequence[str] = (),
+    sci: Sequence[str] = (),
     rename: Mapping[str, str] | None = None,
 ) -> pd.DataFrame:
     """A table for the page: chosen columns, formatted as text.
@@ -49,6 +50,8 @@ def book_table(
     ints, pcts, times : sequence of str
         Columns shown as integers, as percentages (no decimals) and as times of day
         (``%H:%M:%S``, UTC, from int64 ns).
+    sci : sequence of str
+        Columns shown in scientific notation with three significant digits.
     rename : mapping of str to str, optional
         Column headers to show instead.
 
@@ -66,10 +69,16 @@ def book_table(
     default = 2 if isinstance(digits, Mapping) else int(digits)
     for c in t.columns:
         v = t[c]
+        if v.dtype == object:  # e.g. the columns of a transposed table of mixed rows
+            num = pd.to_numeric(v, errors="coerce")
+            if num.notna().sum() == v.notna().sum():
+                v = num
         if c in times:
             t[c] = pd.to_datetime(v.astype("int64"), unit="ns", utc=True).dt.strftime("%H:%M:%S")
         elif c in ints:
             t[c] = [("–" if pd.isna(x) else str(int(round(float(x))))) for x in v]
+        elif c in sci:
+            t[c] = [("–" if pd.isna(x) else f"{float(x):.2e}") for x in v]
         elif c in pcts:
             t[c] = [("–" if pd.isna(x) else f"{float(x):.0%}") for x in v]
         elif pd.api.types.is_bool_dtype(v) or not pd.api.types.is_numeric_dtype(v):
