@@ -27,6 +27,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 
+import numpy as np
+
 __all__ = [
     "BINANCE_FEES_BPS",
     "COIN_M_CONTRACT_VALUE_USD",
@@ -166,10 +168,278 @@ class Instrument:
 
         Linear: ``value / price`` in the base asset. Inverse: a whole number of contracts,
         at least one.
+
+        Parameters
+        ----------
+        value : float
+            Quote value wanted, > 0.
+        price : float
+            Price of the base asset (unused on an inverse market), > 0.
+
+        Returns
+        -------
+        float
+            Units (base units, or contracts).
+
+        Examples
+        --------
+        >>> linear, inverse = Instrument.from_terms(), Instrument.from_terms(100.0)
+        >>> linear.qty_for_value(10_000.0, 50_000.0), inverse.qty_for_value(10_000.0, 50_000.0)
+        (0.2, 100.0)
         """
+        if not (value > 0 and math.isfinite(value)):
+            raise ValueError(f"value must be positive, got {value!r}")
         if self.contract_value is None:
+            if not (price > 0 and math.isfinite(price)):
+                raise ValueError(f"price must be positive, got {price!r}")
             return float(value / price)
         return float(max(1, round(value / self.contract_value)))
+
+    @classmethod
+    def from_terms(
+        cls,
+        contract_value: float | None = None,
+        maker_fee_bps: float = 0.0,
+        taker_fee_bps: float = 0.0,
+    ) -> Instrument:
+        """An instrument known only by its terms (no market or symbol: ``"linear"`` or
+        ``"inverse"`` and an empty symbol), for code that receives a contract value.
+
+        Parameters
+        ----------
+        contract_value : float, optional
+            Quote value of one contract (inverse); None: linear.
+        maker_fee_bps, taker_fee_bps : float
+            Fees per side in bps.
+
+        Returns
+        -------
+        Instrument
+
+        Examples
+        --------
+        >>> Instrument.from_terms(10.0).market, Instrument.from_terms().inverse
+        ('inverse', False)
+        """
+        market = "linear" if contract_value is None else "inverse"
+        return cls(market, "", contract_value, float(maker_fee_bps), float(taker_fee_bps))
+
+    def max_qty_for_value(self, value, price):
+        """The largest quantity worth at most ``value`` quote at ``price`` (arrays broadcast).
+
+        Parameters
+        ----------
+        value : float
+            Quote value, > 0.
+        price : float or array
+            Price of the base asset (unused on an inverse market).
+
+        Returns
+        -------
+        numpy.ndarray or float
+            ``value / price`` (linear), or whole contracts ``floor(value / contract_value)``
+            (inverse), broadcast to the shape of ``price``.
+
+        Examples
+        --------
+        >>> Instrument.from_terms(100.0).max_qty_for_value(250.0, [1.0, 2.0]).tolist()
+        [2.0, 2.0]
+        >>> Instrument.from_terms().max_qty_for_value(250.0, [1.0, 2.0]).tolist()
+        [250.0, 125.0]
+        """
+        p = np.asarray(price, dtype=np.float64)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            if self.contract_value is None:
+                return value / p
+            return np.floor(value / np.full(p.shape, self.contract_value))
+
+    def fee_bps(self, maker):
+        """The fee per side in bps: maker or taker (arrays of flags broadcast).
+
+        Parameters
+        ----------
+        maker : bool or array of bool
+            True for a maker fill.
+
+        Returns
+        -------
+        numpy.ndarray or float
+
+        Examples
+        --------
+        >>> instrument("usdm", "btcusdt").fee_bps(np.array([True, False])).tolist()
+        [2.0, 5.0]
+        """
+        return np.where(maker, self.maker_fee_bps, self.taker_fee_bps)
+
+    # -- accounting in the settlement currency ------------------------------------------
+    #
+    # A linear market settles in the quote currency, an inverse one in the coin. These
+    # methods state the difference once; callers convert settlement amounts to quote with
+    # :meth:`to_quote` at a price of their choice (the arrival mid, or a fixed mid).
+
+    def to_quote(self, price):
+        """Quote per unit of settlement currency at ``price``: 1 (linear), ``price`` (inverse).
+
+        Parameters
+        ----------
+        price : float or array
+
+        Returns
+        -------
+        float or array
+
+        Examples
+        --------
+        >>> Instrument.from_terms().to_quote(60_000.0), Instrument.from_terms(100.0).to_quote(60_000.0)
+        (1.0, 60000.0)
+        """
+        return 1.0 if self.contract_value is None else price
+
+    def settle_value(self, price):
+        """Value of one unit at ``price`` in the settlement currency, up to a constant.
+
+        Linear: ``price``. Inverse: ``-contract_value / price`` (coin). Differences are P&L: a
+        position ``q`` marked from ``p0`` to ``p1`` earns ``q * (settle_value(p1) -
+        settle_value(p0))``.
+
+        Parameters
+        ----------
+        price : float or array
+
+        Returns
+        -------
+        float or array
+
+        Examples
+        --------
+        >>> inv = Instrument.from_terms(100.0)
+        >>> round(10 * (inv.settle_value(50_000.0) - inv.settle_value(40_000.0)) * 50_000.0, 6)
+        250.0
+        """
+        with np.errstate(invalid="ignore", divide="ignore"):
+            if self.contract_value is None:
+                return price
+            return -self.contract_value / price
+
+    def settle_sum(self, qty_price, qty_over_price):
+        """``sum q_i * settle_value(p_i)`` of a fill, from the two sums of a book walk.
+
+        Parameters
+        ----------
+        qty_price, qty_over_price : float or array
+            ``sum q_i p_i`` and ``sum q_i / p_i`` over the levels filled.
+
+        Returns
+        -------
+        float or array
+            ``qty_price`` (linear) or ``-contract_value * qty_over_price`` (inverse).
+
+        Examples
+        --------
+        >>> Instrument.from_terms(10.0).settle_sum(200.0, 2.0)
+        -20.0
+        """
+        if self.contract_value is None:
+            return qty_price
+        return -self.contract_value * qty_over_price
+
+    def walk_cost(self, qty, qty_price, qty_over_price, mid):
+        """What a purchase of ``qty`` paid beyond the mid, in the settlement currency.
+
+        ``sum q_i (settle_value(p_i) - settle_value(mid))``: ``qty_price - qty * mid``
+        (linear) or ``contract_value * (qty / mid - qty_over_price)`` (inverse). Multiply
+        by the side (-1 for a sale) for the cost of either side.
+
+        Parameters
+        ----------
+        qty : float or array
+            Quantity filled.
+        qty_price, qty_over_price : float or array
+            The walk's sums ``sum q_i p_i`` and ``sum q_i / p_i``.
+        mid : float or array
+            The reference mid.
+
+        Returns
+        -------
+        float or array
+
+        Examples
+        --------
+        >>> Instrument.from_terms().walk_cost(2.0, 201.0, 0.0, 100.0)
+        1.0
+        """
+        with np.errstate(invalid="ignore", divide="ignore"):
+            if self.contract_value is None:
+                return qty_price - qty * mid
+            return self.contract_value * (qty / mid - qty_over_price)
+
+    def average_price(self, qty, qty_price, qty_over_price):
+        """Average fill price: ``qty_price / qty`` (linear) or the harmonic ``qty /
+        qty_over_price`` (inverse); NaN where nothing filled.
+
+        Parameters
+        ----------
+        qty, qty_price, qty_over_price : float or array
+            Quantity filled and the walk's two sums.
+
+        Returns
+        -------
+        numpy.ndarray
+
+        Examples
+        --------
+        >>> float(Instrument.from_terms(100.0).average_price(2.0, 0.0, 2.0 / 50.0))
+        50.0
+        """
+        q = np.asarray(qty, dtype=np.float64)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            if self.contract_value is None:
+                return np.where(q > 0, qty_price / q, np.nan)
+            return np.where(q > 0, q / qty_over_price, np.nan)
+
+    def fill_notional(self, qty, qty_price):
+        """Quote value of a fill: ``qty_price`` (linear) or ``qty * contract_value`` (inverse).
+
+        Parameters
+        ----------
+        qty, qty_price : float or array
+            Quantity filled and ``sum q_i p_i``.
+
+        Returns
+        -------
+        float or array
+
+        Examples
+        --------
+        >>> Instrument.from_terms(10.0).fill_notional(3.0, 999.0)
+        30.0
+        """
+        if self.contract_value is None:
+            return qty_price
+        return qty * self.contract_value
+
+    def price_move_value(self, p0, p1):
+        """Change of one unit's quote value when the price moves from ``p0`` to ``p1``.
+
+        Linear: ``p1 - p0``. Inverse: ``contract_value * (p1 - p0) / p0``.
+
+        Parameters
+        ----------
+        p0, p1 : float or array
+
+        Returns
+        -------
+        float or array
+
+        Examples
+        --------
+        >>> Instrument.from_terms(100.0).price_move_value(50.0, 51.0)
+        2.0
+        """
+        if self.contract_value is None:
+            return p1 - p0
+        return (p1 - p0) / p0 * self.contract_value
 
 
 def instrument(

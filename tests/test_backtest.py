@@ -14,6 +14,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from lobutils.markets import fees_bps
 from lobutils.schema import book_columns
 from lobutils.trading import _kernels as K
 from lobutils.trading import backtest as bt
@@ -145,9 +146,9 @@ def test_inverse_contract_pnl_in_coin_converted_once():
 def test_qty_for_value_and_default_fees():
     assert bt.qty_for_value(1000.0, 50.0) == 20.0
     assert bt.qty_for_value(1049.0, 1.0, contract_value=100.0) == 10.0
-    assert bt.default_fees("usdm") == (2.0, 5.0)
+    assert fees_bps("usdm") == (2.0, 5.0)
     with pytest.raises(ValueError):
-        bt.default_fees("options")
+        fees_bps("options")
 
 
 # --------------------------------------------------------------------------------------

@@ -20,7 +20,7 @@ trade at the price itself may have filled the queue ahead instead: this is the c
 queue assumption), up to those trades' sizes, within ``maker_ttl_s``; the rest is cancelled.
 No spread is paid, but adverse selection is: the order fills when the price moves against it.
 
-Fees default to Binance's regular tier without BNB discount (:data:`BINANCE_FEES_BPS`): spot
+Fees default to Binance's regular tier without BNB discount (:data:`lobutils.markets.BINANCE_FEES_BPS`): spot
 10 bps maker and taker, USD-M and COIN-M futures 2 bps maker and 5 bps taker. VIP tiers and
 BNB payment lower them; pass your own.
 
@@ -86,11 +86,11 @@ import numpy as np
 import pandas as pd
 
 from lobutils.book.replay import VALID
+from lobutils.markets import Instrument, fees_bps
 from lobutils.schema import book_arrays as _frame_arrays
 from lobutils.trading import _kernels as K
 
 __all__ = [
-    "BINANCE_FEES_BPS",
     "BacktestConfig",
     "BacktestResult",
     "BookArrays",
@@ -98,7 +98,6 @@ __all__ = [
     "asof_values",
     "book_arrays_of",
     "compare_strategies",
-    "default_fees",
     "hold_targets",
     "holding_targets",
     "max_drawdown",
@@ -114,30 +113,7 @@ __all__ = [
 BPS = 1e4
 NS_PER_S = 1_000_000_000
 
-BINANCE_FEES_BPS: dict[str, tuple[float, float]] = {
-    "spot": (10.0, 10.0),
-    "usdm": (2.0, 5.0),
-    "cm": (2.0, 5.0),
-}
-"""(maker, taker) fee in bps per market: Binance's regular tier (VIP 0) in 2024, no BNB
-discount. Spot 0.10 % / 0.10 %; USD-M and COIN-M futures 0.02 % / 0.05 %."""
-
 _STATUS = np.array(["filled", "partial", "unfilled"])
-
-
-def default_fees(market: str) -> tuple[float, float]:
-    """(maker, taker) fee in bps of :data:`BINANCE_FEES_BPS` for ``"spot"``, ``"usdm"``, ``"cm"``.
-
-    Examples
-    --------
-    >>> default_fees("spot"), default_fees("cm")
-    ((10.0, 10.0), (2.0, 5.0))
-    """
-    if market not in BINANCE_FEES_BPS:
-        raise ValueError(
-            f"no default fees for market {market!r}; known: {sorted(BINANCE_FEES_BPS)}"
-        )
-    return BINANCE_FEES_BPS[market]
 
 
 # --------------------------------------------------------------------------------------
@@ -264,18 +240,26 @@ def walk_book(px: Any, qty: Any, size: float) -> dict[str, float]:
 def qty_for_value(value: float, price: float, contract_value: float | None = None) -> float:
     """Order quantity worth ``value`` quote at ``price``: base units, or whole contracts.
 
+    A shorthand for :meth:`lobutils.markets.Instrument.qty_for_value` of an instrument known
+    by its contract value.
+
+    Parameters
+    ----------
+    value, price : float
+        Quote value wanted and price of the base asset, both > 0.
+    contract_value : float, optional
+        Quote value of one contract (inverse market); None: linear.
+
+    Returns
+    -------
+    float
+
     Examples
     --------
     >>> qty_for_value(10_000.0, 50_000.0), qty_for_value(10_000.0, 50_000.0, contract_value=100.0)
     (0.2, 100.0)
     """
-    if not (value > 0 and np.isfinite(value)):
-        raise ValueError(f"value must be positive, got {value!r}")
-    if contract_value is not None:
-        return float(max(1, round(value / contract_value)))
-    if not (price > 0 and np.isfinite(price)):
-        raise ValueError(f"price must be positive, got {price!r}")
-    return float(value / price)
+    return Instrument.from_terms(contract_value).qty_for_value(value, price)
 
 
 # --------------------------------------------------------------------------------------
@@ -303,7 +287,8 @@ class BacktestConfig:
         Minimum time between the decisions of two orders (s).
     taker_fee_bps, maker_fee_bps : float
         Fees in bps of the filled notional. Defaults: Binance spot, regular tier
-        (:data:`BINANCE_FEES_BPS`; use :meth:`for_market`).
+        (:data:`lobutils.markets.BINANCE_FEES_BPS`; use :meth:`for_market` or
+        :meth:`for_instrument`).
     order_type : {"taker", "maker"}
         Walk the book at arrival, or post at the touch and wait for trades through it.
     maker_ttl_s : float
@@ -350,10 +335,61 @@ class BacktestConfig:
 
     @classmethod
     def for_market(cls, market: str, order_qty: float, **kwargs: Any) -> BacktestConfig:
-        """A config with the market's default fees (:func:`default_fees`); ``kwargs`` override."""
-        maker, taker = default_fees(market)
+        """A config with the market's default fees (:func:`lobutils.markets.fees_bps`).
+
+        Parameters
+        ----------
+        market : str
+            ``"spot"``, ``"usdm"`` or ``"cm"``.
+        order_qty : float
+            Units per unit of target.
+        **kwargs
+            Any other field; they override the fees.
+
+        Returns
+        -------
+        BacktestConfig
+        """
+        maker, taker = fees_bps(market)
         kw = {"maker_fee_bps": maker, "taker_fee_bps": taker} | kwargs
         return cls(order_qty=order_qty, **kw)
+
+    @classmethod
+    def for_instrument(cls, inst: Instrument, order_qty: float, **kwargs: Any) -> BacktestConfig:
+        """A config with the contract value and the fees of an instrument.
+
+        Parameters
+        ----------
+        inst : lobutils.markets.Instrument
+            The market traded (:func:`lobutils.markets.instrument`).
+        order_qty : float
+            Units per unit of target.
+        **kwargs
+            Any other field.
+
+        Returns
+        -------
+        BacktestConfig
+
+        Examples
+        --------
+        >>> from lobutils.markets import instrument
+        >>> cfg = BacktestConfig.for_instrument(instrument("cm", "btcusd_perp"), order_qty=3.0)
+        >>> cfg.contract_value, cfg.taker_fee_bps, cfg.instrument.inverse
+        (100.0, 5.0, True)
+        """
+        terms = {
+            "contract_value": inst.contract_value,
+            "maker_fee_bps": inst.maker_fee_bps,
+            "taker_fee_bps": inst.taker_fee_bps,
+        }
+        return cls(order_qty=order_qty, **(terms | kwargs))
+
+    @property
+    def instrument(self) -> Instrument:
+        """The instrument of this config's terms (contract value and fees), which does the
+        accounting (:class:`lobutils.markets.Instrument`)."""
+        return Instrument.from_terms(self.contract_value, self.maker_fee_bps, self.taker_fee_bps)
 
     @property
     def latency_ns(self) -> int:
@@ -365,7 +401,8 @@ class BacktestConfig:
 
     @property
     def inverse(self) -> bool:
-        return self.contract_value is not None
+        """True on an inverse market (asks :attr:`instrument`)."""
+        return self.instrument.inverse
 
 
 def hold_targets(decision_ts: Any, direction: Any, hold_s: float) -> np.ndarray:
@@ -671,40 +708,81 @@ def run_backtest(
     if np.any(np.isinf(tgt)):
         raise ValueError("target must be finite or NaN")
     cfg = config
-    inverse = cfg.inverse
-    C = float(cfg.contract_value) if inverse else 1.0
-
-    # limits in units, from the mid known at decision time (no look-ahead)
+    inst = cfg.instrument
     dec_mid = b.mid_at(dts)
-    cap = np.full(dts.size, np.inf)
+    sim = _simulate(b, dts, tgt, cfg, _position_caps(cfg, dec_mid), trades, end_ts)
+    m0 = float(dec_mid[np.isfinite(dec_mid)][0]) if np.isfinite(dec_mid).any() else math.nan
+    conv = inst.to_quote(m0)
+    orders, cash_flow = _order_table(sim, b, cfg, conv)
+    equity = _equity_curve(b, sim, orders, cash_flow, inst, conv, dts, mark_ts)
+    marks = equity["ts"].to_numpy()
+    last_mid = float(equity["mid"].iloc[-1]) if len(equity) else math.nan
+    trips = _round_trips(orders, inst, conv, last_mid, marks)
+    capital = _capital(tgt, cfg, m0)
+    summary = _summary(orders, equity, trips, sim, capital, dts.size, inst, conv)
+    return BacktestResult(orders, equity, trips, summary, cfg, dts, tgt)
+
+
+class _Simulation(NamedTuple):
+    """What the event kernel returns: one entry per order, and the skip counts."""
+
+    decision_idx: np.ndarray
+    decision_ts: np.ndarray
+    arrival_ts: np.ndarray
+    fill_ts: np.ndarray
+    state: np.ndarray
+    requested: np.ndarray
+    filled: np.ndarray
+    qty_price: np.ndarray
+    qty_over_price: np.ndarray
+    mid: np.ndarray
+    touch: np.ndarray
+    maker: np.ndarray
+    levels: np.ndarray
+    status: np.ndarray
+    skips: np.ndarray
+
+
+def _position_caps(cfg: BacktestConfig, dec_mid: np.ndarray) -> np.ndarray:
+    """Step 1: the position limit in units at each decision, from the mid known then."""
+    cap = np.full(dec_mid.size, np.inf)
     if cfg.max_position is not None:
         cap[:] = cfg.max_position
     if cfg.max_notional is not None:
-        per_unit = np.full(dts.size, C) if inverse else dec_mid
-        with np.errstate(invalid="ignore", divide="ignore"):
-            lim = cfg.max_notional / per_unit
-        if inverse:
-            lim = np.floor(lim)
+        lim = cfg.instrument.max_qty_for_value(cfg.max_notional, dec_mid)
         cap = np.minimum(cap, np.where(np.isfinite(lim), lim, 0.0))
-    units = tgt * cfg.order_qty
+    return cap
 
-    if cfg.order_type == "maker":
-        if trades is None:
-            raise ValueError("maker orders need the trades stream (trades=...)")
-    if trades is not None and len(trades):
-        tr = trades.sort_values("ts", kind="stable")
-        t_ts = tr["ts"].to_numpy(np.int64)
-        t_px = tr["price"].to_numpy(np.float64)
-        t_q = tr["qty"].to_numpy(np.float64)
-    else:
-        t_ts = np.empty(0, np.int64)
-        t_px = np.empty(0)
-        t_q = np.empty(0)
+
+def _trade_arrays(trades: pd.DataFrame | None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The trades stream as sorted arrays (``ts``, ``price``, ``qty``); empty without one."""
+    if trades is None or not len(trades):
+        return np.empty(0, np.int64), np.empty(0), np.empty(0)
+    tr = trades.sort_values("ts", kind="stable")
+    return (
+        tr["ts"].to_numpy(np.int64),
+        tr["price"].to_numpy(np.float64),
+        tr["qty"].to_numpy(np.float64),
+    )
+
+
+def _simulate(
+    b: BookArrays,
+    dts: np.ndarray,
+    tgt: np.ndarray,
+    cfg: BacktestConfig,
+    cap: np.ndarray,
+    trades: pd.DataFrame | None,
+    end_ts: int | None,
+) -> _Simulation:
+    """Step 2: replay the decisions through the event kernel (orders, arrivals, fills)."""
+    if cfg.order_type == "maker" and trades is None:
+        raise ValueError("maker orders need the trades stream (trades=...)")
+    t_ts, t_px, t_q = _trade_arrays(trades)
     if end_ts is not None:
         end = int(end_ts)
     else:
         end = int(dts[-1]) if dts.size else int(b.ts[0])
-    min_qty = 1e-9 * cfg.order_qty
     arrays, skips = K.simulate(
         b.ts,
         b.bid_px,
@@ -712,7 +790,7 @@ def run_backtest(
         b.ask_px,
         b.ask_qty,
         dts,
-        units,
+        tgt * cfg.order_qty,
         cap,
         np.int64(cfg.latency_ns),
         np.int64(cfg.cooldown_ns),
@@ -723,50 +801,50 @@ def run_backtest(
         t_q,
         bool(cfg.close_at_end),
         np.int64(end),
-        float(min_qty),
+        float(1e-9 * cfg.order_qty),
     )
-    (dec, d_t, a_t, f_t, st, req, filled, sqp, sqi, mid, touch, is_maker, lev, status) = arrays
+    return _Simulation(*arrays, skips)
 
-    m0 = float(dec_mid[np.isfinite(dec_mid)][0]) if np.isfinite(dec_mid).any() else math.nan
-    conv = m0 if inverse else 1.0
-    side = np.sign(req)
-    f_abs = np.abs(filled)
-    fee_bps = np.where(is_maker, cfg.maker_fee_bps, cfg.taker_fee_bps)
+
+def _order_table(
+    sim: _Simulation, b: BookArrays, cfg: BacktestConfig, conv: float
+) -> tuple[pd.DataFrame, np.ndarray]:
+    """Step 3: price every fill (VWAP, slippage, cost split, fee) and its cash flow (quote).
+
+    Amounts are kept in the settlement currency by the instrument and converted to quote at
+    one fixed rate ``conv`` (1 on a linear market).
+    """
+    inst = cfg.instrument
+    side = np.sign(sim.requested)
+    f_abs = np.abs(sim.filled)
+    mid, touch = sim.mid, sim.touch
+    fee_bps = inst.fee_bps(sim.maker)
     with np.errstate(invalid="ignore", divide="ignore"):
-        if inverse:
-            vwap = np.where(f_abs > 0, f_abs / sqi, np.nan)
-            notional = f_abs * C
-            cost = side * C * conv * (f_abs / mid - sqi)
-            spread_cost = side * C * conv * (f_abs / mid - f_abs / touch)
-            fee = fee_bps / BPS * C * sqi * conv
-            cash_flow = side * C * sqi * conv - fee
-        else:
-            vwap = np.where(f_abs > 0, sqp / f_abs, np.nan)
-            notional = sqp
-            cost = side * (sqp - f_abs * mid)
-            spread_cost = side * f_abs * (touch - mid)
-            fee = fee_bps / BPS * sqp
-            cash_flow = -side * sqp - fee
+        vwap = inst.average_price(f_abs, sim.qty_price, sim.qty_over_price)
+        settled = inst.settle_sum(sim.qty_price, sim.qty_over_price) * conv
+        cost = side * conv * inst.walk_cost(f_abs, sim.qty_price, sim.qty_over_price, mid)
+        spread_cost = side * conv * inst.walk_cost(f_abs, f_abs * touch, f_abs / touch, mid)
+        fee = fee_bps / BPS * np.abs(settled)
+        cash_flow = -side * settled - fee
         slip = np.where(f_abs > 0, side * (vwap / mid - 1.0) * BPS, np.nan)
         half = np.where(f_abs > 0, side * (touch / mid - 1.0) * BPS, np.nan)
-    position = np.cumsum(filled)
     orders = pd.DataFrame(
         {
-            "decision_ts": d_t,
-            "arrival_ts": a_t,
-            "fill_ts": f_t,
-            "state_ts": b.ts[st],
-            "decision_idx": dec,
+            "decision_ts": sim.decision_ts,
+            "arrival_ts": sim.arrival_ts,
+            "fill_ts": sim.fill_ts,
+            "state_ts": b.ts[sim.state],
+            "decision_idx": sim.decision_idx,
             "side": side,
-            "requested_qty": np.abs(req),
+            "requested_qty": np.abs(sim.requested),
             "filled_qty": f_abs,
-            "unfilled_qty": np.abs(req) - f_abs,
-            "status": _STATUS[status],
-            "maker": is_maker,
+            "unfilled_qty": np.abs(sim.requested) - f_abs,
+            "status": _STATUS[sim.status],
+            "maker": sim.maker,
             "vwap": vwap,
             "mid": mid,
             "touch": touch,
-            "notional_quote": notional,
+            "notional_quote": inst.fill_notional(f_abs, sim.qty_price),
             "slippage_bps": slip,
             "half_spread_bps": half,
             "depth_bps": slip - half,
@@ -774,69 +852,100 @@ def run_backtest(
             "spread_cost_quote": spread_cost,
             "depth_cost_quote": cost - spread_cost,
             "fee_quote": fee,
-            "position": position,
-            "levels": lev,
+            "position": np.cumsum(sim.filled),
+            "levels": sim.levels,
         }
     )
+    return orders, cash_flow
 
-    # marking: equity = cash + position * value(mid), value(m) = m (linear) or -C conv / m
-    def value(m: np.ndarray) -> np.ndarray:
-        with np.errstate(divide="ignore", invalid="ignore"):
-            return -C * conv / m if inverse else m
 
-    if mark_ts is None:
-        marks = np.unique(np.concatenate([dts, f_t]))
-    else:
-        marks = _times("mark_ts", mark_ts)
+def _equity_curve(
+    b: BookArrays,
+    sim: _Simulation,
+    orders: pd.DataFrame,
+    cash_flow: np.ndarray,
+    inst: Instrument,
+    conv: float,
+    dts: np.ndarray,
+    mark_ts: Any | None,
+) -> pd.DataFrame:
+    """Step 4: equity = cash + position * value(mid) at each mark time (quote)."""
+    f_t = sim.fill_ts
+    marks = np.unique(np.concatenate([dts, f_t])) if mark_ts is None else _times("mark_ts", mark_ts)
     j = np.searchsorted(f_t, marks, side="right") - 1
-    cash = np.cumsum(cash_flow)
-    costs_cum = np.cumsum(cost)
-    fees_cum = np.cumsum(fee)
 
     def at(a: np.ndarray) -> np.ndarray:
         return np.where(j >= 0, a[np.maximum(j, 0)] if a.size else 0.0, 0.0)
 
+    costs_cum = at(np.cumsum(orders["cost_quote"].to_numpy()))
+    fees_cum = at(np.cumsum(orders["fee_quote"].to_numpy()))
     m_marks = b.mid_at(marks)
-    pos_m = at(position)
-    eq = at(cash) + np.where(pos_m != 0, pos_m * value(m_marks), 0.0)
-    equity = pd.DataFrame(
+    pos_m = at(orders["position"].to_numpy())
+    eq = at(np.cumsum(cash_flow)) + np.where(
+        pos_m != 0, pos_m * inst.settle_value(m_marks) * conv, 0.0
+    )
+    return pd.DataFrame(
         {
             "ts": marks,
             "position": pos_m,
             "mid": m_marks,
             "equity": eq,
-            "gross": eq + at(costs_cum) + at(fees_cum),
-            "costs": at(costs_cum),
-            "fees": at(fees_cum),
+            "gross": eq + costs_cum + fees_cum,
+            "costs": costs_cum,
+            "fees": fees_cum,
         }
     )
 
-    last_mid = float(m_marks[-1]) if m_marks.size else math.nan
-    trips = _round_trips(f_t, filled, mid, cost, fee, value, inverse, C, last_mid, marks)
 
+def _capital(tgt: np.ndarray, cfg: BacktestConfig, m0: float) -> float:
+    """Step 5: the quote value of the largest position the targets and limits allow."""
     finite_t = np.abs(tgt[np.isfinite(tgt)])
     max_units = float(finite_t.max() * cfg.order_qty) if finite_t.size else 0.0
     if cfg.max_position is not None:
         max_units = min(max_units, cfg.max_position)
-    capital = max_units * (C if inverse else m0)
+    capital = cfg.instrument.quote_value(m0, max_units)
     if cfg.max_notional is not None:
         capital = min(capital, cfg.max_notional)
+    return capital
+
+
+def _summary(
+    orders: pd.DataFrame,
+    equity: pd.DataFrame,
+    trips: pd.DataFrame,
+    sim: _Simulation,
+    capital: float,
+    n_decisions: int,
+    inst: Instrument,
+    conv: float,
+) -> dict[str, Any]:
+    """Step 6: the headline numbers of a run (see :func:`run_backtest`)."""
+    eq = equity["equity"].to_numpy()
+    f_abs = orders["filled_qty"].to_numpy()
+    cost = orders["cost_quote"].to_numpy()
+    spread_cost = orders["spread_cost_quote"].to_numpy()
+    slip = orders["slippage_bps"].to_numpy()
     net = float(eq[-1]) if eq.size else 0.0
     total_cost = float(cost.sum())
-    total_fee = float(fee.sum())
-    turnover = float(notional.sum())
+    total_fee = float(orders["fee_quote"].sum())
+    turnover = float(orders["notional_quote"].sum())
     dd = max_drawdown(eq)
     tb = trips["net_bps"].to_numpy() if len(trips) else np.empty(0)
     sd = float(np.std(tb, ddof=1)) if tb.size > 1 else math.nan
-    summary = {
-        "n_decisions": int(dts.size),
+    position = orders["position"].to_numpy()
+
+    def per_capital(v: float) -> float:
+        return v / capital * BPS if capital > 0 else math.nan
+
+    return {
+        "n_decisions": int(n_decisions),
         "n_orders": len(orders),
         "n_fills": int((f_abs > 0).sum()),
-        "n_partial": int((status == K.PARTIAL).sum()),
-        "n_unfilled": int((status == K.UNFILLED).sum()),
-        "n_skipped_cooldown": int(skips[K.SKIP_COOLDOWN]),
-        "n_skipped_busy": int(skips[K.SKIP_BUSY]),
-        "n_skipped_no_book": int(skips[K.SKIP_NO_BOOK]),
+        "n_partial": int((sim.status == K.PARTIAL).sum()),
+        "n_unfilled": int((sim.status == K.UNFILLED).sum()),
+        "n_skipped_cooldown": int(sim.skips[K.SKIP_COOLDOWN]),
+        "n_skipped_busy": int(sim.skips[K.SKIP_BUSY]),
+        "n_skipped_no_book": int(sim.skips[K.SKIP_NO_BOOK]),
         "n_round_trips": len(trips),
         "turnover_quote": turnover,
         "capital_quote": capital,
@@ -845,10 +954,8 @@ def run_backtest(
         "depth_cost_quote": float((cost - spread_cost).sum()),
         "fees_quote": total_fee,
         "net_pnl_quote": net,
-        "pnl_bps": net / capital * BPS if capital > 0 else math.nan,
-        "gross_pnl_bps": (net + total_cost + total_fee) / capital * BPS
-        if capital > 0
-        else math.nan,
+        "pnl_bps": per_capital(net),
+        "gross_pnl_bps": per_capital(net + total_cost + total_fee),
         "net_bps_of_turnover": net / turnover * BPS if turnover > 0 else math.nan,
         "mean_trade_bps": float(tb.mean()) if tb.size else math.nan,
         "std_trade_bps": sd,
@@ -857,15 +964,16 @@ def run_backtest(
         "hit_rate_gross": float(np.mean(trips["gross_quote"] > 0)) if len(trips) else math.nan,
         "mean_slippage_bps": float(np.nanmean(slip)) if (f_abs > 0).any() else math.nan,
         "max_drawdown_quote": dd,
-        "max_drawdown_bps": dd / capital * BPS if capital > 0 else math.nan,
-        "unfilled_qty": float((np.abs(req) - f_abs).sum()),
+        "max_drawdown_bps": per_capital(dd),
+        "unfilled_qty": float(orders["unfilled_qty"].sum()),
         "final_position": float(position[-1]) if position.size else 0.0,
-        "coin_to_quote": conv if inverse else None,
+        "coin_to_quote": conv if inst.inverse else None,
     }
-    return BacktestResult(orders, equity, trips, summary, cfg, dts, tgt)
 
 
-def _round_trips(f_t, filled, mid, cost, fee, value, inverse, C, last_mid, marks) -> pd.DataFrame:
+def _round_trips(
+    orders: pd.DataFrame, inst: Instrument, conv: float, last_mid: float, marks: np.ndarray
+) -> pd.DataFrame:
     """Cut the fills into round trips (flat -> ... -> flat, a flip closes one and opens one).
 
     A trip's gross P&L is its position marked to the mid from fill to fill; it carries the
@@ -892,8 +1000,17 @@ def _round_trips(f_t, filled, mid, cost, fee, value, inverse, C, last_mid, marks
     prev_v = 0.0
     tol = 1e-12
 
+    f_t = orders["fill_ts"].to_numpy()
+    filled = (orders["side"] * orders["filled_qty"]).to_numpy()
+    mid = orders["mid"].to_numpy()
+    cost = orders["cost_quote"].to_numpy()
+    fee = orders["fee_quote"].to_numpy()
+
+    def value(m: np.ndarray) -> np.ndarray:
+        return inst.settle_value(m) * conv
+
     def unit_notional(m: float) -> float:
-        return C if inverse else m
+        return inst.quote_value(m, 1.0)
 
     def open_trip(k: int, qty: float, share: float) -> dict[str, Any]:
         return {

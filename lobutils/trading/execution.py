@@ -72,6 +72,7 @@ import numpy as np
 import pandas as pd
 
 from lobutils.features import core as _features
+from lobutils.markets import Instrument
 from lobutils.trading import _kernels as K
 from lobutils.trading.backtest import BookArrays, book_arrays_of
 
@@ -485,7 +486,7 @@ def estimate_sigma(
     m = m[np.isfinite(m)]
     if m.size < 3:
         return math.nan
-    d = np.diff(m) / m[:-1] * float(contract_value) if contract_value is not None else np.diff(m)
+    d = Instrument.from_terms(contract_value).price_move_value(m[:-1], m[1:])
     return float(np.std(d, ddof=1) / math.sqrt(step / NS_PER_S))
 
 
@@ -529,12 +530,10 @@ class ImpactEstimate:
         return self.eta_slice * float(tau)
 
 
-def _slice_cost(side: int, q, sqp, sqi, m, contract_value):
-    """Shortfall (quote) of filling ``q`` with sums ``sqp``, ``sqi`` against mid ``m``."""
-    if contract_value is None:
-        return side * (sqp - q * m)
-    C = float(contract_value)
-    return side * (q * C - C * m * sqi)
+def _slice_cost(side: int, q, sqp, sqi, m, inst: Instrument):
+    """Shortfall (quote) of filling ``q`` with sums ``sqp``, ``sqi`` against mid ``m``,
+    converted at ``m``."""
+    return side * inst.to_quote(m) * inst.walk_cost(q, sqp, sqi, m)
 
 
 def estimate_impact(
@@ -587,15 +586,14 @@ def estimate_impact(
     S = np.tile(q, ok_rows.size)
     M = np.repeat(mid, q.size)
     filled, sqp, sqi, rem = K.walk_many(px, qty, R.astype(np.int64), S)
-    cost = _slice_cost(side, S, sqp, sqi, M, contract_value) / S
+    inst = Instrument.from_terms(contract_value)
+    cost = _slice_cost(side, S, sqp, sqi, M, inst) / S
     cost = np.where(rem > 0, np.nan, cost).reshape(ok_rows.size, q.size)
-    with np.errstate(invalid="ignore"):
-        unit_value = (
-            M.reshape(ok_rows.size, q.size) if contract_value is None else float(contract_value)
-        )
+    with np.errstate(invalid="ignore", divide="ignore"):
+        unit_value = inst.quote_value(M.reshape(ok_rows.size, q.size), 1.0)
         cost_bps = cost / unit_value * BPS
         touch = px[ok_rows, 0]
-        half = _slice_cost(side, 1.0, touch, 1.0 / touch, mid, contract_value)
+        half = _slice_cost(side, 1.0, touch, 1.0 / touch, mid, inst)
     unfilled = np.mean(np.isnan(cost), axis=0) if ok_rows.size else np.ones(q.size)
     med = np.full(q.size, np.nan)
     med_bps = np.full(q.size, np.nan)
@@ -720,21 +718,17 @@ def implementation_shortfall(
     extra_qi = np.where(left > 0, left / deep, 0.0)
     tot_qp = sqp.sum(axis=1) + extra_qp
     tot_qi = sqi.sum(axis=1) + extra_qi
-    impact = _slice_cost(side, X, tot_qp, tot_qi, m0, contract_value)
-    # the walk alone: each slice against the mid of the state it walked
+    inst = Instrument.from_terms(contract_value)
+    impact = _slice_cost(side, X, tot_qp, tot_qi, m0, inst)
+    # the walk alone: each slice against the mid of the state it walked (in the settlement
+    # currency, converted at the arrival mid)
     m_k = b.mid_at(slice_ts.ravel()).reshape(slice_ts.shape)
     m_last = b.mid_at(slice_ts[:, -1])
     with np.errstate(invalid="ignore", divide="ignore"):
-        if contract_value is None:
-            wk = np.where(filled > 0, sqp - filled * m_k, 0.0).sum(axis=1)
-            wk += np.where(left > 0, left * deep - left * m_last, 0.0)
-            walk = side * wk
-        else:
-            C = float(contract_value)
-            wk = np.where(filled > 0, filled / m_k - sqi, 0.0).sum(axis=1)
-            wk += np.where(left > 0, left / m_last - left / deep, 0.0)
-            walk = side * C * m0 * wk
-    unit_value = m0 if contract_value is None else np.full(starts.size, float(contract_value))
+        wk = np.where(filled > 0, inst.walk_cost(filled, sqp, sqi, m_k), 0.0).sum(axis=1)
+        wk += np.where(left > 0, inst.walk_cost(left, left * deep, left / deep, m_last), 0.0)
+        walk = side * inst.to_quote(m0) * wk
+    unit_value = inst.quote_value(m0, np.ones(starts.size))
     value = X * unit_value
     # permanent impact: later slices trade at a price moved by the value already traded
     traded_value = (filled + 0.0) * unit_value[:, None]
@@ -836,8 +830,43 @@ class LiquidationConfig:
         for lam in self.risk_aversions:
             _check_positive("risk_aversion", lam, allow_zero=True)
 
+    @classmethod
+    def for_value(
+        cls, inst: Instrument, value: float, price: float, **kwargs: Any
+    ) -> LiquidationConfig:
+        """Sell ``value`` quote of an instrument at ``price``: ``qty`` and contract value from it.
+
+        Parameters
+        ----------
+        inst : lobutils.markets.Instrument
+            The market (:func:`lobutils.markets.instrument`).
+        value, price : float
+            Quote value of the position and the price that turns it into units.
+        **kwargs
+            Any other field.
+
+        Returns
+        -------
+        LiquidationConfig
+
+        Examples
+        --------
+        >>> from lobutils.markets import instrument
+        >>> cfg = LiquidationConfig.for_value(instrument("cm", "ethusd_perp"), 25_000.0, 2_500.0)
+        >>> cfg.qty, cfg.contract_value, cfg.instrument.inverse
+        (2500.0, 10.0, True)
+        """
+        qty = inst.qty_for_value(value, price)
+        return cls(qty=qty, contract_value=inst.contract_value, **kwargs)
+
+    @property
+    def instrument(self) -> Instrument:
+        """The instrument of this config's contract value (fees: ``fee_bps`` both sides)."""
+        return Instrument.from_terms(self.contract_value, self.fee_bps, self.fee_bps)
+
     @property
     def tau_s(self) -> float:
+        """Time between two slices, ``T / n`` (s)."""
         return self.horizon_s / self.n_slices
 
     @property

@@ -12,7 +12,7 @@
 # ---
 
 # %% [markdown]
-# # 10. Batch studies across markets
+# # 11. Batch studies across markets
 #
 # One chapter run on one market says little. The same run on every market, every horizon and
 # every month says more, but only if the runs are made the same way and their results land in
@@ -41,11 +41,11 @@
 # (replaying a book) and chapter 1 (the recordings and the lake). No Dask experience is
 # assumed.
 #
-# **Outputs.** The tables and figures below, and in `reports/10_batch_studies/`: `grid.yaml`
+# **Outputs.** The tables and figures below, and in `reports/11_batch_studies/`: `grid.yaml`
 # (the study as a grid file for the command line), `results.csv` and `results.parquet`
 # (chapter 6's results gathered over the batch, with the parameters as columns),
 # `pooled.csv`, `partitions.csv`, and `metrics.json`. The batch itself lives in
-# `reports/10_batch_studies/runs/<RUN_ID>/`: one folder per run (its executed notebook and
+# `reports/11_batch_studies/runs/<RUN_ID>/`: one folder per run (its executed notebook and
 # outputs) and the batch's `runs` and `metrics` tables.
 #
 # **A caveat on size.** The bundled recordings are minutes long, so each run's test block holds
@@ -99,7 +99,7 @@ FIXED = {  # other chapter 6 parameters, the same in every run
 TIMEOUT = 1200  # seconds any one cell of a run may take
 RUN = True  # execute the batch (finished runs are reused); False: load an earlier batch
 FORCE = False  # execute finished runs again
-RUN_ID = "10_batch_studies"  # the batch's name: its folder under RUNS_DIR
+RUN_ID = "11_batch_studies"  # the batch's name: its folder under RUNS_DIR
 RUNS_DIR = None  # where batches go; None: <REPORT_DIR>/runs
 SCHEDULER = None  # a Dask scheduler address, e.g. "tcp://10.0.0.5:8786"; None: a LocalCluster
 WORKERS = None  # LocalCluster worker processes; None: one per CPU core
@@ -114,10 +114,10 @@ LAKE_SYMBOLS = None  # symbols of the partition map, e.g. ["btcusdt"]; None: all
 LAKE_START = None  # first day of the partition map, "2024-08-01"; None: the lake's first
 LAKE_END = None  # last day (inclusive); None: the lake's last
 SEED = 0
-REPORT_DIR = None  # where the outputs go; None: reports/10_batch_studies/
+REPORT_DIR = None  # where the outputs go; None: reports/11_batch_studies/
 
 # %%
-out_dir = report_dir("10_batch_studies", REPORT_DIR)
+out_dir = report_dir("11_batch_studies", REPORT_DIR)
 runs_dir = out_dir / "runs" if RUNS_DIR is None else RUNS_DIR
 folder = batch.runs_root(RUN_ID, runs_dir)
 studies = []  # (data directory, segment names)

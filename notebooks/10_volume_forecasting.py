@@ -12,7 +12,7 @@
 # ---
 
 # %% [markdown]
-# # 9. Forecasting traded volume
+# # 10. Forecasting traded volume
 #
 # The direction of the next price move is hard to forecast; over minutes and hours, how *much*
 # will trade is much easier. Volume clusters: a busy hour tends to be followed by another, and
@@ -37,7 +37,7 @@
 # **Prerequisites.** Chapter 6 (the evaluation protocol and the classical zoo) and chapter 7
 # (windows and Keras training).
 #
-# **Outputs.** The tables and figures below, and in `reports/09_volume_forecasting/`:
+# **Outputs.** The tables and figures below, and in `reports/10_volume_forecasting/`:
 # `results.csv` (model × segment × metric, with CIs and the best naive forecast beside each
 # model), `predictions.csv`, `splits.csv`, `histories.csv`, and `metrics.json` with the
 # headline numbers.
@@ -88,7 +88,7 @@ N_BOOT = 500  # block-bootstrap resamples of every CI
 MIN_BLOCK_ROWS = 10  # bootstrap blocks: max(horizon in bars, this)
 BACKEND = None  # Keras backend: "tensorflow", "jax" or "torch"; None: $KERAS_BACKEND or tensorflow
 SEED = 0
-REPORT_DIR = None  # where the outputs go; None: reports/09_volume_forecasting/
+REPORT_DIR = None  # where the outputs go; None: reports/10_volume_forecasting/
 
 # %%
 keras = load_keras(BACKEND)  # before anything imports Keras: it picks its backend once
@@ -97,7 +97,7 @@ from lobutils.models import deeplob as dl  # noqa: E402  (these import Keras)
 from lobutils.models import volume  # noqa: E402
 
 # %%
-out_dir = report_dir("09_volume_forecasting", REPORT_DIR)
+out_dir = report_dir("10_volume_forecasting", REPORT_DIR)
 chosen = segments(DATA_DIR) if SEGMENTS is None else [segment(n, DATA_DIR) for n in SEGMENTS]
 bar_s = pd.Timedelta(BAR).total_seconds()
 horizon_s = HORIZON_BARS * bar_s
@@ -412,7 +412,7 @@ sorted(written)
 # ````{admonition} Solution 1
 # :class: dropdown
 # Run `python -m lobutils.runner.chapters --only 09 --params-file my.yaml` with those values under
-# `chapters: {09_volume_forecasting: {parameters: {...}}}` in `my.yaml`. Eleven minutes make 66
+# `chapters: {10_volume_forecasting: {parameters: {...}}}` in `my.yaml`. Eleven minutes make 66
 # ten-second bars; after the 30-bar warm-up of the features, the 12-bar LSTM window and the
 # one-minute horizon, a handful of bars are left for testing, and the split may fail on the
 # shortest markets (they are then listed as skipped). Longer bars need longer recordings.
