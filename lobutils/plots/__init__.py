@@ -10,9 +10,9 @@
 :mod:`lobutils.plots.deep`
     DeepLOB training curves and results (chapter 7).
 :mod:`lobutils.plots.trading`
-    Backtests and execution schedules (chapter 8).
+    Backtests and execution schedules (chapters 8 and 9).
 :mod:`lobutils.plots.batch`
-    Batch studies across markets and horizons (chapter 10).
+    Batch studies across markets and horizons (chapter 11).
 
 Every builder returns a :class:`plotly.graph_objects.Figure` and never shows it. Only the
 chapters and the runner import this package.
