@@ -224,6 +224,17 @@ def test_every_error_path_masks_the_api_key(capsys, monkeypatch):
     assert rc == 1 and _one_line(err).endswith("wrong key ***\n")
 
 
+def test_network_errors_of_ccxt_are_one_line(capsys, monkeypatch):
+    ccxt = pytest.importorskip("ccxt")
+
+    def offline(args):
+        raise ccxt.NetworkError("binance GET https://api.binance.com/api/v3/ticker/24hr failed")
+
+    monkeypatch.setattr(cli, "_segments", offline)
+    rc, _, err = _run(capsys, "segments")
+    assert rc == 1 and "NetworkError: binance GET" in _one_line(err)
+
+
 # --------------------------------------------------------------------------- chapters --params-file
 
 

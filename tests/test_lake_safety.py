@@ -197,3 +197,26 @@ def test_a_conversion_killed_at_any_point_reruns_to_the_same_lake(tmp_path):
     assert main(["lake", "clean", "--lake", str(root), "--json"]) == 0
     assert _snapshot(root) == want
     assert main(["lake", "verify", "--lake", str(root), "--json"]) == 0
+
+
+def test_the_convert_and_lake_commands_refuse_in_one_line(raw, tmp_path, capsys):
+    root = tmp_path / "lake"
+    assert main(["convert", str(raw), "--lake", str(root), "--json"]) == 0
+    cut = _truncated_copy(raw, tmp_path / "cut" / NAME, keep=0.7)
+    capsys.readouterr()
+    assert main(["convert", str(cut), "--lake", str(root)]) == 1
+    err = capsys.readouterr().err
+    assert "truncated" in err and err.count("\n") == 1 and "Traceback" not in err
+    assert main(["convert", str(cut), "--lake", str(root), "--partial"]) == 1
+    err = capsys.readouterr().err
+    assert "refusing to replace 1 lake partition(s)" in err and "--force" in err
+    assert err.count("\n") == 1
+    assert main(["convert", str(cut), "--lake", str(root), "--partial", "--force"]) == 0
+    assert main(["lake", "verify", "--lake", str(root)]) == 0
+    shutil.rmtree(Path(lake.partitions(root).path.iat[0]))
+    capsys.readouterr()
+    assert main(["lake", "verify", "--lake", str(root)]) == 1
+    err = capsys.readouterr().err
+    assert "1 problem(s)" in err and "is missing" in err and err.count("\n") == 1
+    assert main(["lake", "clean", "--lake", str(tmp_path / "none")]) == 1
+    assert "no such lake directory" in capsys.readouterr().err

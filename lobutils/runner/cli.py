@@ -331,8 +331,11 @@ def main(argv: list[str] | None = None) -> int:
     except (ValueError, LookupError, OSError, MemoryError) as exc:  # bad input: one line
         _error(args.command, describe(exc))
         return 1
-    except Exception:  # a bug: its traceback, with secrets masked like every other message
-        import traceback
+    except Exception as exc:
+        if type(exc).__module__.startswith("ccxt"):  # network, auth, bad symbol: the user's
+            _error(args.command, f"{type(exc).__name__}: {describe(exc)}")
+            return 1
+        import traceback  # a bug: its traceback, with secrets masked like every other message
 
         print(redact(traceback.format_exc()), file=sys.stderr, end="")
         _error(args.command, "unexpected failure (the traceback above); please report it")
