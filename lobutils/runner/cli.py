@@ -5,7 +5,9 @@ Commands
 reconstruct FILE... --levels N [--grid 1s] [--out book.parquet] [--json]
     Read one recording segment (several files are one continuous stream), replay the book,
     check it against the bookTicker stream, and write the book frame (parquet or csv by the
-    extension). Prints one JSON line with the counts on ``--json``.
+    extension). ``--levels`` is capped at the deepest book seen. Prints one JSON line with the
+    counts on ``--json`` (``other_symbol``: lines of other symbols skipped;
+    ``crossed_snapshots``: snapshots not synced on because they were crossed).
 segments [--data-dir DIR] [--json]
     List the recording segments in a data directory (default: the bundled data).
 verify [--data-dir DIR]
@@ -15,9 +17,19 @@ record SYMBOL... --market spot|usdm|cm [--out DIR] [--duration S]
 collect SYMBOL... [--exchange bybit] / rank [--exchange binance] [--top N]
     Poll order books and trades through ccxt; rank symbols by quote volume
     (:mod:`lobutils.acquire.collect`).
-fetch ... / convert ...
+fetch ... / convert ... / lake clean|verify
     Download exchange archives (Binance data.vision, Bybit, Tardis) with caching, resume and
-    checksums; convert recordings and archives into the parquet lake (:mod:`lobutils.data.archives`).
+    checksums; convert recordings and archives into the parquet lake (:mod:`lobutils.data.archives`);
+    repair and check the lake (:mod:`lobutils.runner.cli_archives`).
+
+Errors
+------
+Bad input is one line on stderr naming the file, with exit status 1 (2 for a usage error):
+missing, unreadable or directory inputs, an ``--out`` that cannot be written (checked before
+any work), outputs that would not fit in memory (``--levels``, ``--grid``; the message says how
+much they would need), files of different symbols, a replay with no valid row (with the
+reason). Every message, and the traceback of an unexpected failure, goes through
+:func:`lobutils.runner.errors.redact`, so API keys from the environment are never printed.
 """
 
 from __future__ import annotations
