@@ -26,16 +26,18 @@ DAY_US = 86_400_000_000
 T0_US = 1_723_075_200_000_000  # 2024-08-08 00:00 UTC
 
 
-def _tardis_l2(path: Path, days: int = 2, per_day: int = 1500, symbol="BTC-PERPETUAL") -> Path:
+def _tardis_l2(
+    path: Path, days: int = 2, per_day: int = 1500, symbol="BTC-PERPETUAL", t0: int = T0_US
+) -> Path:
     """A synthetic Tardis incremental_book_L2 file: a snapshot, then updates on ``days`` days."""
     lines = ["exchange,symbol,timestamp,local_timestamp,is_snapshot,side,price,amount"]
     lines += [
-        f"deribit,{symbol},{T0_US},{T0_US + 9},true,bid,100.0,10",
-        f"deribit,{symbol},{T0_US},{T0_US + 9},true,ask,100.5,10",
+        f"deribit,{symbol},{t0},{t0 + 9},true,bid,100.0,10",
+        f"deribit,{symbol},{t0},{t0 + 9},true,ask,100.5,10",
     ]
     for d in range(days):
         for i in range(per_day):
-            t = T0_US + d * DAY_US + 1000 * (i + 1)
+            t = t0 + d * DAY_US + 1000 * (i + 1)
             side, px = ("bid", 99.5 - (i % 5) * 0.5) if i % 2 else ("ask", 101.0 + (i % 5) * 0.5)
             lines.append(f"deribit,{symbol},{t},{t + 9},false,{side},{px},{1 + i % 7}")
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -98,11 +100,26 @@ def test_data_from_other_sources_never_replaces_a_partition_without_force(raw, t
     assert [w["rows"] for w in again] == full and lake.verify(root) == []
 
 
-def test_two_inputs_that_map_to_one_partition_are_refused(raw, tmp_path):
+def test_two_inputs_that_map_to_one_partition_are_refused_when_they_overlap(raw, tmp_path):
     twin = _tardis_l2(tmp_path / "twin" / NAME.replace(".csv", "-copy.csv"), per_day=900)
-    with pytest.raises(lake.LakeConflict, match="both map to lake partition"):
+    with pytest.raises(lake.LakeConflict, match="overlap in time"):
         lake.convert([raw, twin], tmp_path / "lake")
     assert not (tmp_path / "lake").exists() or len(lake.partitions(tmp_path / "lake")) == 0
+
+
+def test_two_inputs_of_different_times_in_one_partition_are_merged(tmp_path):
+    early = _tardis_l2(tmp_path / "a" / NAME, days=1, per_day=300)
+    late = _tardis_l2(tmp_path / "b" / NAME.replace(".csv", "-pm.csv"), days=1, per_day=200,
+                      t0=T0_US + DAY_US // 2)  # fmt: skip
+    root = tmp_path / "lake"
+    out = lake.convert([late, early], root)
+    assert len(out) == 1 and out[0]["rows"] == 302 + 202  # one partition, counted once
+    assert out[0]["files"] == [late.name, early.name]
+    rec = lake.read_recording(root, "deribit", "btc-perpetual")
+    assert list(rec.sources) == [early.name, late.name]  # in time order
+    assert rec.locate(int(rec.depth.line.iat[-1])) == f"{late.name}:203"
+    assert rec.depth.ts.is_monotonic_increasing and rec.depth.msg.is_monotonic_increasing
+    assert lake.verify(root) == []
 
 
 def _leftover_old(root) -> Path:

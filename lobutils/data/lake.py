@@ -956,8 +956,11 @@ def convert(
 
     Formats are recognised by :func:`lobutils.data.archives.detect`: Binance stream recordings
     (grouped into segments of consecutive days, each read as one stream), data.vision archives,
-    Bybit order-book archives and Tardis CSV files (each file on its own). Every input is read
-    and every partition checked before the first one is written: a refusal writes nothing.
+    Bybit order-book archives and Tardis CSV files (each file on its own). Inputs that map to
+    the same partition are merged into one write when they cover different times (in time
+    order, lines and messages numbered as one stream) and refused when they overlap. Every
+    input is read and every partition checked before the first one is written: a refusal
+    writes nothing.
 
     Parameters
     ----------
@@ -993,7 +996,7 @@ def convert(
     ------
     LakeConflict
         A partition would be replaced without ``force`` (see :func:`write_table`), or two
-        inputs map to the same partition.
+        inputs that overlap in time map to the same partition.
     """
     from lobutils.data import archives as A
     from lobutils.data.binance import read_binance_recording
@@ -1017,44 +1020,41 @@ def convert(
     trunc = "warn" if partial else "raise"
     root = Path(lake_root)
 
-    planned = []  # (job, plans)
+    specs = []  # (job, what to write: the arguments of _plan_write)
     for src, dtype, group in jobs:
         if src == "binance-recording":
             rec = read_binance_recording(group, symbol=symbol, errors=errors, on_truncated=trunc)
             ex = exchange or _BINANCE_EXCHANGE[_RECORDING_RE.match(group[0].name)["market"]]
-            plans = _plan_recording(root, ex, rec)
+            spec = _recording_spec(ex, rec)
         elif src == "binance-vision":
             obj = A.read_binance_vision(group, errors=errors)
             if isinstance(obj, Recording):
                 ex = exchange or _vision_exchange(group[0], obj.symbol, obj.market)
-                plans = _plan_recording(root, ex, obj)
+                spec = _recording_spec(ex, obj)
             else:
                 st = obj.attrs.get("stats", {})
                 ex = exchange or _vision_exchange(group[0], st.get("symbol", ""), "futures")
-                plans = _plan_write(
-                    root, ex, st["symbol"], [("book_depth", obj)], None, group, None, st, True
-                )
+                spec = _spec(ex, st["symbol"], [("book_depth", obj)], None, group, None, st)
         elif src == "bybit":
             rec = A.read_bybit_orderbook(group, symbol=symbol, errors=errors)
             spot = "/spot/" in group[0].as_posix()
-            plans = _plan_recording(root, exchange or ("bybit-spot" if spot else "bybit"), rec)
+            spec = _recording_spec(exchange or ("bybit-spot" if spot else "bybit"), rec)
         else:  # tardis
             kw = {"symbol": symbol, "errors": errors, "on_truncated": trunc}
             if dtype.startswith("book_snapshot_"):
                 book = A.read_tardis_book_snapshots(group, **kw)
                 ex = exchange or book.stats["exchange"]
-                plans = _plan_write(
-                    root, ex, book.stats["symbol"], [("book", book.frame)], None, group, None,
-                    book.stats, True,
-                )  # fmt: skip
+                spec = _spec(
+                    ex, book.stats["symbol"], [("book", book.frame)], None, group, None, book.stats
+                )
             else:
                 reader = (
                     A.read_tardis_book if dtype == "incremental_book_L2" else A.read_tardis_trades
                 )
                 rec = reader(group, **kw)
-                plans = _plan_recording(root, exchange or rec.stats["exchange"], rec)
-        planned.append(((src, dtype, group), plans))
-    _refuse_collisions(planned)
+                spec = _recording_spec(exchange or rec.stats["exchange"], rec)
+        specs.append(((src, dtype, group), spec))
+    planned = _merge_collisions(root, specs)
 
     written = _commit([p for _, plans in planned for p in plans], mode, force)
     job_of = {str(final): job for job, plans in planned for final, _, _ in plans}
@@ -1077,17 +1077,105 @@ def convert(
     return summary
 
 
-def _refuse_collisions(planned: list) -> None:
-    """Two inputs of one conversion may not write the same partition."""
-    seen: dict[Path, list[Path]] = {}
-    for (_, _, group), plans in planned:
-        for final, _, _ in plans:
-            if final in seen:
-                a = " + ".join(p.name for p in seen[final])
-                b = " + ".join(p.name for p in group)
-                raise LakeConflict(
-                    f"{a} and {b} both map to lake partition {final}; convert them in separate "
-                    "commands (the second needs --force to replace the first), or give "
-                    "consecutive recording files together so that they form one segment"
-                )
-            seen[final] = group
+def _spec(exchange, symbol, tables, market, sources, line_offsets, stats) -> dict:
+    return {
+        "exchange": exchange,
+        "symbol": symbol,
+        "tables": tables,
+        "market": market,
+        "sources": list(sources),
+        "line_offsets": None if line_offsets is None else [int(x) for x in line_offsets],
+        "stats": stats,
+    }
+
+
+def _recording_spec(exchange: str, rec: Recording) -> dict:
+    tables = [(k, getattr(rec, k)) for k in ("depth", "trades", "bbo")]
+    return _spec(exchange, rec.symbol, tables, rec.market, rec.sources, rec.line_offsets, rec.stats)
+
+
+def _span(spec: dict) -> tuple[int, int]:
+    """First and last row time of a write (``ts``, else ``local_ts``)."""
+    lo, hi = [], []
+    for _, frame in spec["tables"]:
+        if len(frame):
+            c, _ = _clock(frame)
+            c = c[c != TS_NA]
+            if len(c):
+                lo.append(int(c.min()))
+                hi.append(int(c.max()))
+    return (min(lo), max(hi)) if lo else (0, 0)
+
+
+def _merged(specs: list[dict]) -> dict | None:
+    """One write of several that cover different times, in time order; None if they overlap.
+
+    Lines are renumbered past the earlier writes' sources, and depth messages past their
+    messages, as if the files had been read as one stream.
+    """
+    specs = sorted(specs, key=_span)
+    spans = [_span(s) for s in specs]
+    if any(a[1] >= b[0] for a, b in zip(spans, spans[1:], strict=False)):
+        return None
+    keys = {(_name(s["exchange"], "exchange"), s["symbol"].lower(), s["market"]) for s in specs}
+    if len(keys) > 1 or any(s["line_offsets"] is None for s in specs):
+        return None
+    sources, offsets, stats = [], [0], {}
+    tables: dict[str, list[pd.DataFrame]] = {}
+    for s in specs:
+        base = offsets[-1]
+        sources += s["sources"]
+        offsets += [base + x for x in s["line_offsets"][1:]]
+        for kind, frame in s["tables"]:
+            f = frame.copy()
+            if "line" in f.columns:
+                f["line"] = f["line"] + base
+            if kind == "depth" and len(f) and tables.get(kind):
+                f["msg"] = f["msg"] + int(tables[kind][-1]["msg"].max()) + 1
+            tables.setdefault(kind, []).append(f)
+        for k, v in (s["stats"] or {}).items():
+            if isinstance(v, int | np.integer) and not isinstance(v, bool):
+                stats[k] = stats.get(k, 0) + int(v)
+    frames = [(k, pd.concat(fs, ignore_index=True)) for k, fs in tables.items()]
+    ex, sym, market = keys.pop()
+    return _spec(ex, sym, frames, market, sources, offsets, stats)
+
+
+def _merge_collisions(root: Path, specs: list) -> list:
+    """Plan every write; writes that share a partition are merged if their times differ.
+
+    Returns ``[(job, plans), ...]``; a merged job lists the files of all its parts. Writes
+    that share a partition and overlap in time are refused (:class:`LakeConflict`).
+    """
+    plans = [_plan_write(root, **spec, hash_sources=True) for _, spec in specs]
+    owner: dict[Path, int] = {}
+    group = list(range(len(specs)))  # union-find over writes sharing a partition
+
+    def find(i):
+        while group[i] != i:
+            i = group[i]
+        return i
+
+    for i, ps in enumerate(plans):
+        for final, _, _ in ps:
+            if final in owner:
+                group[find(i)] = find(owner[final])
+            else:
+                owner[final] = i
+    out = []
+    for r in sorted({find(i) for i in range(len(specs))}):
+        members = [i for i in range(len(specs)) if find(i) == r]
+        if len(members) == 1:
+            out.append((specs[r][0], plans[r]))
+            continue
+        merged = _merged([specs[i][1] for i in members])
+        files = [f for i in members for f in specs[i][0][2]]
+        if merged is None:
+            a, b = (" + ".join(p.name for p in specs[i][0][2]) for i in members[:2])
+            raise LakeConflict(
+                f"{a} and {b} map to the same lake partitions and overlap in time; convert "
+                "them in separate commands (the second needs --force to replace the first)"
+            )
+        src, dtype, _ = specs[r][0]
+        out.append(((src, dtype, files), _plan_write(root, **merged, hash_sources=True)))
+    return out
