@@ -312,6 +312,12 @@ def sha256_file(path: str | os.PathLike) -> str:
     return h.hexdigest()
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 def write_frame(frame: pd.DataFrame, out: str | os.PathLike) -> Path:
     """Write a frame to parquet or csv (by extension) atomically: a temp file, then a rename.
 
@@ -332,6 +338,7 @@ def write_frame(frame: pd.DataFrame, out: str | os.PathLike) -> Path:
             frame.to_parquet(tmp, index=False)
         else:
             frame.to_csv(tmp, index=False)
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; give the usual permissions
         os.replace(tmp, out)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

@@ -208,3 +208,64 @@ def test_url_builders():
         D.binance_vision_url("margin", "trades", "BTCUSDT", "2024-08-08")
     with pytest.raises(ValueError, match="end 2024-01-01 is before"):
         D.days("2024-01-02", "2024-01-01")
+
+
+class _Redirect(BaseHTTPRequestHandler):
+    def log_message(self, *args):
+        pass
+
+    def do_GET(self):  # noqa: N802
+        self.server.log.append({"path": self.path, "auth": self.headers.get("Authorization")})
+        self.send_response(302)
+        self.send_header("Location", self.server.target + self.path)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+
+@pytest.fixture
+def redirector():
+    srv = ThreadingHTTPServer(("127.0.0.1", 0), _Redirect)
+    srv.log, srv.target = [], None
+    srv.url = f"http://127.0.0.1:{srv.server_address[1]}"
+    thread = threading.Thread(target=srv.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True)
+    thread.start()
+    yield srv
+    srv.shutdown()
+    srv.server_close()
+
+
+def test_the_tardis_key_is_not_sent_to_the_host_a_redirect_points_at(
+    server, redirector, tmp_path, monkeypatch
+):
+    url = D.tardis_url("deribit", "trades", "BTC-PERPETUAL", "2024-08-02", base=redirector.url)
+    path = url.removeprefix(redirector.url)
+    server.files[path] = PAYLOAD
+    redirector.target = server.url  # same host, another port: another origin
+    monkeypatch.setenv(D.TARDIS_KEY_ENV, "secret-key-123")
+    r = D.fetch_tardis(
+        "deribit", "trades", "BTC-PERPETUAL", "2024-08-02", root=tmp_path, base=redirector.url,
+        progress=False,
+    )  # fmt: skip
+    assert r.path.read_bytes() == PAYLOAD
+    assert redirector.log == [{"path": path, "auth": "Bearer secret-key-123"}]
+    assert [e["auth"] for e in server.log] == [None]  # the other origin never saw the key
+
+
+def test_a_redirect_on_the_same_origin_keeps_the_key(server):
+    req = D.urllib.request.Request(server.url + "/old", headers={"Authorization": "Bearer k"})
+    new = D._SafeRedirectHandler().redirect_request(
+        req, None, 302, "Found", {}, server.url + "/new.csv.gz"
+    )
+    assert new.get_header("Authorization") == "Bearer k"
+    other = D._SafeRedirectHandler().redirect_request(
+        req, None, 302, "Found", {}, "http://localhost:1/new.csv.gz"
+    )
+    assert other.get_header("Authorization") is None
+
+
+def test_an_https_to_http_downgrade_is_refused():
+    req = D.urllib.request.Request("https://example.com/a", headers={"Authorization": "Bearer k"})
+    with pytest.raises(D.DownloadError, match="refused a redirect from https to http"):
+        D._SafeRedirectHandler().redirect_request(
+            req, None, 302, "Found", {}, "http://example.com/a"
+        )

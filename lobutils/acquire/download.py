@@ -16,7 +16,10 @@
   sha256 of every source file in the lake's manifests instead;
 * **retries** with exponential backoff on network errors, timeouts and HTTP 429/5xx; other
   HTTP errors (404: no file for that day or symbol) fail at once;
-* a tqdm **progress bar** (on a terminal, or with ``progress=True``).
+* a tqdm **progress bar** (on a terminal, or with ``progress=True``);
+* **redirects** keep credentials on their origin: a redirect that changes scheme, host or port
+  drops the ``Authorization`` (and ``Cookie``) headers, and an https → http downgrade is
+  refused (:class:`DownloadError`).
 
 URL builders (base URLs are arguments, so tests and mirrors can point them elsewhere):
 
@@ -297,6 +300,40 @@ class _Retry(Exception):
     pass
 
 
+_SENSITIVE_HEADERS = ("Authorization", "Proxy-authorization", "Cookie")
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def _origin(url: str) -> tuple[str, str, int | None]:
+    """``(scheme, host, port)`` of a URL, with the scheme's default port filled in.
+
+    >>> _origin("https://Example.com/a") == _origin("https://example.com:443/b")
+    True
+    """
+    u = urllib.parse.urlsplit(url)
+    scheme = u.scheme.lower()
+    return scheme, (u.hostname or "").lower(), u.port or _DEFAULT_PORTS.get(scheme)
+
+
+class _SafeRedirectHandler(urllib.request.HTTPRedirectHandler):
+    """Follow redirects, but never carry credentials to another origin nor downgrade to http."""
+
+    def redirect_request(self, req, fp, code, msg, headers, newurl):
+        old, new = _origin(req.full_url), _origin(newurl)
+        if old[0] == "https" and new[0] != "https":
+            raise DownloadError(
+                f"{req.full_url}: refused a redirect from https to {new[0]} ({new[1]})"
+            )
+        new_req = super().redirect_request(req, fp, code, msg, headers, newurl)
+        if new_req is not None and new != old:
+            for name in _SENSITIVE_HEADERS:
+                new_req.remove_header(name)
+        return new_req
+
+
+_OPENER = urllib.request.build_opener(_SafeRedirectHandler)
+
+
 def fetch(
     url: str,
     dest: str | os.PathLike | None = None,
@@ -414,7 +451,7 @@ def _download_once(
             req_headers["If-Range"] = validator
     req = urllib.request.Request(url, headers=req_headers)
     try:
-        resp = urllib.request.urlopen(req, timeout=timeout)
+        resp = _OPENER.open(req, timeout=timeout)
     except urllib.error.HTTPError as exc:
         if exc.code == 416 and offset:
             # nothing left to send: the part is complete, or the file changed and shrank
@@ -537,8 +574,26 @@ def fetch_tardis(
     """Download a Tardis.dev CSV file.
 
     The first day of a month needs no key. For other days the key comes from ``api_key`` or
-    the ``TARDIS_API_KEY`` environment variable; it is sent as a bearer token and never
-    written anywhere.
+    the ``TARDIS_API_KEY`` environment variable; it is sent as a bearer token to the
+    dataset's host only (a redirect elsewhere drops it, see :func:`fetch`) and never written
+    anywhere.
+
+    Parameters
+    ----------
+    exchange, data_type, symbol, date
+        As for :func:`tardis_url`.
+    root
+        Cache folder (default :func:`default_cache_dir`).
+    base
+        The site root.
+    api_key
+        The key (default: the ``TARDIS_API_KEY`` environment variable).
+    **kwargs
+        Passed to :func:`fetch`.
+
+    Returns
+    -------
+    FetchResult
     """
     url = tardis_url(exchange, data_type, symbol, date, base=base)
     key = api_key or os.environ.get(TARDIS_KEY_ENV) or None

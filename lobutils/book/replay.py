@@ -147,8 +147,14 @@ def price_grid(price: np.ndarray, mask: np.ndarray | None = None, max_decimals: 
     for dec in range(max_decimals + 1):
         p10 = 10.0**dec
         scaled = np.round(u * p10)
-        if np.all(scaled / p10 == u) and scaled.max() < 2**53:
-            break
+        if np.all(scaled / p10 == u):
+            if scaled.max() < 2**53:
+                break
+            # more decimals only make the ticks larger: int64 ticks would no longer be exact
+            raise BookError(
+                f"prices from {float(u.min())!r} to {float(u.max())!r} need {dec} decimals, more than 2**53 "
+                "ticks; a price is out of range (a corrupt or mis-scaled input?)"
+            )
     else:
         bad = u[np.round(u * p10) / p10 != u]
         raise BookError(

@@ -30,9 +30,19 @@ Atomic writes
 A partition is written into a hidden sibling folder (``.date=...tmp-<id>``), files flushed to
 disk, then renamed into place in one step; a failed write removes it. Readers (these functions,
 and ``pyarrow.dataset``, which skips names starting with ``.`` or ``_``) therefore never see a
-half-written partition. Replacing a partition renames the old one away first, so for that
-instant the partition is absent, never partial. :func:`clean` removes leftovers of writes that
-were killed.
+half-written partition. Replacing a partition renames the old one away first
+(``.date=...old-<id>``) and deletes it only once the new one is in place; a writer killed in
+between leaves the old copy, which :func:`restore` (and :func:`clean`, and the next write of that
+partition) puts back. :func:`clean` removes the other leftovers of writes that were killed.
+
+Safe replacement
+----------------
+Every write has a ``write_id`` derived from its content (sources, exchange, symbol and rows), so
+a rerun of an interrupted conversion writes the same id and its partitions agree with the ones
+the killed run left. Each manifest lists all partitions of its write and their rows
+(``write_parts``), which :func:`verify` checks. A partition is never replaced by data from
+other source files, nor by fewer rows from another copy of the same files (a truncated one),
+unless ``force=True``: such a write raises :class:`LakeConflict` before anything is written.
 
 Examples
 --------
@@ -54,6 +64,7 @@ True
 from __future__ import annotations
 
 import datetime as _dt
+import hashlib
 import json
 import os
 import re
@@ -71,12 +82,14 @@ from lobutils.schema import BBO_COLUMNS, DEPTH_COLUMNS, TRADE_COLUMNS, TS_NA, em
 __all__ = [
     "KINDS",
     "LAKE_FORMAT",
+    "LakeConflict",
     "clean",
     "convert",
     "manifest",
     "partitions",
     "read",
     "read_recording",
+    "restore",
     "verify",
     "write_recording",
     "write_table",
@@ -116,6 +129,27 @@ _COUNT_KEYS = (
     "unknown_side",
     "non_numeric_ids",
 )
+
+
+class LakeConflict(ValueError):
+    """A write would replace partitions with other sources' data or fewer rows (no ``force``)."""
+
+
+_KILL_ENV = "LOBUTILS_LAKE_KILL_AT"
+_hits: dict[str, int] = {}
+
+
+def _checkpoint(name: str) -> None:
+    """Test hook: ``LOBUTILS_LAKE_KILL_AT=<name>:<n>`` SIGKILLs the process the n-th time here."""
+    spec = os.environ.get(_KILL_ENV)
+    if not spec:
+        return
+    _hits[name] = _hits.get(name, 0) + 1
+    point, _, n = spec.partition(":")
+    if point == name and _hits[name] == int(n or 1):
+        import signal
+
+        os.kill(os.getpid(), signal.SIGKILL)
 
 
 def _version() -> str:
@@ -187,6 +221,19 @@ def _fsync_file(path: Path) -> None:
         os.fsync(fh.fileno())
 
 
+def _fsync_dir(path: Path) -> None:
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:  # pragma: no cover - platforms without directory handles
+        return
+    try:
+        os.fsync(fd)
+    except OSError:  # pragma: no cover
+        pass
+    finally:
+        os.close(fd)
+
+
 def _sha256(path: Path) -> str:
     from lobutils.paths import sha256_file
 
@@ -233,73 +280,42 @@ def _write_partition(final: Path, frame: pd.DataFrame, meta: dict) -> dict:
         data = tmp / DATA_FILE
         pq.write_table(table, data)
         _fsync_file(data)
+        _checkpoint("data")
         meta = {**meta, "data_file": DATA_FILE, "data_bytes": data.stat().st_size}
         meta["data_sha256"] = _sha256(data)
         man = tmp / MANIFEST_FILE
         man.write_text(json.dumps(meta, indent=2, sort_keys=False) + "\n", encoding="utf-8")
         _fsync_file(man)
+        _checkpoint("ready")
         if final.exists():
             old = parent / f".{final.name}.old-{tag}"
             os.rename(final, old)
+            _checkpoint("swap")  # killed here: the old copy is kept, and restore() puts it back
             os.rename(tmp, final)
+            _fsync_dir(parent)
+            _checkpoint("swapped")
             shutil.rmtree(old, ignore_errors=True)
         else:
             os.rename(tmp, final)
+            _fsync_dir(parent)
+        _checkpoint("written")
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return meta
 
 
-def write_table(
-    lake_root: str | os.PathLike,
-    kind: str,
-    exchange: str,
-    symbol: str,
-    frame: pd.DataFrame,
-    *,
-    market: str | None = None,
-    sources: Sequence[str] = (),
-    line_offsets: Sequence[int] | None = None,
-    stats: dict | None = None,
-    mode: str = "overwrite",
-    hash_sources: bool = True,
-    write_id: str | None = None,
-    _sources_cache: list[dict] | None = None,
-) -> list[dict]:
-    """Write one table into the lake, one partition per UTC day.
+def _write_id(exchange: str, symbol: str, src: list[dict], line_offsets, frames) -> str:
+    """A write's id, derived from what it writes: a rerun of the same input gets the same id."""
+    h = hashlib.sha256()
+    h.update(json.dumps([exchange, symbol, src, line_offsets], default=str).encode())
+    for kind, frame in frames:
+        h.update(kind.encode())
+        h.update(pd.util.hash_pandas_object(frame, index=False).to_numpy().tobytes())
+    return h.hexdigest()[:32]
 
-    Parameters
-    ----------
-    lake_root
-        The lake's root folder (created if needed).
-    kind
-        One of :data:`KINDS`. ``depth``/``trades``/``bbo`` frames must have exactly the schema's
-        columns; ``book`` frames the book-frame layout.
-    exchange, symbol
-        Partition names (stored in lower case).
-    frame
-        The rows, in source order.
-    market
-        The chain rule of depth (``"spot"``, ``"futures"``, ``"none"``), kept for
-        :func:`read_recording`.
-    sources, line_offsets
-        The source files and the global line number where each starts (as in
-        :class:`~lobutils.data.binance.Recording`). Only file names, sizes and sha256 are stored.
-    stats
-        Reader counts; the scalar ones are stored in the manifest.
-    mode
-        ``"overwrite"`` (replace an existing partition), ``"skip"`` (keep it) or ``"error"``.
 
-    Returns
-    -------
-    list of dict
-        The manifests written (or, for skipped partitions, ``{"status": "skipped", ...}``).
-    """
-    kind = _kind(kind)
-    if mode not in ("overwrite", "skip", "error"):
-        raise ValueError(f"mode must be 'overwrite', 'skip' or 'error', got {mode!r}")
-    exchange, symbol = _name(exchange, "exchange"), _name(symbol, "symbol")
+def _check_frame(kind: str, frame: pd.DataFrame) -> pd.DataFrame:
     if kind in _SCHEMAS:
         want = _SCHEMAS[kind]
         if list(frame.columns) != list(want):
@@ -307,30 +323,20 @@ def write_table(
                 f"a {kind} frame needs columns {list(want)}, got {list(frame.columns)}"
             )
         frame = frame.astype(want)
+    return frame
+
+
+def _plan_table(root, kind, exchange, symbol, frame, market, src, line_offsets, counts, write_id):
+    """The partitions one table splits into: ``[(folder, rows, manifest), ...]``."""
     if len(frame) == 0:
         return []
-    root = Path(lake_root)
     clock, clock_name = _clock(frame)
     day_num = _days(clock, f"{kind} of {exchange}/{symbol}")
     cuts = np.flatnonzero(np.diff(day_num)) + 1
     bounds = np.r_[0, cuts, len(frame)]
-    src = _sources_cache if _sources_cache is not None else _sources_info(sources, hash_sources)
-    counts = {
-        k: int(v)
-        for k, v in (stats or {}).items()
-        if k in _COUNT_KEYS and isinstance(v, int | np.integer)
-    }
-    write_id = write_id or uuid.uuid4().hex
-    out = []
+    plans = []
     for a, b in zip(bounds[:-1], bounds[1:], strict=True):
         day = (_dt.date(1970, 1, 1) + _dt.timedelta(days=int(day_num[a]))).isoformat()
-        final = _partition_dir(root, kind, exchange, symbol, day)
-        if final.exists():
-            if mode == "skip":
-                out.append({"status": "skipped", "kind": kind, "date": day, "path": str(final)})
-                continue
-            if mode == "error":
-                raise FileExistsError(f"lake partition {final} exists (mode='error')")
         part = frame.iloc[a:b].reset_index(drop=True)
         c = clock[a:b]
         valid = c[c != TS_NA]
@@ -357,9 +363,146 @@ def write_table(
             "line_offsets": [int(x) for x in line_offsets] if line_offsets is not None else None,
             "reader_stats": counts,
         }
-        meta = _write_partition(final, part, meta)
+        plans.append((_partition_dir(root, kind, exchange, symbol, day), part, meta))
+    return plans
+
+
+def _conflict(old: dict, new: dict) -> str | None:
+    """Why ``new`` may not replace ``old`` without ``force`` (None: it may)."""
+    if old.get("write_id") == new["write_id"]:
+        return None  # the same data again (a rerun)
+    names_old = sorted(s["name"] for s in old.get("sources") or [])
+    names_new = sorted(s["name"] for s in new.get("sources") or [])
+    if names_old != names_new:
+        return f"it holds data from {names_old or 'no named source'}, not {names_new}"
+    if new["rows"] < old["rows"]:
+        return (
+            f"it holds {old['rows']:,} rows of {names_old or 'these sources'}; this copy gives "
+            f"only {new['rows']:,} (truncated?)"
+        )
+    return None
+
+
+def _commit(plans: list, mode: str, force: bool) -> list[dict]:
+    """Check every planned partition against the lake, then write them (nothing on a refusal)."""
+    if mode not in ("overwrite", "skip", "error"):
+        raise ValueError(f"mode must be 'overwrite', 'skip' or 'error', got {mode!r}")
+    todo, out, conflicts = [], [], []
+    for final, frame, meta in plans:
+        _restore_one(final)
+        if final.exists():
+            if mode == "skip":
+                out.append(
+                    {"status": "skipped", "kind": meta["kind"], "date": meta["date"],
+                     "path": str(final)}
+                )  # fmt: skip
+                continue
+            if mode == "error":
+                raise FileExistsError(f"lake partition {final} exists (mode='error')")
+            why = None if force else _conflict(manifest(final), meta)
+            if why:
+                conflicts.append(f"{final}: {why}")
+        todo.append((final, frame, meta))
+    if conflicts:
+        more = f" (and {len(conflicts) - 3} more)" if len(conflicts) > 3 else ""
+        raise LakeConflict(
+            f"refusing to replace {len(conflicts)} lake partition(s): {'; '.join(conflicts[:3])}"
+            f"{more}; pass force=True (--force) to replace them"
+        )
+    for final, frame, meta in todo:
+        meta = _write_partition(final, frame, meta)
         out.append({"status": "written", "path": str(final), **meta})
     return out
+
+
+def _plan_write(root, exchange, symbol, tables, market, sources, line_offsets, stats, hash_sources,
+                src=None):  # fmt: skip
+    exchange, symbol = _name(exchange, "exchange"), _name(symbol, "symbol")
+    tables = [(kind, _check_frame(_kind(kind), frame)) for kind, frame in tables]
+    src = src if src is not None else _sources_info(sources, hash_sources)
+    counts = {
+        k: int(v)
+        for k, v in (stats or {}).items()
+        if k in _COUNT_KEYS and isinstance(v, int | np.integer)
+    }
+    lo = [int(x) for x in line_offsets] if line_offsets is not None else None
+    wid = _write_id(exchange, symbol, src, lo, tables)
+    plans = []
+    for kind, frame in tables:
+        plans += _plan_table(
+            Path(root), kind, exchange, symbol, frame, market, src, lo, counts, wid
+        )
+    parts = {f"{m['kind']}/{m['date']}": m["rows"] for _, _, m in plans}
+    for _, _, meta in plans:
+        meta["write_parts"] = parts
+    return plans
+
+
+def write_table(
+    lake_root: str | os.PathLike,
+    kind: str,
+    exchange: str,
+    symbol: str,
+    frame: pd.DataFrame,
+    *,
+    market: str | None = None,
+    sources: Sequence[str] = (),
+    line_offsets: Sequence[int] | None = None,
+    stats: dict | None = None,
+    mode: str = "overwrite",
+    force: bool = False,
+    hash_sources: bool = True,
+) -> list[dict]:
+    """Write one table into the lake, one partition per UTC day.
+
+    Parameters
+    ----------
+    lake_root
+        The lake's root folder (created if needed).
+    kind
+        One of :data:`KINDS`. ``depth``/``trades``/``bbo`` frames must have exactly the schema's
+        columns; ``book`` frames the book-frame layout.
+    exchange, symbol
+        Partition names (stored in lower case).
+    frame
+        The rows, in source order.
+    market
+        The chain rule of depth (``"spot"``, ``"futures"``, ``"none"``), kept for
+        :func:`read_recording`.
+    sources, line_offsets
+        The source files and the global line number where each starts (as in
+        :class:`~lobutils.data.binance.Recording`). Only file names, sizes and sha256 are stored.
+    stats
+        Reader counts; the scalar ones are stored in the manifest.
+    mode
+        ``"overwrite"`` (replace an existing partition), ``"skip"`` (keep it) or ``"error"``.
+    force
+        Replace partitions even with data from other sources or with fewer rows of the same
+        sources (otherwise :class:`LakeConflict` is raised and nothing is written).
+    hash_sources
+        Store the sha256 of every source file.
+
+    Returns
+    -------
+    list of dict
+        The manifests written (or, for skipped partitions, ``{"status": "skipped", ...}``).
+    """
+    if mode not in ("overwrite", "skip", "error"):
+        raise ValueError(f"mode must be 'overwrite', 'skip' or 'error', got {mode!r}")
+    plans = _plan_write(
+        lake_root, exchange, symbol, [(kind, frame)], market, sources, line_offsets, stats,
+        hash_sources,
+    )  # fmt: skip
+    return _commit(plans, mode, force)
+
+
+def _plan_recording(lake_root, exchange: str, recording: Recording, hash_sources: bool = True):
+    return _plan_write(
+        lake_root, exchange, recording.symbol,
+        [(k, getattr(recording, k)) for k in ("depth", "trades", "bbo")],
+        recording.market, recording.sources, recording.line_offsets.tolist(), recording.stats,
+        hash_sources,
+    )  # fmt: skip
 
 
 def write_recording(
@@ -368,31 +511,30 @@ def write_recording(
     recording: Recording,
     *,
     mode: str = "overwrite",
+    force: bool = False,
     hash_sources: bool = True,
 ) -> list[dict]:
     """Write a :class:`~lobutils.data.binance.Recording`'s depth, trades and bbo tables into the lake.
 
-    Empty tables write nothing. Returns the manifests written (see :func:`write_table`).
+    Parameters
+    ----------
+    lake_root
+        The lake.
+    exchange
+        Partition exchange name.
+    recording
+        What to write; empty tables write nothing.
+    mode, force, hash_sources
+        As for :func:`write_table`; all partitions are checked before any is written.
+
+    Returns
+    -------
+    list of dict
+        The manifests written (see :func:`write_table`).
     """
-    src = _sources_info(recording.sources, hash_sources)
-    write_id = uuid.uuid4().hex
-    out = []
-    for kind in ("depth", "trades", "bbo"):
-        out += write_table(
-            lake_root,
-            kind,
-            exchange,
-            recording.symbol,
-            getattr(recording, kind),
-            market=recording.market,
-            sources=recording.sources,
-            line_offsets=recording.line_offsets.tolist(),
-            stats=recording.stats,
-            mode=mode,
-            write_id=write_id,
-            _sources_cache=src,
-        )
-    return out
+    if mode not in ("overwrite", "skip", "error"):
+        raise ValueError(f"mode must be 'overwrite', 'skip' or 'error', got {mode!r}")
+    return _commit(_plan_recording(lake_root, exchange, recording, hash_sources), mode, force)
 
 
 # --------------------------------------------------------------------------- read
@@ -627,32 +769,125 @@ def read_recording(
 
 
 def verify(lake_root: str | os.PathLike) -> list[str]:
-    """Check every partition's data file against its manifest (size, sha256, rows).
+    """Check the lake: every data file against its manifest, and every write's partitions.
 
-    Returns the problems found (an empty list for a sound lake).
+    Each partition's data file must have the manifest's size, sha256 and row count. The
+    partitions of one write (one ``write_id``) must agree: each manifest of the write lists the
+    same partitions (``write_parts``), and each of those holds that write with those rows (a
+    rerun that mixed two writes, or a partition replaced on its own, shows up here).
+
+    Parameters
+    ----------
+    lake_root
+        The lake.
+
+    Returns
+    -------
+    list of str
+        The problems found, one line each (an empty list for a sound lake).
     """
+    import pyarrow.parquet as pq
+
     problems = []
     parts = partitions(lake_root)
-    for path in parts["path"]:
+    metas = {}
+    for k, path in zip(parts["kind"], parts["path"], strict=True):
         m = manifest(path)
+        metas[(k, m["exchange"], m["symbol"], m["date"])] = m
         data = Path(path) / m.get("data_file", DATA_FILE)
         if not data.is_file():
             problems.append(f"{path}: {data.name} is missing")
             continue
         if data.stat().st_size != m["data_bytes"] or _sha256(data) != m["data_sha256"]:
             problems.append(f"{path}: {data.name} does not match its manifest's sha256")
+            continue
+        rows = pq.ParquetFile(data).metadata.num_rows
+        if rows != m["rows"]:
+            problems.append(f"{path}: {rows} rows, the manifest says {m['rows']}")
+    by_write: dict[str, list[dict]] = {}
+    for m in metas.values():
+        if m.get("write_parts") is not None:
+            by_write.setdefault(m["write_id"], []).append(m)
+    for wid, ms in sorted(by_write.items()):
+        listed = ms[0]["write_parts"]
+        if any(m["write_parts"] != listed for m in ms[1:]):
+            problems.append(f"write {wid}: its partitions list different partitions of it")
+        ex, sym = ms[0]["exchange"], ms[0]["symbol"]
+        for key, rows in sorted(listed.items()):
+            kind, _, day = key.partition("/")
+            m = metas.get((kind, ex, sym, day))
+            where = f"{kind}/exchange={ex}/symbol={sym}/date={day}"
+            if m is None:
+                problems.append(f"write {wid}: partition {where} ({rows} rows) is missing")
+            elif m.get("write_id") != wid:
+                problems.append(
+                    f"write {wid}: partition {where} holds another write ({m.get('write_id')})"
+                )
+            elif m["rows"] != rows:
+                problems.append(f"write {wid}: {where} has {m['rows']} rows, the write {rows}")
     return problems
 
 
-def clean(lake_root: str | os.PathLike) -> list[str]:
-    """Remove the hidden folders of interrupted writes (``.date=*.tmp-*``, ``.date=*.old-*``).
+_LEFTOVER_RE = re.compile(r"^\.(?P<name>date=[^/]+?)\.(?P<what>tmp|old)-[0-9a-f]+$")
 
-    Returns the removed paths. Do not run it while another process writes to the lake.
+
+def _restore_one(final: Path) -> str | None:
+    """Put back the old copy of ``final`` if a writer was killed between its two renames."""
+    if final.exists() or not final.parent.is_dir():
+        return None
+    olds = sorted(final.parent.glob(f".{final.name}.old-*"), key=lambda p: p.stat().st_mtime)
+    if not olds:
+        return None
+    os.rename(olds[-1], final)
+    return str(final)
+
+
+def restore(lake_root: str | os.PathLike) -> list[str]:
+    """Put back partitions whose replacement was killed between its two renames.
+
+    Parameters
+    ----------
+    lake_root
+        The lake.
+
+    Returns
+    -------
+    list of str
+        The partitions restored (their old copy is in place again).
     """
+    restored = []
+    for k in KINDS:
+        for d in sorted(Path(lake_root, k).glob("exchange=*/symbol=*/.date=*")):
+            m = _LEFTOVER_RE.match(d.name)
+            if m and m["what"] == "old":
+                done = _restore_one(d.parent / m["name"])
+                if done:
+                    restored.append(done)
+    return restored
+
+
+def clean(lake_root: str | os.PathLike) -> list[str]:
+    """Restore interrupted replacements, then remove the hidden folders of killed writes.
+
+    Partitions whose replacement was cut between its two renames get their old copy back
+    (:func:`restore`); the remaining ``.date=*.tmp-*`` and ``.date=*.old-*`` folders are removed.
+    Do not run it while another process writes to the lake.
+
+    Parameters
+    ----------
+    lake_root
+        The lake.
+
+    Returns
+    -------
+    list of str
+        The removed paths.
+    """
+    restore(lake_root)
     removed = []
     for k in KINDS:
         for d in Path(lake_root, k).glob("exchange=*/symbol=*/.date=*"):
-            if re.search(r"\.(tmp|old)-[0-9a-f]+$", d.name):
+            if _LEFTOVER_RE.match(d.name):
                 shutil.rmtree(d, ignore_errors=True)
                 removed.append(str(d))
     return removed
@@ -714,12 +949,18 @@ def convert(
     symbol: str | None = None,
     mode: str = "overwrite",
     errors: str = "raise",
+    force: bool = False,
+    partial: bool = False,
 ) -> list[dict]:
     """Read raw files of any supported format and write them into the lake.
 
     Formats are recognised by :func:`lobutils.data.archives.detect`: Binance stream recordings
     (grouped into segments of consecutive days, each read as one stream), data.vision archives,
-    Bybit order-book archives and Tardis CSV files (each file on its own).
+    Bybit order-book archives and Tardis CSV files (each file on its own). Inputs that map to
+    the same partition are merged into one write when they cover different times (in time
+    order, lines and messages numbered as one stream) and refused when they overlap. Every
+    input is read and every partition checked before the first one is written: a refusal
+    writes nothing.
 
     Parameters
     ----------
@@ -739,12 +980,23 @@ def convert(
         As for :func:`write_table`.
     errors
         Passed to the readers (``"raise"`` or ``"skip"``).
+    force
+        Replace partitions that hold other sources' data or more rows (:func:`write_table`).
+    partial
+        Keep the complete lines of a truncated (cut) gzip file; by default a truncated input
+        is an error.
 
     Returns
     -------
     list of dict
         One summary per partition: ``source``, ``data_type``, ``files``, ``kind``,
         ``exchange``, ``symbol``, ``date``, ``rows``, ``status``.
+
+    Raises
+    ------
+    LakeConflict
+        A partition would be replaced without ``force`` (see :func:`write_table`), or two
+        inputs that overlap in time map to the same partition.
     """
     from lobutils.data import archives as A
     from lobutils.data.binance import read_binance_recording
@@ -755,6 +1007,8 @@ def convert(
     if not files:
         raise ValueError("no file given")
     for f in files:
+        if f.is_dir():
+            raise IsADirectoryError(f"{f}: is a directory, not a data file")
         if not f.is_file():
             raise FileNotFoundError(f"no such file: {f}")
     detected = [(f, *A.detect(f)) for f in files]
@@ -763,57 +1017,165 @@ def convert(
     for group in _recording_groups(recs) if recs else []:
         jobs.append(("binance-recording", "stream", group))
     jobs += [(src, dt, [f]) for f, src, dt in detected if src != "binance-recording"]
+    trunc = "warn" if partial else "raise"
+    root = Path(lake_root)
 
-    summary = []
+    specs = []  # (job, what to write: the arguments of _plan_write)
     for src, dtype, group in jobs:
         if src == "binance-recording":
-            rec = read_binance_recording(group, symbol=symbol, errors=errors)
+            rec = read_binance_recording(group, symbol=symbol, errors=errors, on_truncated=trunc)
             ex = exchange or _BINANCE_EXCHANGE[_RECORDING_RE.match(group[0].name)["market"]]
-            written = write_recording(lake_root, ex, rec, mode=mode)
+            spec = _recording_spec(ex, rec)
         elif src == "binance-vision":
             obj = A.read_binance_vision(group, errors=errors)
             if isinstance(obj, Recording):
                 ex = exchange or _vision_exchange(group[0], obj.symbol, obj.market)
-                written = write_recording(lake_root, ex, obj, mode=mode)
+                spec = _recording_spec(ex, obj)
             else:
                 st = obj.attrs.get("stats", {})
                 ex = exchange or _vision_exchange(group[0], st.get("symbol", ""), "futures")
-                written = write_table(
-                    lake_root, "book_depth", ex, st["symbol"], obj, sources=group,
-                    stats=st, mode=mode,
-                )  # fmt: skip
+                spec = _spec(ex, st["symbol"], [("book_depth", obj)], None, group, None, st)
         elif src == "bybit":
             rec = A.read_bybit_orderbook(group, symbol=symbol, errors=errors)
             spot = "/spot/" in group[0].as_posix()
-            ex = exchange or ("bybit-spot" if spot else "bybit")
-            written = write_recording(lake_root, ex, rec, mode=mode)
+            spec = _recording_spec(exchange or ("bybit-spot" if spot else "bybit"), rec)
         else:  # tardis
+            kw = {"symbol": symbol, "errors": errors, "on_truncated": trunc}
             if dtype.startswith("book_snapshot_"):
-                book = A.read_tardis_book_snapshots(group, symbol=symbol, errors=errors)
+                book = A.read_tardis_book_snapshots(group, **kw)
                 ex = exchange or book.stats["exchange"]
-                written = write_table(
-                    lake_root, "book", ex, book.stats["symbol"], book.frame, sources=group,
-                    stats=book.stats, mode=mode,
-                )  # fmt: skip
+                spec = _spec(
+                    ex, book.stats["symbol"], [("book", book.frame)], None, group, None, book.stats
+                )
             else:
                 reader = (
                     A.read_tardis_book if dtype == "incremental_book_L2" else A.read_tardis_trades
                 )
-                rec = reader(group, symbol=symbol, errors=errors)
-                ex = exchange or rec.stats["exchange"]
-                written = write_recording(lake_root, ex, rec, mode=mode)
-        for w in written:
-            summary.append(
-                {
-                    "source": src,
-                    "data_type": dtype,
-                    "files": [p.name for p in group],
-                    "kind": w.get("kind"),
-                    "exchange": w.get("exchange", exchange),
-                    "symbol": w.get("symbol"),
-                    "date": w.get("date"),
-                    "rows": w.get("rows"),
-                    "status": w["status"],
-                }
-            )
+                rec = reader(group, **kw)
+                spec = _recording_spec(exchange or rec.stats["exchange"], rec)
+        specs.append(((src, dtype, group), spec))
+    planned = _merge_collisions(root, specs)
+
+    written = _commit([p for _, plans in planned for p in plans], mode, force)
+    job_of = {str(final): job for job, plans in planned for final, _, _ in plans}
+    summary = []
+    for w in written:
+        src, dtype, group = job_of[w["path"]]
+        summary.append(
+            {
+                "source": src,
+                "data_type": dtype,
+                "files": [p.name for p in group],
+                "kind": w.get("kind"),
+                "exchange": w.get("exchange", exchange),
+                "symbol": w.get("symbol"),
+                "date": w.get("date"),
+                "rows": w.get("rows"),
+                "status": w["status"],
+            }
+        )
     return summary
+
+
+def _spec(exchange, symbol, tables, market, sources, line_offsets, stats) -> dict:
+    return {
+        "exchange": exchange,
+        "symbol": symbol,
+        "tables": tables,
+        "market": market,
+        "sources": list(sources),
+        "line_offsets": None if line_offsets is None else [int(x) for x in line_offsets],
+        "stats": stats,
+    }
+
+
+def _recording_spec(exchange: str, rec: Recording) -> dict:
+    tables = [(k, getattr(rec, k)) for k in ("depth", "trades", "bbo")]
+    return _spec(exchange, rec.symbol, tables, rec.market, rec.sources, rec.line_offsets, rec.stats)
+
+
+def _span(spec: dict) -> tuple[int, int]:
+    """First and last row time of a write (``ts``, else ``local_ts``)."""
+    lo, hi = [], []
+    for _, frame in spec["tables"]:
+        if len(frame):
+            c, _ = _clock(frame)
+            c = c[c != TS_NA]
+            if len(c):
+                lo.append(int(c.min()))
+                hi.append(int(c.max()))
+    return (min(lo), max(hi)) if lo else (0, 0)
+
+
+def _merged(specs: list[dict]) -> dict | None:
+    """One write of several that cover different times, in time order; None if they overlap.
+
+    Lines are renumbered past the earlier writes' sources, and depth messages past their
+    messages, as if the files had been read as one stream.
+    """
+    specs = sorted(specs, key=_span)
+    spans = [_span(s) for s in specs]
+    if any(a[1] >= b[0] for a, b in zip(spans, spans[1:], strict=False)):
+        return None
+    keys = {(_name(s["exchange"], "exchange"), s["symbol"].lower(), s["market"]) for s in specs}
+    if len(keys) > 1 or any(s["line_offsets"] is None for s in specs):
+        return None
+    sources, offsets, stats = [], [0], {}
+    tables: dict[str, list[pd.DataFrame]] = {}
+    for s in specs:
+        base = offsets[-1]
+        sources += s["sources"]
+        offsets += [base + x for x in s["line_offsets"][1:]]
+        for kind, frame in s["tables"]:
+            f = frame.copy()
+            if "line" in f.columns:
+                f["line"] = f["line"] + base
+            if kind == "depth" and len(f) and tables.get(kind):
+                f["msg"] = f["msg"] + int(tables[kind][-1]["msg"].max()) + 1
+            tables.setdefault(kind, []).append(f)
+        for k, v in (s["stats"] or {}).items():
+            if isinstance(v, int | np.integer) and not isinstance(v, bool):
+                stats[k] = stats.get(k, 0) + int(v)
+    frames = [(k, pd.concat(fs, ignore_index=True)) for k, fs in tables.items()]
+    ex, sym, market = keys.pop()
+    return _spec(ex, sym, frames, market, sources, offsets, stats)
+
+
+def _merge_collisions(root: Path, specs: list) -> list:
+    """Plan every write; writes that share a partition are merged if their times differ.
+
+    Returns ``[(job, plans), ...]``; a merged job lists the files of all its parts. Writes
+    that share a partition and overlap in time are refused (:class:`LakeConflict`).
+    """
+    plans = [_plan_write(root, **spec, hash_sources=True) for _, spec in specs]
+    owner: dict[Path, int] = {}
+    group = list(range(len(specs)))  # union-find over writes sharing a partition
+
+    def find(i):
+        while group[i] != i:
+            i = group[i]
+        return i
+
+    for i, ps in enumerate(plans):
+        for final, _, _ in ps:
+            if final in owner:
+                group[find(i)] = find(owner[final])
+            else:
+                owner[final] = i
+    out = []
+    for r in sorted({find(i) for i in range(len(specs))}):
+        members = [i for i in range(len(specs)) if find(i) == r]
+        if len(members) == 1:
+            out.append((specs[r][0], plans[r]))
+            continue
+        merged = _merged([specs[i][1] for i in members])
+        files = [f for i in members for f in specs[i][0][2]]
+        if merged is None:
+            a, b = (" + ".join(p.name for p in specs[i][0][2]) for i in members[:2])
+            raise LakeConflict(
+                f"{a} and {b} map to the same lake partitions and overlap in time; convert "
+                "them in separate commands (the second needs --force to replace the first)"
+            )
+        src, dtype, _ = specs[r][0]
+        out.append(((src, dtype, files), _plan_write(root, **merged, hash_sources=True)))
+    return out

@@ -256,7 +256,11 @@ def load_overrides(path: str | os.PathLike[str] | None = None) -> dict[str, Chap
     {'LEVELS': 10}
     """
     path = Path(path) if path is not None else OVERRIDES_FILE
-    raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    from lobutils.runner.errors import load_yaml
+
+    raw = load_yaml(path, "params file") or {}
+    if not isinstance(raw, Mapping):
+        raise ValueError(f"{path}: params file must be a mapping, got {type(raw).__name__}")
     unknown = set(raw) - {"defaults", "chapters"}
     if unknown:
         raise ValueError(
@@ -586,8 +590,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         done = run_chapters(
             paths, overrides, args.output_dir, args.report_root, data_dir=args.data_dir
         )
-    except (ChapterError, FileNotFoundError, ValueError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
+    except (ChapterError, FileNotFoundError, PermissionError, IsADirectoryError, ValueError) as exc:
+        # one line (a chapter's failure keeps its report); a missing --data-dir still raises
+        # NotADirectoryError, as tests/test_chapters.py asserts
+        from lobutils.runner.errors import describe, redact
+
+        text = str(exc) if isinstance(exc, ChapterError) else describe(exc)
+        print(redact(f"error: {text}"), file=sys.stderr)
         return 1
     print(
         f"executed {len(done)} chapter(s) in {time.perf_counter() - start:.1f} s", file=sys.stderr

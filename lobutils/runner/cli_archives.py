@@ -7,22 +7,39 @@
     (``--category linear|inverse|spot``, ``--depth 200|500``) or ``tardis``
     (``--exchange binance-futures --type incremental_book_L2|book_snapshot_25|trades``; the API
     key, if any, from ``TARDIS_API_KEY``).
-``convert FILE... [--lake DIR]``
+``convert FILE... [--lake DIR] [--mode overwrite|skip|error] [--force] [--partial]``
     Read raw files of any supported format and write them into the parquet lake
-    (:func:`lobutils.data.lake.convert`; default lake ``<data dir>/lake``).
+    (:func:`lobutils.data.lake.convert`; default lake ``<data dir>/lake``). A partition is
+    replaced by other sources' data, or by fewer rows of the same sources, only with
+    ``--force``; a truncated input is an error unless ``--partial``.
+``lake clean [--lake DIR]`` / ``lake verify [--lake DIR]``
+    Restore partitions whose replacement was killed and remove leftovers of killed writes
+    (:func:`lobutils.data.lake.clean`); check data files and writes against their manifests
+    (:func:`lobutils.data.lake.verify`, exit status 1 when a problem is found).
 
-Both print one JSON object with ``--json``.
+All print one JSON object with ``--json``.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-__all__ = ["add_convert_parser", "add_fetch_parser", "add_parsers", "default_lake_dir"]
+__all__ = [
+    "add_convert_parser",
+    "add_fetch_parser",
+    "add_lake_parser",
+    "add_parsers",
+    "default_lake_dir",
+]
 
 
 def default_lake_dir() -> Path:
-    """The default lake: ``<lobutils.paths.data_dir()>/lake``."""
+    """The default lake: ``<lobutils.paths.data_dir()>/lake``.
+
+    Returns
+    -------
+    pathlib.Path
+    """
     from lobutils import paths
 
     return paths.data_dir() / "lake"
@@ -101,9 +118,11 @@ def _convert(args) -> dict:
             symbol=args.symbol,
             mode=args.mode,
             errors=args.errors,
+            force=args.force,
+            partial=args.partial,
         )
     except FileExistsError as exc:  # --mode error: reported like bad input
-        raise ValueError(str(exc)) from exc
+        raise ValueError(str(exc)) from exc  # (LakeConflict is a ValueError already)
     written = [w for w in out if w["status"] == "written"]
     return {
         "lake": str(root),
@@ -112,6 +131,31 @@ def _convert(args) -> dict:
         "rows": sum(w["rows"] or 0 for w in written),
         "written": out,
     }
+
+
+def _lake_root(args) -> Path:
+    root = Path(args.lake) if args.lake else default_lake_dir()
+    if not root.is_dir():
+        raise FileNotFoundError(f"{root}: no such lake directory")
+    return root
+
+
+def _lake_clean(args) -> dict:
+    from lobutils.data import lake
+
+    root = _lake_root(args)
+    restored = lake.restore(root)
+    return {"lake": str(root), "restored": restored, "removed": lake.clean(root)}
+
+
+def _lake_verify(args) -> dict:
+    from lobutils.data import lake
+
+    root = _lake_root(args)
+    problems = lake.verify(root)
+    if problems:
+        raise ValueError(f"{root}: {len(problems)} problem(s): " + "; ".join(problems))
+    return {"lake": str(root), "partitions": len(lake.partitions(root)), "problems": []}
 
 
 def add_fetch_parser(subparsers) -> None:
@@ -143,11 +187,54 @@ def add_convert_parser(subparsers) -> None:
     p.add_argument("--symbol", default=None, help="read this symbol of multi-symbol files")
     p.add_argument("--mode", choices=("overwrite", "skip", "error"), default="overwrite")
     p.add_argument("--errors", choices=("raise", "skip"), default="raise")
+    p.add_argument(
+        "--force",
+        action="store_true",
+        help="replace partitions holding other sources' data or more rows",
+    )
+    p.add_argument(
+        "--partial", action="store_true", help="keep what a truncated input holds (else an error)"
+    )
     p.add_argument("--json", action="store_true", help="print one JSON line")
     p.set_defaults(func=_convert)
 
 
+def add_lake_parser(subparsers) -> None:
+    """Register ``lake clean`` and ``lake verify`` on an argparse subparsers object.
+
+    Parameters
+    ----------
+    subparsers
+        What ``ArgumentParser.add_subparsers`` returned.
+
+    Returns
+    -------
+    None
+    """
+    p = subparsers.add_parser("lake", help="maintain the parquet lake (clean, verify)")
+    sub = p.add_subparsers(dest="lake_command", required=True)
+    for name, func, text in (
+        ("clean", _lake_clean, "restore interrupted replacements, remove leftovers"),
+        ("verify", _lake_verify, "check data files and writes against their manifests"),
+    ):
+        q = sub.add_parser(name, help=text)
+        q.add_argument("--lake", default=None, help="lake folder (default <data dir>/lake)")
+        q.add_argument("--json", action="store_true", help="print one JSON line")
+        q.set_defaults(func=func)
+
+
 def add_parsers(subparsers) -> None:
-    """Register both ``fetch`` and ``convert``."""
+    """Register ``fetch``, ``convert`` and ``lake``.
+
+    Parameters
+    ----------
+    subparsers
+        What ``ArgumentParser.add_subparsers`` returned.
+
+    Returns
+    -------
+    None
+    """
     add_fetch_parser(subparsers)
     add_convert_parser(subparsers)
+    add_lake_parser(subparsers)
