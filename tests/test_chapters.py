@@ -176,7 +176,7 @@ def test_cli_runs_with_params_file(tmp_path, capsys):
     assert "chapter 02_there failed" in err and "ZeroDivisionError" in err
 
 
-def test_cli_data_dir_reaches_only_chapters_that_read_data(tmp_path):
+def test_cli_data_dir_reaches_only_chapters_that_read_data(tmp_path, capsys):
     """Synthetic chapters: one takes DATA_DIR, one DATA_DIRS, one neither."""
     reads = """\
     # %% tags=["parameters"]
@@ -203,5 +203,7 @@ def test_cli_data_dir_reaches_only_chapters_that_read_data(tmp_path):
     assert paths.read_metrics(rep / "01_one") == {"data": "recordings"}
     assert paths.read_metrics(rep / "02_many") == {"data": ["recordings"]}
     assert paths.read_metrics(rep / "03_none")["n"] == 10
-    with pytest.raises(NotADirectoryError, match="nope"):
-        chapters.main([*argv, "--data-dir", str(tmp_path / "nope")])
+    capsys.readouterr()
+    assert chapters.main([*argv, "--data-dir", str(tmp_path / "nope")]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and "nope does not exist" in err and "Traceback" not in err

@@ -590,9 +590,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         done = run_chapters(
             paths, overrides, args.output_dir, args.report_root, data_dir=args.data_dir
         )
-    except (ChapterError, FileNotFoundError, PermissionError, IsADirectoryError, ValueError) as exc:
-        # one line (a chapter's failure keeps its report); a missing --data-dir still raises
-        # NotADirectoryError, as tests/test_chapters.py asserts
+    except (
+        ChapterError,
+        FileNotFoundError,
+        PermissionError,
+        IsADirectoryError,
+        NotADirectoryError,
+        ValueError,
+    ) as exc:
+        # one line, naming the file (a chapter's failure keeps its executed notebook)
         from lobutils.runner.errors import describe, redact
 
         text = str(exc) if isinstance(exc, ChapterError) else describe(exc)
