@@ -8,5 +8,8 @@
 :mod:`lobutils.runner.cli`
     ``python -m lobutils`` (the ``lobutils`` script): every subcommand and all argparse code.
 :mod:`lobutils.runner.cli_archives`
-    The ``fetch`` and ``convert`` subcommands.
+    The ``fetch``, ``convert`` and ``lake`` subcommands.
+:mod:`lobutils.runner.errors`
+    One-line error messages for the command line: what went wrong and which file, with API
+    keys redacted; a YAML loader that reports syntax errors by file, line and column.
 """
