@@ -142,7 +142,7 @@ class Dataset:
         Forward mid log return (bps), one column per horizon label.
     bid_change, ask_change : pandas.DataFrame
         Forward log change (bps) of the best bid and the best ask, per horizon label: the
-        future L1 state relative to the current one (seed 002's targets; 0 = persistence).
+        future L1 state relative to the current one (best-quote change targets; 0 = persistence).
     target_end : pandas.DataFrame
         int64 ns at which each target is realised, per horizon label.
     feature_config : lobutils.features.core.FeatureConfig
