@@ -85,6 +85,7 @@ import pandas as pd
 
 from lobutils.acquire.polls import book_problem, polls_to_depth, trade_problem, trades_to_frame
 from lobutils.acquire.redact import CREDENTIALS, api_credentials, guard_loggers, redact
+from lobutils.data.checks import MAX_LISTED, RecordingError, input_paths
 from lobutils.schema import DEPTH_COLUMNS, TRADE_COLUMNS, empty_frame
 
 __all__ = ["Collection", "Collector", "collect", "make_exchange", "read_collected"]
@@ -356,7 +357,7 @@ class Collector:
     def _skip(self, buf: _SymbolBuffer, count: str, why: str) -> bool:
         buf.counts[count] += 1
         text = f"{getattr(self.exchange, 'id', '?')} {buf.symbol} poll {buf.polls}: {why}"
-        if len(self.problems) < 20:
+        if len(self.problems) < MAX_LISTED:
             self.problems.append(text)
         log.warning("%s; skipped", text)
         return False
@@ -528,7 +529,8 @@ def read_collected(
     if isinstance(files, str | os.PathLike):
         p = Path(files)
         files = sorted(p.glob("*.parquet")) if p.is_dir() else [p]
-    paths = sorted(Path(f) for f in files)
+    files = list(files)
+    paths = sorted(input_paths(files, "collector part")) if files else []
     depth_parts = [p for p in paths if p.name.startswith("depth_")]
     trade_parts = [p for p in paths if p.name.startswith("trades_")]
     if not depth_parts and not trade_parts:
@@ -555,8 +557,6 @@ def _read_part(path: Path) -> pd.DataFrame:
     try:
         return pd.read_parquet(path)
     except (OSError, ValueError) as exc:  # pyarrow's ArrowInvalid is a ValueError
-        from lobutils.data.binance import RecordingError
-
         raise RecordingError(f"{path}: empty, truncated or corrupt parquet part ({exc})") from None
 
 

@@ -62,7 +62,7 @@ import re
 import warnings
 import zlib
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -71,6 +71,7 @@ import orjson
 import pandas as pd
 
 from lobutils.data import _binance_kernels as K
+from lobutils.data.checks import RecordingError, count_backwards, input_paths, locate, note_lines
 
 try:  # zlib-ng inflates about twice as fast as zlib, with the same API
     from zlib_ng import zlib_ng as _zlib
@@ -97,11 +98,6 @@ __all__ = [
 ]
 
 _MS = 1_000_000
-_MAX_ERRORS_LISTED = 20
-
-
-class RecordingError(ValueError):
-    """Raised for input that cannot be read correctly; the message names file and line."""
 
 
 # --------------------------------------------------------------------------- raw bytes
@@ -514,8 +510,7 @@ def _read_one(
             if errors == "raise":
                 raise RecordingError(f"{where}: {exc}: {raw_line[:120]!r}") from None
             stats["malformed"] += 1
-            if len(stats["malformed_lines"]) < _MAX_ERRORS_LISTED:
-                stats["malformed_lines"].append(where)
+            note_lines(stats, "malformed_lines", [where])
             code[r] = K.BLANK
             continue
         if p.kind == "other_symbol":
@@ -680,7 +675,7 @@ def _build(
     if has_pu and not (prev >= 0).all():
         bad = int(d["line"].to_numpy()[is_diff][prev < 0][0])
         raise RecordingError(
-            f"{_locate(paths, offsets, bad)}: a diff without 'pu' among futures diffs"
+            f"{locate(paths, offsets, bad)}: a diff without 'pu' among futures diffs"
         )
     starts = np.r_[True, msg[1:] != msg[:-1]] if len(msg) else np.zeros(0, bool)
     stats["snapshots"] = int(np.count_nonzero(starts & (kind == SNAPSHOT)))
@@ -698,14 +693,6 @@ def _build(
         line_offsets=np.asarray(offsets, dtype=np.int64),
         stats=stats,
     )
-
-
-def _backwards(ts: np.ndarray) -> tuple[int, int]:
-    """Steps where ``ts`` decreases (:data:`~lobutils.schema.TS_NA` ignored), and the row of
-    the first one (-1 if none)."""
-    ok = np.flatnonzero(ts != TS_NA)
-    idx = np.flatnonzero(np.diff(ts[ok]) < 0)
-    return len(idx), (int(ok[idx[0] + 1]) if len(idx) else -1)
 
 
 def _screen_events(d, t, b, starts, paths, offsets, stats) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -735,10 +722,10 @@ def _screen_events(d, t, b, starts, paths, offsets, stats) -> tuple[pd.DataFrame
     tables = {"depth": first_rows[first_rows["kind"] == DIFF], "trades": t, "bbo": b}
     stats["ts_backwards"], firsts = {}, {}
     for name, frame in tables.items():
-        n, k = _backwards(frame["ts"].to_numpy())
+        n, k = count_backwards(frame["ts"].to_numpy())
         stats["ts_backwards"][name] = n
         if n:
-            firsts[name] = _locate(paths, offsets, int(frame["line"].iat[k]))
+            firsts[name] = locate(paths, offsets, int(frame["line"].iat[k]))
     if firsts:
         stats["ts_backwards_first"] = firsts
     line = np.concatenate(
@@ -748,26 +735,14 @@ def _screen_events(d, t, b, starts, paths, offsets, stats) -> tuple[pd.DataFrame
         [first_rows["local_ts"].to_numpy(), t["local_ts"].to_numpy(), b["local_ts"].to_numpy()]
     )
     order = np.argsort(line, kind="stable")
-    n, k = _backwards(local[order])
+    n, k = count_backwards(local[order])
     stats["local_ts_backwards"] = n
     if n:
-        stats["local_ts_backwards_first"] = _locate(paths, offsets, int(line[order][k]))
+        stats["local_ts_backwards_first"] = locate(paths, offsets, int(line[order][k]))
     zero = (d["kind"] == SNAPSHOT) & (d["side"] != 0) & (d["qty"] == 0)
     stats["zero_size_snapshot_levels"] = int(zero.sum())
     stats["crossed_bbo"] = int((b["bid_px"] >= b["ask_px"]).sum())
     return t, b
-
-
-def _paths(files) -> list[Path]:
-    if isinstance(files, str | os.PathLike):
-        files = [files]
-    paths = [Path(f) for f in files]
-    if not paths:
-        raise ValueError("no file given")
-    for p in paths:
-        if not p.is_file():
-            raise FileNotFoundError(f"no such recording file: {p}")
-    return paths
 
 
 def read_binance_recording(
@@ -807,7 +782,7 @@ def read_binance_recording(
     """
     if errors not in ("raise", "skip"):
         raise ValueError(f"errors must be 'raise' or 'skip', got {errors!r}")
-    paths = _paths(files)
+    paths = input_paths(files, "recording file")
     symbol = symbol.lower() if symbol else None
     stats: dict = {
         "lines": 0,
@@ -836,11 +811,6 @@ def read_binance_recording(
     return _build(*tables, paths, offsets, symbol, stats)
 
 
-def _locate(paths: Sequence[Path], offsets: Sequence[int], line: int) -> str:
-    k = max(int(np.searchsorted(offsets, line, side="left")) - 1, 0)
-    return f"{paths[k]}:{line - offsets[k]}"
-
-
 def _message_numbers(line: np.ndarray) -> np.ndarray:
     """0, 1, 2, ... for each run of equal line numbers (one message per line)."""
     if len(line) == 0:
@@ -854,7 +824,7 @@ def read_recording_python(files, symbol: str | None = None) -> Recording:
     It produces the same :class:`Recording` frames as :func:`read_binance_recording`, with no
     kernel involved, so comparing the two checks the kernel.
     """
-    paths = _paths(files)
+    paths = input_paths(files, "recording file")
     col = _Collector()
     offsets = [0]
     stats: dict = {"local_ts_unit": {}}

@@ -98,6 +98,13 @@ import pandas as pd
 from lobutils.data.archives import _common as C
 from lobutils.data.archives._csv import category_mask, category_text, read_table
 from lobutils.data.binance import Recording, RecordingError
+from lobutils.data.checks import (
+    check_choice,
+    count_backwards,
+    input_paths,
+    locate,
+    reject_rows,
+)
 from lobutils.schema import ASK, BID, DIFF, SNAPSHOT, TRADE_COLUMNS, book_columns
 
 __all__ = [
@@ -281,9 +288,9 @@ def read_tardis_book(
         ``ts_backwards``, ``local_ts_backwards``, ``truncated`` (files cut mid-write, read
         with ``on_truncated="warn"``), ``dropped_at_cut``, ``exchange``.
     """
-    C.check_choice("errors", errors, ("raise", "skip"))
-    C.check_choice("on_truncated", on_truncated, ("raise", "warn", "ignore"))
-    paths = C.paths_of(files)
+    check_choice("errors", errors, ("raise", "skip"))
+    check_choice("on_truncated", on_truncated, ("raise", "warn", "ignore"))
+    paths = input_paths(files)
     symbol = symbol.lower() if symbol else None
     given = symbol is not None
     specs = _HEAD_SPECS + ["bool", frozenset({"bid", "ask"}), "float", "float"]
@@ -323,15 +330,17 @@ def read_tardis_book(
         offsets.append(offsets[-1] + int(tab.line[-1]))
     r = {k: np.concatenate(v) for k, v in cols.items()}
     r["bad"] |= C.bad_level(r["px"], r["qty"])
-    if errors == "raise" and r["bad"].any():
-        k = int(np.flatnonzero(r["bad"])[0])
-        raise RecordingError(
-            f"{C.locate(paths, offsets, int(r['line'][k]))}: invalid level price={r['px'][k]} "
-            f"amount={r['qty'][k]}; prices must be positive numbers and amounts numbers >= 0"
-        )
-    stats["malformed"] = int(r["bad"].sum())
-    C.note_lines(
-        stats, "malformed_lines", (C.locate(paths, offsets, int(x)) for x in r["line"][r["bad"]])
+    reject_rows(
+        stats,
+        r["bad"],
+        errors,
+        "invalid level price={px} amount={qty}; prices must be positive numbers and amounts "
+        "numbers >= 0",
+        lines=r["line"],
+        paths=paths,
+        offsets=offsets,
+        px=r["px"],
+        qty=r["qty"],
     )
     depth = _book_messages(r, paths, offsets, stats)
     stats["exchange"] = exchange
@@ -422,10 +431,10 @@ def _book_messages(r: dict, paths, offsets, stats: dict) -> pd.DataFrame:
     stats["snapshots"] = int((m_kind[keep] == SNAPSHOT).sum())
     stats["updates"] = int((m_kind[keep] == DIFF).sum())
     for name, arr in (("ts_backwards", m_ts[keep]), ("local_ts_backwards", m_local[keep])):
-        count, first = C.count_backwards(arr)
+        count, first = count_backwards(arr)
         stats[name] = count
         if count:
-            stats[name + "_first"] = C.locate(paths, offsets, int(m_line[keep][first]))
+            stats[name + "_first"] = locate(paths, offsets, int(m_line[keep][first]))
     return depth
 
 
@@ -453,8 +462,8 @@ def read_tardis_trades(
     >>> t[["ts", "trade_id", "side", "qty"]].to_numpy().tolist()
     [[1000000.0, 7.0, 1.0, 0.1], [2000000.0, 8.0, -1.0, 0.3]]
     """
-    C.check_choice("errors", errors, ("raise", "skip"))
-    paths = C.paths_of(files)
+    check_choice("errors", errors, ("raise", "skip"))
+    paths = input_paths(files)
     symbol = symbol.lower() if symbol else None
     given = symbol is not None
     specs = _HEAD_SPECS + ["str", frozenset({"buy", "sell", "unknown"}), "float", "float"]
@@ -481,15 +490,17 @@ def read_tardis_trades(
         qty = f["amount"].to_numpy(np.float64)
         with np.errstate(invalid="ignore"):
             bad_val = ~(np.isfinite(px) & (px > 0) & np.isfinite(qty) & (qty > 0))
-        if errors == "raise" and (bad_val & keep).any():
-            k = int(np.flatnonzero(bad_val & keep)[0])
-            raise RecordingError(
-                f"{p}:{int(tab.line[k])}: invalid trade price={px[k]} amount={qty[k]}; both must "
-                "be positive numbers"
-            )
         bad = (tab.bad | bad_val) & keep
-        stats["malformed"] += int(bad.sum())
-        C.note_lines(stats, "malformed_lines", (f"{p}:{int(x)}" for x in tab.line[bad]))
+        reject_rows(
+            stats,
+            bad,
+            errors,
+            "invalid trade price={px} amount={qty}; both must be positive numbers",
+            lines=tab.line,
+            paths=p,
+            px=px,
+            qty=qty,
+        )
         keep &= ~bad
         ids = f["id"].to_numpy()[keep]
         num = pd.to_numeric(pd.Series(ids), errors="coerce")
@@ -521,10 +532,10 @@ def read_tardis_trades(
     stats["trades"] = len(t)
     stats["exchange"] = exchange
     for name, col in (("ts_backwards", "ts"), ("local_ts_backwards", "local_ts")):
-        count, first = C.count_backwards(t[col].to_numpy())
+        count, first = count_backwards(t[col].to_numpy())
         stats[name] = count
         if count:
-            stats[name + "_first"] = C.locate(paths, offsets, int(t["line"].iat[first]))
+            stats[name + "_first"] = locate(paths, offsets, int(t["line"].iat[first]))
     trades = t.drop(columns="_id").astype(TRADE_COLUMNS)
     return C.recording(
         symbol=symbol or "",
@@ -580,8 +591,8 @@ def read_tardis_book_snapshots(
     >>> b.levels, b.frame.iloc[0][["bid_px_1", "bid_px_2", "bid_qty_2", "ask_px_2"]].tolist()
     (2, [100.0, nan, 0.0, 102.0])
     """
-    C.check_choice("errors", errors, ("raise", "skip"))
-    paths = C.paths_of(files)
+    check_choice("errors", errors, ("raise", "skip"))
+    paths = input_paths(files)
     symbol = symbol.lower() if symbol else None
     given = symbol is not None
     stats: dict = {
@@ -619,14 +630,15 @@ def read_tardis_book_snapshots(
             for field in ("price", "amount")
         }
         bad = tab.bad | _bad_snapshot_rows(arr)
-        if errors == "raise" and (bad & keep).any():
-            k = int(np.flatnonzero(bad & keep)[0])
-            raise RecordingError(
-                f"{p}:{int(tab.line[k])}: invalid book levels (prices must be positive and in "
-                "order, amounts positive, and a missing level has neither)"
-            )
-        stats["malformed"] += int((bad & keep).sum())
-        C.note_lines(stats, "malformed_lines", (f"{p}:{int(x)}" for x in tab.line[bad & keep]))
+        reject_rows(
+            stats,
+            bad & keep,
+            errors,
+            "invalid book levels (prices must be positive and in order, amounts positive, and a "
+            "missing level has neither)",
+            lines=tab.line,
+            paths=p,
+        )
         keep &= ~bad
         data = {
             "ts": f["timestamp"].to_numpy(np.int64)[keep] * _US,
@@ -657,10 +669,10 @@ def read_tardis_book_snapshots(
         crossed = (frame["bid_px_1"] >= frame["ask_px_1"]).to_numpy()
     stats["crossed"] = int(crossed.sum())
     for name, col in (("ts_backwards", "ts"), ("local_ts_backwards", "local_ts")):
-        count, first = C.count_backwards(frame[col].to_numpy())
+        count, first = count_backwards(frame[col].to_numpy())
         stats[name] = count
         if count:
-            stats[name + "_first"] = C.locate(paths, offsets, int(frame["_line"].iat[first]))
+            stats[name + "_first"] = locate(paths, offsets, int(frame["_line"].iat[first]))
     frame = frame.drop(columns="_line")
     if include_invalid:
         frame["status"] = np.where(crossed, _CROSSED, _VALID).astype(np.int8)
