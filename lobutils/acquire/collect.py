@@ -77,7 +77,8 @@ import tempfile
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -575,6 +576,71 @@ class Collection:
         return read_collected(self.files[symbol])
 
 
+@contextmanager
+def _sigterm_sets(stop: threading.Event) -> Iterator[None]:
+    """While inside, SIGTERM sets ``stop`` (main thread only); the old handler comes back after."""
+    old = None
+    if threading.current_thread() is threading.main_thread():
+        try:
+            old = signal.signal(signal.SIGTERM, lambda *_: stop.set())
+        except ValueError:  # pragma: no cover
+            old = None
+    try:
+        yield
+    finally:
+        if old is not None:
+            signal.signal(signal.SIGTERM, old)
+
+
+def _poll_loop(
+    col: Collector,
+    interval: float,
+    polls: int | None,
+    duration: float | None,
+    flush_polls: int,
+    stop: threading.Event,
+    bar,
+    t0: float,
+) -> str:
+    """Poll every ``interval`` seconds from ``t0`` until a limit or a signal; what stopped it."""
+    import ccxt
+
+    next_t = t0
+    n = 0
+    stopped_by = "polls" if polls is not None else "duration"
+    try:
+        while True:
+            if polls is not None and n >= polls:
+                break
+            if duration is not None and time.monotonic() - t0 >= duration:
+                stopped_by = "duration"
+                break
+            if stop.is_set():
+                stopped_by = "SIGTERM"
+                break
+            try:
+                col.poll()
+            except ccxt.NetworkError as exc:  # retries exhausted: skip this poll, go on
+                col.errors += 1
+                log.error("%s: poll failed after retries: %s", col.exchange.id, redact(_short(exc)))
+            n += 1
+            if n % flush_polls == 0:
+                col.flush()
+            if bar is not None:
+                s = col.stats
+                bar.update(1)
+                bar.set_postfix(trades=s["trades"], retries=s["retries"], refresh=False)
+            next_t += interval
+            wait = next_t - time.monotonic()
+            if wait > 0:
+                stop.wait(wait)
+            else:
+                next_t = time.monotonic()
+    except KeyboardInterrupt:
+        stopped_by = "SIGINT"
+    return stopped_by
+
+
 def collect(
     exchange="bybit",
     symbols: Iterable[str] | str = ("BTC/USDT",),
@@ -628,7 +694,6 @@ def collect(
         ``files`` per symbol, ``stats`` (polls, books, trades, duplicates, retries, ...), and
         :meth:`Collection.frames`.
     """
-    import ccxt
 
     ex = (
         make_exchange(exchange, api_url=api_url, options=options)
@@ -653,57 +718,19 @@ def collect(
         backoff_max=backoff_max,
     )
     stop = threading.Event()
-    old = None
-    if threading.current_thread() is threading.main_thread():
-        try:
-            old = signal.signal(signal.SIGTERM, lambda *_: stop.set())
-        except ValueError:  # pragma: no cover
-            old = None
     bar = None
     if progress:
         from tqdm.auto import tqdm
 
         bar = tqdm(total=polls, unit="poll", desc=f"{ex.id} {','.join(col.symbols)}")
     t0 = time.monotonic()
-    next_t = t0
-    n = 0
-    stopped_by = "polls" if polls is not None else "duration"
-    try:
-        while True:
-            if polls is not None and n >= polls:
-                break
-            if duration is not None and time.monotonic() - t0 >= duration:
-                stopped_by = "duration"
-                break
-            if stop.is_set():
-                stopped_by = "SIGTERM"
-                break
-            try:
-                col.poll()
-            except ccxt.NetworkError as exc:  # retries exhausted: skip this poll, go on
-                col.errors += 1
-                log.error("%s: poll failed after retries: %s", ex.id, redact(_short(exc)))
-            n += 1
-            if n % flush_polls == 0:
-                col.flush()
+    with _sigterm_sets(stop):
+        try:
+            stopped_by = _poll_loop(col, interval, polls, duration, flush_polls, stop, bar, t0)
+        finally:
+            col.flush()
             if bar is not None:
-                s = col.stats
-                bar.update(1)
-                bar.set_postfix(trades=s["trades"], retries=s["retries"], refresh=False)
-            next_t += interval
-            wait = next_t - time.monotonic()
-            if wait > 0:
-                stop.wait(wait)
-            else:
-                next_t = time.monotonic()
-    except KeyboardInterrupt:
-        stopped_by = "SIGINT"
-    finally:
-        col.flush()
-        if bar is not None:
-            bar.close()
-        if old is not None:
-            signal.signal(signal.SIGTERM, old)
+                bar.close()
     stats = col.stats | {"seconds": round(time.monotonic() - t0, 3), "stopped_by": stopped_by}
     log.info(
         "%s: %d polls, %d trades, %d retries",

@@ -466,7 +466,11 @@ def _read_one(
     stats: dict,
     skipped: Counter,
 ) -> tuple[dict, dict, dict, str | None]:
-    """Parse one file; returns raw column dicts (depth, trades, bbo) and the symbol seen."""
+    """Parse one file; returns raw column dicts (depth, trades, bbo) and the symbol seen.
+
+    The numba kernel parses the lines it knows; the others (snapshots, odd spellings) go
+    through :func:`parse_line` and are merged back by line number.
+    """
     data, info = read_text(path, on_truncated=on_truncated)
     if info["truncated"]:
         stats["truncated"].append(path.name)
@@ -482,6 +486,53 @@ def _read_one(
     assert nlv >= 0, "level buffer too small"  # lv_cap bounds the number of '[' + markers
     if np.all(code == K.BLANK):
         raise RecordingError(f"{path}: file is empty")
+    n_other_symbol = _other_symbol_lines(path, data, code, span, symbol, symbol_given)
+    for r in np.flatnonzero(code == K.OTHER_STREAM):
+        skipped[bytes(data[span[r, 0] : span[r, 1]]).decode(errors="replace")] += 1
+    py, n_other, anonymous_snapshots = _parse_fallback_lines(
+        path,
+        data,
+        (starts, ends),
+        code,
+        local,
+        first_line,
+        (symbol, symbol_given),
+        errors,
+        stats,
+        skipped,
+    )
+    n_other_symbol += n_other
+    if n_other_symbol and anonymous_snapshots:
+        raise RecordingError(
+            f"{path}:{anonymous_snapshots[0]}: the file mixes symbols, and this depth snapshot does "
+            "not say which symbol it belongs to; record one symbol per file"
+        )
+    stats["other_symbol"] += n_other_symbol
+    valid_local = local[(code != K.BLANK) & (local >= 0)]
+    if len(valid_local) == 0:
+        raise RecordingError(f"{path}: no readable message")
+    scale, unit = _detect_unit(valid_local, path)
+    stats["local_ts_unit"][path.name] = unit
+    stats["blank"] += int(np.count_nonzero(code == K.BLANK))
+    stats["lines"] += len(starts)
+
+    lines = np.arange(first_line + 1, first_line + 1 + len(starts), dtype=np.int64)
+    depth, trades, bbo = _kernel_columns(
+        code, local, ints, floats, lv_count, (lv_side, lv_px, lv_qty), nlv, lines
+    )
+    if py.depth:
+        depth = _merge(depth, _columns(py.depth, "depth"))
+    if py.trades:
+        trades = _merge(trades, _columns(py.trades, "trades"))
+    if py.bbo:
+        bbo = _merge(bbo, _columns(py.bbo, "bbo"))
+    for d in (depth, trades, bbo):
+        d["local"] = d["local"] * scale
+    return depth, trades, bbo, symbol
+
+
+def _other_symbol_lines(path, data, code, span, symbol, symbol_given: bool) -> int:
+    """Lines the kernel found of another symbol; raises when no symbol was asked for."""
     other_sym = np.flatnonzero(code == K.OTHER_SYMBOL)
     if len(other_sym) and not symbol_given:
         names = sorted(
@@ -494,12 +545,23 @@ def _read_one(
             f"{path}:{other_sym[0] + 1}: streams of another symbol ({', '.join(names)}) mixed "
             f"with {symbol!r}; pass symbol=... to read one of them"
         )
-    n_other_symbol = len(other_sym)
-    anonymous_snapshots = []
-    for r in np.flatnonzero(code == K.OTHER_STREAM):
-        skipped[bytes(data[span[r, 0] : span[r, 1]]).decode(errors="replace")] += 1
+    return len(other_sym)
 
+
+def _parse_fallback_lines(
+    path, data, bounds, code, local, first_line, symbol_info, errors, stats, skipped
+) -> tuple[_Collector, int, list[int]]:
+    """Parse the lines the kernel left to Python (``code == FALLBACK``) with :func:`parse_line`.
+
+    Fills ``local`` for them, marks malformed lines blank (``errors="skip"``), counts skipped
+    streams; returns their rows, the lines of another symbol, and the depth snapshots that do
+    not name their symbol.
+    """
+    starts, ends = bounds
+    symbol, symbol_given = symbol_info
     py = _Collector()
+    n_other_symbol = 0
+    anonymous_snapshots = []
     for r in np.flatnonzero(code == K.FALLBACK):
         line_no = first_line + int(r) + 1
         raw_line = bytes(data[starts[r] : ends[r]])
@@ -530,23 +592,12 @@ def _read_one(
         else:
             local[r] = p.local
             py.add(p, line_no)
+    return py, n_other_symbol, anonymous_snapshots
 
-    if n_other_symbol and anonymous_snapshots:
-        raise RecordingError(
-            f"{path}:{anonymous_snapshots[0]}: the file mixes symbols, and this depth snapshot does "
-            "not say which symbol it belongs to; record one symbol per file"
-        )
-    stats["other_symbol"] += n_other_symbol
-    valid_local = local[(code != K.BLANK) & (local >= 0)]
-    if len(valid_local) == 0:
-        raise RecordingError(f"{path}: no readable message")
-    scale, unit = _detect_unit(valid_local, path)
-    stats["local_ts_unit"][path.name] = unit
-    stats["blank"] += int(np.count_nonzero(code == K.BLANK))
-    stats["lines"] += len(starts)
 
-    lines = np.arange(first_line + 1, first_line + 1 + len(starts), dtype=np.int64)
-    # depth rows from the kernel: repeat per-message values over their levels
+def _kernel_columns(code, local, ints, floats, lv_count, levels, nlv, lines):
+    """The kernel's depth, trade and bbo rows as column dicts (levels repeated per message)."""
+    lv_side, lv_px, lv_qty = levels
     dm = np.flatnonzero(code == K.DEPTH)
     # the kernel appends the levels of successfully parsed diffs contiguously, in line order
     rep = np.repeat(dm, lv_count[dm])
@@ -584,15 +635,7 @@ def _read_one(
         "ask_qty": floats[bm, 3],
         "line": lines[bm],
     }
-    if py.depth:
-        depth = _merge(depth, _columns(py.depth, "depth"))
-    if py.trades:
-        trades = _merge(trades, _columns(py.trades, "trades"))
-    if py.bbo:
-        bbo = _merge(bbo, _columns(py.bbo, "bbo"))
-    for d in (depth, trades, bbo):
-        d["local"] = d["local"] * scale
-    return depth, trades, bbo, symbol
+    return depth, trades, bbo
 
 
 def _merge(a: dict, b: dict) -> dict:
