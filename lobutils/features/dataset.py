@@ -55,7 +55,7 @@ import pandas as pd
 from lobutils.book import replay as _book
 from lobutils.book import sampling as _sampling
 from lobutils.data import binance as _io
-from lobutils.data.catalog import Segment, _parse
+from lobutils.data.catalog import Segment, parse_file_name
 from lobutils.features import core as _features
 from lobutils.features import targets as _targets
 from lobutils.markets import contract_value
@@ -250,7 +250,7 @@ def _identify(source: Any) -> tuple[str, str, str, Any]:
     if isinstance(source, _io.Recording):
         first = Path(source.sources[0]).name if source.sources else ""
         try:
-            market, symbol, _ = _parse(first)
+            market, symbol, _ = parse_file_name(first)
         except ValueError:
             market = "spot" if source.market == "spot" else "futures"
             symbol = source.symbol
@@ -266,7 +266,7 @@ def _identify(source: Any) -> tuple[str, str, str, Any]:
         )
     if not files:
         raise ValueError("no recording file given")
-    market, symbol, _ = _parse(files[0].name)
+    market, symbol, _ = parse_file_name(files[0].name)
     return f"{market}_{symbol}", market, symbol, files
 
 

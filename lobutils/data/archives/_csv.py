@@ -29,7 +29,6 @@ from lobutils.data.checks import (
 # how the format marks a missing value), "str" (text), "cat" (text of few distinct values, read
 # as a categorical), "bool" (true/false, any case; becomes bool), "skip" (not checked), or a
 # frozenset of allowed text values (read as a categorical)
-_NUMERIC = ("int", "float", "float?")
 _FLOATS = ("float", "float?")
 
 

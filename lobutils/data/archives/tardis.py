@@ -87,7 +87,6 @@ replaces the book, then one more update.
 from __future__ import annotations
 
 import os
-import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -140,7 +139,6 @@ TRADE_CSV_COLUMNS = [
 _HEAD = ["exchange", "symbol", "timestamp", "local_timestamp"]
 _HEAD_SPECS = ["cat", "cat", "int", "int"]
 _US = 1_000
-_SNAP_COL = re.compile(r"^(asks|bids)\[(\d+)\]\.(price|amount)$")
 _VALID, _CROSSED = 0, 1  # the book frame's status codes: lobutils.book.replay.VALID, CROSSED
 
 
