@@ -131,6 +131,11 @@ def make_exchange(
     env
         The environment to read keys from (default :data:`os.environ`).
 
+    Returns
+    -------
+    ccxt.Exchange
+        The exchange object, its markets not loaded yet.
+
     Examples
     --------
     >>> ex = make_exchange("bybit", api_url="http://127.0.0.1:9", env={})
@@ -563,7 +568,15 @@ def _read_part(path: Path) -> pd.DataFrame:
 
 @dataclass
 class Collection:
-    """What :func:`collect` did: files written per symbol, and counts."""
+    """What :func:`collect` did: files written per symbol, and counts.
+
+    Attributes
+    ----------
+    files : dict
+        ccxt symbol -> the parquet parts written for it.
+    stats : dict
+        Counts of the session (polls, books, trades, duplicates, retries, ...).
+    """
 
     files: dict[str, list[Path]]
     stats: dict

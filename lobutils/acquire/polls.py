@@ -178,6 +178,11 @@ def polls_to_depth(
     polls
         The poll number of each book instead (when some polls stored no book).
 
+    Returns
+    -------
+    pandas.DataFrame
+        One snapshot message per book, in the depth schema.
+
     Raises
     ------
     ValueError
@@ -223,9 +228,23 @@ def polls_to_depth(
 def trades_to_frame(trades: Sequence[Mapping], local_ts: Sequence[int], line: Sequence[int]):
     """Trade rows (:data:`~lobutils.schema.TRADE_COLUMNS`) from ccxt trade dicts.
 
-    ``line`` is the poll of each trade; a trade that cannot be stored (no finite price and
-    amount > 0) raises ``ValueError`` naming it.
+    Parameters
+    ----------
+    trades
+        ccxt trade dicts (``id``, ``timestamp`` in ms, ``price``, ``amount``, ``side``).
+    local_ts
+        Receive time of each trade, ns since the epoch.
+    line
+        The poll of each trade.
 
+    Returns
+    -------
+    pandas.DataFrame
+        The trades in the trade schema; a trade that cannot be stored (no finite price and
+        amount > 0) raises ``ValueError`` naming it.
+
+    Examples
+    --------
     >>> t = [{"id": "9", "timestamp": 2, "price": 1.5, "amount": 3.0, "side": "sell"}]
     >>> trades_to_frame(t, [7], [1]).values.tolist()
     [[2000000.0, 7.0, 9.0, 1.5, 3.0, -1.0, 1.0]]

@@ -275,6 +275,18 @@ class RecorderConfig:
 def stream_url(cfg: RecorderConfig) -> str:
     """The combined-stream URL: depth, trade and bookTicker of every symbol.
 
+    Parameters
+    ----------
+    cfg
+        The recorder's configuration (market endpoints and symbols).
+
+    Returns
+    -------
+    str
+        The websocket URL to connect to.
+
+    Examples
+    --------
     >>> stream_url(RecorderConfig(("btcusdt",), ws_url="ws://127.0.0.1:8765"))
     'ws://127.0.0.1:8765/stream?streams=btcusdt@depth@100ms/btcusdt@trade/btcusdt@bookTicker'
     """
@@ -286,6 +298,20 @@ def stream_url(cfg: RecorderConfig) -> str:
 def snapshot_url(cfg: RecorderConfig, symbol: str) -> str:
     """The REST depth-snapshot URL of one symbol.
 
+    Parameters
+    ----------
+    cfg
+        The recorder's configuration (market endpoints and ``snapshot_limit``).
+    symbol
+        The symbol, any case.
+
+    Returns
+    -------
+    str
+        The URL to GET.
+
+    Examples
+    --------
     >>> snapshot_url(RecorderConfig(("btcusdt",)), "btcusdt")
     'https://api.binance.com/api/v3/depth?symbol=BTCUSDT&limit=1000'
     """
@@ -305,6 +331,22 @@ def _period(ts_ns: int, rotate: str) -> tuple[str, int]:
 def file_name(market: str, symbol: str, ts_ns: int, rotate: str = "daily") -> str:
     """The file a line stamped ``ts_ns`` goes to.
 
+    Parameters
+    ----------
+    market, symbol
+        The stream (``market`` in ``spot``, ``usdm``, ``cm``).
+    ts_ns
+        The line's local receive time, ns since the epoch.
+    rotate
+        ``"daily"`` or ``"hourly"`` files.
+
+    Returns
+    -------
+    str
+        The file name (UTC date, and hour when hourly).
+
+    Examples
+    --------
     >>> t = 1723161599_000_000_000  # 2024-08-08 23:59:59 UTC
     >>> file_name("usdm", "ethusdt", t), file_name("usdm", "ethusdt", t + 10**9)
     ('usdm_ethusdt_20240808.gz', 'usdm_ethusdt_20240809.gz')
@@ -323,6 +365,22 @@ def recorded_files(
     both listed unless ``rotate`` picks one kind. Pass the list to
     :func:`lobutils.data.binance.read_binance_recording` to read them as one stream.
 
+    Parameters
+    ----------
+    directory
+        Where the recorder wrote.
+    market, symbol
+        The stream.
+    rotate
+        ``"daily"`` or ``"hourly"`` to list one kind only (default both).
+
+    Returns
+    -------
+    list of pathlib.Path
+        The files, oldest first.
+
+    Examples
+    --------
     >>> import tempfile
     >>> d = Path(tempfile.mkdtemp())
     >>> for n in ("spot_btcusdt_20240809_00.gz", "spot_btcusdt_20240808_23.gz", "x.gz"):
@@ -355,6 +413,11 @@ def repair_gzip(path: str | os.PathLike) -> dict:
 
     Its complete lines are kept (concatenated members included); a partial last line and the
     undecodable tail are dropped. A complete file is left untouched.
+
+    Parameters
+    ----------
+    path
+        The gzip file.
 
     Returns
     -------

@@ -94,6 +94,18 @@ def api_credentials(exchange: str, env: Mapping[str, str] | None = None) -> dict
     Only the variables that are set and non-empty are returned; an empty dict means public
     access. The values are registered for masking in logs.
 
+    Parameters
+    ----------
+    exchange
+        A ccxt exchange id; non-alphanumerics become ``_`` in the variable names.
+    env
+        The environment to read (default :data:`os.environ`).
+
+    Returns
+    -------
+    dict
+        ccxt constructor attributes (``apiKey``, ``secret``, ``password``, ``uid``) to values.
+
     Examples
     --------
     >>> env = {"LOBUTILS_BYBIT_API_KEY": "key-123456", "LOBUTILS_BYBIT_SECRET": "secret-123456"}

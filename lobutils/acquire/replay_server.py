@@ -143,8 +143,23 @@ class ReplayServer:
         """A server replaying the first ``max_lines`` lines of a recording (one symbol).
 
         The first snapshot line becomes :attr:`snapshot` (later ones are left out: the server
-        makes its own). ``market`` defaults to the file name's prefix (``usdm_ethusdt_...``).
-        Other options go to the constructor.
+        makes its own).
+
+        Parameters
+        ----------
+        files
+            The recording file(s) of one symbol.
+        max_lines
+            Lines to read (default all).
+        market
+            Default: the file name's prefix (``usdm_ethusdt_...``).
+        **options
+            Passed to the constructor (``gates``, ``drop``, ``close_after``, ...).
+
+        Returns
+        -------
+        ReplayServer
+            Not started yet: use it as a context manager.
         """
         paths = [Path(files)] if isinstance(files, str | os.PathLike) else [Path(f) for f in files]
         if market is None:

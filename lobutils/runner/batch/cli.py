@@ -78,6 +78,17 @@ def add_parsers(subparsers) -> None:
     Exit status 0 when every run finished (or was cached), 1 when any run failed (the
     summary is printed first), as for other commands on bad input.
 
+    Parameters
+    ----------
+    subparsers
+        What :meth:`argparse.ArgumentParser.add_subparsers` returned.
+
+    Returns
+    -------
+    None
+
+    Examples
+    --------
     >>> import argparse
     >>> p = argparse.ArgumentParser(); add_parsers(p.add_subparsers(dest="command"))
     >>> a = p.parse_args(["batch", "grid.yaml", "--workers", "2", "--force"])

@@ -116,7 +116,22 @@ class BatchResult:
 
 
 def plan(runs: Sequence[Run], root: str | os.PathLike[str], force: bool = False) -> pd.DataFrame:
-    """Which runs are done and which would execute: ``chapter, params_hash, params, done``."""
+    """Which runs are done and which would execute.
+
+    Parameters
+    ----------
+    runs
+        The runs (:func:`~lobutils.runner.batch.grid.expand_grid`).
+    root
+        The batch folder.
+    force
+        Whether every run would execute anyway.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per run: ``chapter``, ``params_hash``, the parameters, ``done``, ``will_run``.
+    """
     versions = {s: code_version(s) for s in {r.source for r in runs}}
     rows = []
     for r in runs:

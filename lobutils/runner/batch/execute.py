@@ -29,7 +29,22 @@ def _write_json(path: Path, obj: Any) -> None:
 
 
 def is_done(run: Run, folder: str | os.PathLike[str], version: str) -> bool:
-    """Whether ``folder`` holds a finished run of ``run`` at code version ``version``."""
+    """Whether ``folder`` holds a finished run of ``run`` at code version ``version``.
+
+    Parameters
+    ----------
+    run
+        The run.
+    folder
+        Its folder (:meth:`Run.folder`).
+    version
+        The code version it must have finished at (:func:`~lobutils.runner.batch.grid.code_version`).
+
+    Returns
+    -------
+    bool
+        True when the ``done`` marker holds the run's params hash and ``version``.
+    """
     marker = Path(folder) / DONE_FILE
     try:
         done = json.loads(marker.read_text(encoding="utf-8"))
@@ -123,6 +138,23 @@ def execute_run(
     In a worker process other than ``driver_pid`` (the process that submitted the run), the
     stderr of the run (the chapter's kernel: warnings, logs) goes to ``stderr.log`` in the
     folder instead of the worker's terminal, or the notebook that started the batch.
+
+    Parameters
+    ----------
+    run
+        The run.
+    folder
+        Its folder, the chapter's ``REPORT_DIR``.
+    version
+        The code version to write into the ``done`` marker.
+    driver_pid
+        The process that submitted the run.
+
+    Returns
+    -------
+    dict
+        The run's record (also written to ``run.json``): chapter, params hash, labels,
+        notebook, ``status``, ``seconds``, ``error``, ``failed_cell``.
     """
     from lobutils.runner.chapters import ChapterError, run_chapter
 

@@ -61,6 +61,18 @@ def params_hash(chapter: str, parameters: Mapping[str, Any]) -> str:
     the parameters are canonical JSON with sorted keys, so the order in which they are given,
     tuples against lists, and the machine do not matter.
 
+    Parameters
+    ----------
+    chapter
+        The chapter's stem or path.
+    parameters
+        The run's parameters.
+
+    Returns
+    -------
+    str
+        12 hex digits.
+
     Examples
     --------
     >>> params_hash("06_ml_zoo", {"HORIZONS": [1], "N_BOOT": 50})
@@ -99,7 +111,17 @@ def _package_digest() -> str:
 def code_version(source: str | os.PathLike[str]) -> str:
     """The code version of a chapter: SHA-256 of its source and of ``lobutils/**/*.py``.
 
-    Returns 12 hex digits. The package part is recomputed only when a file changed.
+    The package part is recomputed only when a file changed.
+
+    Parameters
+    ----------
+    source
+        The chapter's source file.
+
+    Returns
+    -------
+    str
+        12 hex digits.
 
     Examples
     --------
@@ -313,6 +335,13 @@ def load_grid(
 ) -> tuple[str, list[Run], dict[str, Any]]:
     """Read a grid file (or take a parsed spec) and expand it.
 
+    Parameters
+    ----------
+    grid
+        A YAML grid file, or its parsed spec.
+    run_id
+        The batch's name, overriding the spec's.
+
     Returns
     -------
     run_id : str
@@ -340,6 +369,18 @@ def load_grid(
 
 def runs_root(run_id: str, root: str | os.PathLike[str] | None = None) -> Path:
     """The folder of a batch: ``root / run_id``, with ``root`` default ``reports/runs``.
+
+    Parameters
+    ----------
+    run_id
+        The batch's name.
+    root
+        The parent folder (default ``reports/runs``, following ``$LOBUTILS_REPORTS_DIR``).
+
+    Returns
+    -------
+    pathlib.Path
+        The batch folder (not created).
 
     Examples
     --------

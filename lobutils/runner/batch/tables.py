@@ -30,6 +30,17 @@ def flatten_metrics(metrics: Any, prefix: str = "") -> list[tuple[str, float, st
     0.0), strings to ``text`` (with ``value`` NaN); ``None`` gives NaN and no text. An empty
     mapping or list gives no row.
 
+    Parameters
+    ----------
+    metrics
+        A parsed ``metrics.json``.
+    prefix
+        The dotted key of ``metrics`` itself (empty at the top).
+
+    Returns
+    -------
+    list of (str, float, str or None)
+
     Examples
     --------
     >>> flatten_metrics({"n": 3, "best": {"model": "linear", "ci": [0.1, 0.3]}, "ok": True})
@@ -145,6 +156,18 @@ def metrics_wide(metrics: pd.DataFrame, keys: Sequence[str] | None = None) -> pd
 
     Numeric metrics give their ``value``, text metrics their ``text``.
 
+    Parameters
+    ----------
+    metrics
+        The long table (:func:`collect_metrics`).
+    keys
+        The metric keys to keep as columns (default: all).
+
+    Returns
+    -------
+    pandas.DataFrame
+        The run columns (``chapter``, ``params_hash``, parameters), then one column per key.
+
     Examples
     --------
     >>> long = pd.DataFrame({"chapter": ["c", "c"], "params_hash": ["a", "a"], "N": [1, 1],
@@ -194,6 +217,11 @@ def collect_tables(
         File name inside each run folder; ``.parquet`` or ``.csv``.
     runs : sequence of Run, optional
         Only these runs (default: every finished run under ``root``).
+
+    Returns
+    -------
+    pandas.DataFrame
+        The rows of every run's table, with the run columns in front.
     """
     root = Path(root)
     folders = (
