@@ -61,18 +61,20 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from lobutils.acquire.collect import collect, polls_to_depth
+from lobutils.acquire.collect import collect
 from lobutils.acquire.download import (
     binance_vision_url,
     bybit_url,
     fetch_binance_vision,
     tardis_url,
 )
-from lobutils.acquire.record import RecorderConfig, ReplayServer, record, snapshot_url, stream_url
+from lobutils.acquire.polls import polls_to_depth
+from lobutils.acquire.recorder import RecorderConfig, record, snapshot_url, stream_url
+from lobutils.acquire.replay_server import ReplayServer
 from lobutils.book import check_bbo, reconstruct, sample_clock
+from lobutils.book.export import to_tardis_csv
 from lobutils.data import lake, segment, segments, verify_checksums
 from lobutils.data.archives import detect, read_binance_vision, read_tardis_book, read_tardis_trades
-from lobutils.data.archives.tardis import to_tardis_csv
 from lobutils.data.binance import parse_line, read_binance_recording, read_text
 from lobutils.paths import report_dir, write_metrics
 from lobutils.plots import book as plots

@@ -780,7 +780,7 @@ def _same_states_by_local_us(binance_frame, tardis_frame):
 
 @pytest.mark.parametrize("name", ["spot_ethusdt", "usdm_ethusdt"])
 def test_to_tardis_csv_round_trips_a_bundled_recording(tmp_path, name):
-    from lobutils.data.archives.tardis import to_tardis_csv
+    from lobutils.book.export import to_tardis_csv
     from lobutils.data.binance import read_binance_recording
     from lobutils.data.catalog import segment
 
@@ -826,8 +826,8 @@ def _spot_depth(messages):
 
 
 def test_to_tardis_csv_leaves_out_what_no_correct_book_consumes(tmp_path):
+    from lobutils.book.export import to_tardis_csv
     from lobutils.data.archives._common import recording
-    from lobutils.data.archives.tardis import to_tardis_csv
 
     depth = _spot_depth(
         [
@@ -874,8 +874,8 @@ def test_to_tardis_csv_leaves_out_what_no_correct_book_consumes(tmp_path):
 
 
 def test_to_tardis_csv_trades_unknown_side_missing_id_and_bad_input(tmp_path):
+    from lobutils.book.export import to_tardis_csv
     from lobutils.data.archives._common import recording
-    from lobutils.data.archives.tardis import to_tardis_csv
 
     trades = pd.DataFrame(
         {

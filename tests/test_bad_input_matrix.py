@@ -22,7 +22,7 @@ Columns are the readers: ``binance`` (:func:`lobutils.data.binance.read_binance_
 ``td_l2``, ``td_snap``, ``td_trd`` (Tardis ``incremental_book_L2``, ``book_snapshot_N``,
 ``trades``), ``dv_trd``, ``dv_tick``, ``dv_depth`` (data.vision ``trades``/``aggTrades``,
 ``bookTicker``, ``bookDepth``) and ``ccxt`` (:class:`lobutils.acquire.collect.Collector` polling a fake
-exchange, with :func:`~lobutils.acquire.collect.polls_to_depth`, :func:`~lobutils.acquire.collect.trades_to_frame`
+exchange, with :func:`~lobutils.acquire.polls.polls_to_depth`, :func:`~lobutils.acquire.polls.trades_to_frame`
 and :func:`~lobutils.acquire.collect.read_collected`).
 
 Codes: ``R`` raises, naming file and line or row (a fault of the whole file, such as an empty
@@ -78,7 +78,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from lobutils.acquire.collect import Collector, polls_to_depth, read_collected, trades_to_frame
+from lobutils.acquire.collect import Collector, read_collected
+from lobutils.acquire.polls import polls_to_depth, trades_to_frame
 from lobutils.book.replay import CROSSED, INVALID, VALID, BookError, reconstruct
 from lobutils.data.archives import (
     read_bybit_orderbook,

@@ -62,7 +62,7 @@ def frozen_package(monkeypatch):
     Edits to lobutils between two calls of a test would rightly make every run stale; the
     tests here are about the runner, so they hold the package still.
     """
-    monkeypatch.setattr(batch, "_package_digest", lambda: "lobutils-under-test")
+    monkeypatch.setattr(batch.grid, "_package_digest", lambda: "lobutils-under-test")
 
 
 @pytest.fixture(scope="module")
@@ -291,7 +291,7 @@ def test_a_batch_killed_mid_grid_resumes(tmp_path, client, monkeypatch):
     assert 1 <= len(finished) < 4, "the batch should have been killed mid-grid"
     # the subprocess hashed the real package: resume at its code version
     (version,) = {json.loads(p.read_text())["code_version"] for p in root.glob("killed/*/done")}
-    monkeypatch.setattr(batch, "code_version", lambda source: version)
+    monkeypatch.setattr(batch.driver, "code_version", lambda source: version)
 
     res = batch.run_batch(grid, root=root, client=client, progress=False)
     status = dict(zip(res.runs["params_hash"], res.runs["status"], strict=True))

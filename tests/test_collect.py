@@ -20,14 +20,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from lobutils.acquire.collect import (
-    Collector,
-    api_credentials,
-    collect,
-    make_exchange,
-    rank_symbols,
-    read_collected,
-)
+from lobutils.acquire.collect import Collector, collect, make_exchange, read_collected
+from lobutils.acquire.rank import rank_symbols
+from lobutils.acquire.redact import api_credentials
 from lobutils.book.replay import reconstruct
 from lobutils.runner.cli import main
 from lobutils.schema import DEPTH_COLUMNS, SNAPSHOT, TRADE_COLUMNS, book_columns

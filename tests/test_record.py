@@ -26,19 +26,19 @@ import numpy as np
 import orjson
 import pytest
 
-from lobutils.acquire.record import (
+from lobutils.acquire.recorder import (
     Recorder,
     RecorderConfig,
-    ReplayServer,
-    add_parsers,
     recorded_files,
     repair_gzip,
     snapshot_url,
     stream_url,
 )
+from lobutils.acquire.replay_server import ReplayServer
 from lobutils.book.replay import check_bbo, reconstruct
 from lobutils.data.binance import read_binance_recording, read_text
 from lobutils.data.catalog import segment, segments
+from lobutils.runner.cli_acquire import add_parsers
 
 N_LINES = 2000  # of usdm_ethusdt_20240808.gz: its REST snapshot is line 41
 SNAP_INDEX = 40  # messages sent before the snapshot is served, as in the original
@@ -85,7 +85,7 @@ def FakeBinance(messages, snapshot, **options) -> ReplayServer:
     """The library's loopback USD-M stand-in, replaying the original's messages.
 
     ``gates`` default to holding message ``SNAP_INDEX`` back until the first snapshot has been
-    served, as in the original recording; see :class:`lobutils.acquire.record.ReplayServer`.
+    served, as in the original recording; see :class:`lobutils.acquire.replay_server.ReplayServer`.
     """
     return ReplayServer(messages, snapshot, "usdm", snapshot_at=SNAP_INDEX, **options)
 
@@ -393,7 +393,7 @@ def test_sigkill_leaves_a_readable_file(original, tmp_path):
 def test_a_file_cut_anywhere_reads_up_to_its_last_complete_line(original, tmp_path):
     lines = [b"%d %s\n" % (1723161255000000000 + i, m) for i, m in enumerate(original["messages"])]
     path = tmp_path / "usdm_ethusdt_20240808.gz"
-    from lobutils.acquire.record import _LineFile
+    from lobutils.acquire.recorder import _LineFile
 
     f = _LineFile(path, compresslevel=6, fsync=False)
     for i, line in enumerate(lines[:300]):

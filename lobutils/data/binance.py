@@ -62,7 +62,7 @@ import re
 import warnings
 import zlib
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -71,6 +71,7 @@ import orjson
 import pandas as pd
 
 from lobutils.data import _binance_kernels as K
+from lobutils.data.checks import RecordingError, count_backwards, input_paths, locate, note_lines
 
 try:  # zlib-ng inflates about twice as fast as zlib, with the same API
     from zlib_ng import zlib_ng as _zlib
@@ -97,11 +98,6 @@ __all__ = [
 ]
 
 _MS = 1_000_000
-_MAX_ERRORS_LISTED = 20
-
-
-class RecordingError(ValueError):
-    """Raised for input that cannot be read correctly; the message names file and line."""
 
 
 # --------------------------------------------------------------------------- raw bytes
@@ -470,7 +466,11 @@ def _read_one(
     stats: dict,
     skipped: Counter,
 ) -> tuple[dict, dict, dict, str | None]:
-    """Parse one file; returns raw column dicts (depth, trades, bbo) and the symbol seen."""
+    """Parse one file; returns raw column dicts (depth, trades, bbo) and the symbol seen.
+
+    The numba kernel parses the lines it knows; the others (snapshots, odd spellings) go
+    through :func:`parse_line` and are merged back by line number.
+    """
     data, info = read_text(path, on_truncated=on_truncated)
     if info["truncated"]:
         stats["truncated"].append(path.name)
@@ -486,6 +486,53 @@ def _read_one(
     assert nlv >= 0, "level buffer too small"  # lv_cap bounds the number of '[' + markers
     if np.all(code == K.BLANK):
         raise RecordingError(f"{path}: file is empty")
+    n_other_symbol = _other_symbol_lines(path, data, code, span, symbol, symbol_given)
+    for r in np.flatnonzero(code == K.OTHER_STREAM):
+        skipped[bytes(data[span[r, 0] : span[r, 1]]).decode(errors="replace")] += 1
+    py, n_other, anonymous_snapshots = _parse_fallback_lines(
+        path,
+        data,
+        (starts, ends),
+        code,
+        local,
+        first_line,
+        (symbol, symbol_given),
+        errors,
+        stats,
+        skipped,
+    )
+    n_other_symbol += n_other
+    if n_other_symbol and anonymous_snapshots:
+        raise RecordingError(
+            f"{path}:{anonymous_snapshots[0]}: the file mixes symbols, and this depth snapshot does "
+            "not say which symbol it belongs to; record one symbol per file"
+        )
+    stats["other_symbol"] += n_other_symbol
+    valid_local = local[(code != K.BLANK) & (local >= 0)]
+    if len(valid_local) == 0:
+        raise RecordingError(f"{path}: no readable message")
+    scale, unit = _detect_unit(valid_local, path)
+    stats["local_ts_unit"][path.name] = unit
+    stats["blank"] += int(np.count_nonzero(code == K.BLANK))
+    stats["lines"] += len(starts)
+
+    lines = np.arange(first_line + 1, first_line + 1 + len(starts), dtype=np.int64)
+    depth, trades, bbo = _kernel_columns(
+        code, local, ints, floats, lv_count, (lv_side, lv_px, lv_qty), nlv, lines
+    )
+    if py.depth:
+        depth = _merge(depth, _columns(py.depth, "depth"))
+    if py.trades:
+        trades = _merge(trades, _columns(py.trades, "trades"))
+    if py.bbo:
+        bbo = _merge(bbo, _columns(py.bbo, "bbo"))
+    for d in (depth, trades, bbo):
+        d["local"] = d["local"] * scale
+    return depth, trades, bbo, symbol
+
+
+def _other_symbol_lines(path, data, code, span, symbol, symbol_given: bool) -> int:
+    """Lines the kernel found of another symbol; raises when no symbol was asked for."""
     other_sym = np.flatnonzero(code == K.OTHER_SYMBOL)
     if len(other_sym) and not symbol_given:
         names = sorted(
@@ -498,12 +545,23 @@ def _read_one(
             f"{path}:{other_sym[0] + 1}: streams of another symbol ({', '.join(names)}) mixed "
             f"with {symbol!r}; pass symbol=... to read one of them"
         )
-    n_other_symbol = len(other_sym)
-    anonymous_snapshots = []
-    for r in np.flatnonzero(code == K.OTHER_STREAM):
-        skipped[bytes(data[span[r, 0] : span[r, 1]]).decode(errors="replace")] += 1
+    return len(other_sym)
 
+
+def _parse_fallback_lines(
+    path, data, bounds, code, local, first_line, symbol_info, errors, stats, skipped
+) -> tuple[_Collector, int, list[int]]:
+    """Parse the lines the kernel left to Python (``code == FALLBACK``) with :func:`parse_line`.
+
+    Fills ``local`` for them, marks malformed lines blank (``errors="skip"``), counts skipped
+    streams; returns their rows, the lines of another symbol, and the depth snapshots that do
+    not name their symbol.
+    """
+    starts, ends = bounds
+    symbol, symbol_given = symbol_info
     py = _Collector()
+    n_other_symbol = 0
+    anonymous_snapshots = []
     for r in np.flatnonzero(code == K.FALLBACK):
         line_no = first_line + int(r) + 1
         raw_line = bytes(data[starts[r] : ends[r]])
@@ -514,8 +572,7 @@ def _read_one(
             if errors == "raise":
                 raise RecordingError(f"{where}: {exc}: {raw_line[:120]!r}") from None
             stats["malformed"] += 1
-            if len(stats["malformed_lines"]) < _MAX_ERRORS_LISTED:
-                stats["malformed_lines"].append(where)
+            note_lines(stats, "malformed_lines", [where])
             code[r] = K.BLANK
             continue
         if p.kind == "other_symbol":
@@ -535,23 +592,12 @@ def _read_one(
         else:
             local[r] = p.local
             py.add(p, line_no)
+    return py, n_other_symbol, anonymous_snapshots
 
-    if n_other_symbol and anonymous_snapshots:
-        raise RecordingError(
-            f"{path}:{anonymous_snapshots[0]}: the file mixes symbols, and this depth snapshot does "
-            "not say which symbol it belongs to; record one symbol per file"
-        )
-    stats["other_symbol"] += n_other_symbol
-    valid_local = local[(code != K.BLANK) & (local >= 0)]
-    if len(valid_local) == 0:
-        raise RecordingError(f"{path}: no readable message")
-    scale, unit = _detect_unit(valid_local, path)
-    stats["local_ts_unit"][path.name] = unit
-    stats["blank"] += int(np.count_nonzero(code == K.BLANK))
-    stats["lines"] += len(starts)
 
-    lines = np.arange(first_line + 1, first_line + 1 + len(starts), dtype=np.int64)
-    # depth rows from the kernel: repeat per-message values over their levels
+def _kernel_columns(code, local, ints, floats, lv_count, levels, nlv, lines):
+    """The kernel's depth, trade and bbo rows as column dicts (levels repeated per message)."""
+    lv_side, lv_px, lv_qty = levels
     dm = np.flatnonzero(code == K.DEPTH)
     # the kernel appends the levels of successfully parsed diffs contiguously, in line order
     rep = np.repeat(dm, lv_count[dm])
@@ -589,15 +635,7 @@ def _read_one(
         "ask_qty": floats[bm, 3],
         "line": lines[bm],
     }
-    if py.depth:
-        depth = _merge(depth, _columns(py.depth, "depth"))
-    if py.trades:
-        trades = _merge(trades, _columns(py.trades, "trades"))
-    if py.bbo:
-        bbo = _merge(bbo, _columns(py.bbo, "bbo"))
-    for d in (depth, trades, bbo):
-        d["local"] = d["local"] * scale
-    return depth, trades, bbo, symbol
+    return depth, trades, bbo
 
 
 def _merge(a: dict, b: dict) -> dict:
@@ -680,7 +718,7 @@ def _build(
     if has_pu and not (prev >= 0).all():
         bad = int(d["line"].to_numpy()[is_diff][prev < 0][0])
         raise RecordingError(
-            f"{_locate(paths, offsets, bad)}: a diff without 'pu' among futures diffs"
+            f"{locate(paths, offsets, bad)}: a diff without 'pu' among futures diffs"
         )
     starts = np.r_[True, msg[1:] != msg[:-1]] if len(msg) else np.zeros(0, bool)
     stats["snapshots"] = int(np.count_nonzero(starts & (kind == SNAPSHOT)))
@@ -698,14 +736,6 @@ def _build(
         line_offsets=np.asarray(offsets, dtype=np.int64),
         stats=stats,
     )
-
-
-def _backwards(ts: np.ndarray) -> tuple[int, int]:
-    """Steps where ``ts`` decreases (:data:`~lobutils.schema.TS_NA` ignored), and the row of
-    the first one (-1 if none)."""
-    ok = np.flatnonzero(ts != TS_NA)
-    idx = np.flatnonzero(np.diff(ts[ok]) < 0)
-    return len(idx), (int(ok[idx[0] + 1]) if len(idx) else -1)
 
 
 def _screen_events(d, t, b, starts, paths, offsets, stats) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -735,10 +765,10 @@ def _screen_events(d, t, b, starts, paths, offsets, stats) -> tuple[pd.DataFrame
     tables = {"depth": first_rows[first_rows["kind"] == DIFF], "trades": t, "bbo": b}
     stats["ts_backwards"], firsts = {}, {}
     for name, frame in tables.items():
-        n, k = _backwards(frame["ts"].to_numpy())
+        n, k = count_backwards(frame["ts"].to_numpy())
         stats["ts_backwards"][name] = n
         if n:
-            firsts[name] = _locate(paths, offsets, int(frame["line"].iat[k]))
+            firsts[name] = locate(paths, offsets, int(frame["line"].iat[k]))
     if firsts:
         stats["ts_backwards_first"] = firsts
     line = np.concatenate(
@@ -748,26 +778,14 @@ def _screen_events(d, t, b, starts, paths, offsets, stats) -> tuple[pd.DataFrame
         [first_rows["local_ts"].to_numpy(), t["local_ts"].to_numpy(), b["local_ts"].to_numpy()]
     )
     order = np.argsort(line, kind="stable")
-    n, k = _backwards(local[order])
+    n, k = count_backwards(local[order])
     stats["local_ts_backwards"] = n
     if n:
-        stats["local_ts_backwards_first"] = _locate(paths, offsets, int(line[order][k]))
+        stats["local_ts_backwards_first"] = locate(paths, offsets, int(line[order][k]))
     zero = (d["kind"] == SNAPSHOT) & (d["side"] != 0) & (d["qty"] == 0)
     stats["zero_size_snapshot_levels"] = int(zero.sum())
     stats["crossed_bbo"] = int((b["bid_px"] >= b["ask_px"]).sum())
     return t, b
-
-
-def _paths(files) -> list[Path]:
-    if isinstance(files, str | os.PathLike):
-        files = [files]
-    paths = [Path(f) for f in files]
-    if not paths:
-        raise ValueError("no file given")
-    for p in paths:
-        if not p.is_file():
-            raise FileNotFoundError(f"no such recording file: {p}")
-    return paths
 
 
 def read_binance_recording(
@@ -807,7 +825,7 @@ def read_binance_recording(
     """
     if errors not in ("raise", "skip"):
         raise ValueError(f"errors must be 'raise' or 'skip', got {errors!r}")
-    paths = _paths(files)
+    paths = input_paths(files, "recording file")
     symbol = symbol.lower() if symbol else None
     stats: dict = {
         "lines": 0,
@@ -836,11 +854,6 @@ def read_binance_recording(
     return _build(*tables, paths, offsets, symbol, stats)
 
 
-def _locate(paths: Sequence[Path], offsets: Sequence[int], line: int) -> str:
-    k = max(int(np.searchsorted(offsets, line, side="left")) - 1, 0)
-    return f"{paths[k]}:{line - offsets[k]}"
-
-
 def _message_numbers(line: np.ndarray) -> np.ndarray:
     """0, 1, 2, ... for each run of equal line numbers (one message per line)."""
     if len(line) == 0:
@@ -854,7 +867,7 @@ def read_recording_python(files, symbol: str | None = None) -> Recording:
     It produces the same :class:`Recording` frames as :func:`read_binance_recording`, with no
     kernel involved, so comparing the two checks the kernel.
     """
-    paths = _paths(files)
+    paths = input_paths(files, "recording file")
     col = _Collector()
     offsets = [0]
     stats: dict = {"local_ts_unit": {}}

@@ -50,6 +50,7 @@ __all__ = [
     "MARKETS",
     "ChecksumError",
     "Segment",
+    "parse_file_name",
     "segment",
     "segments",
     "verify_checksums",
@@ -101,10 +102,27 @@ class Segment:
     @property
     def days(self) -> tuple[str, ...]:
         """The ``YYYYMMDD`` day of each file, in order (repeated for hourly files)."""
-        return tuple(_parse(f.name)[2] for f in self.files)
+        return tuple(parse_file_name(f.name)[2] for f in self.files)
 
 
-def _parse(filename: str) -> tuple[str, str, str]:
+def parse_file_name(filename: str) -> tuple[str, str, str]:
+    """Market, symbol and day of a recording file's name.
+
+    Parameters
+    ----------
+    filename
+        ``<market>_<symbol>_<YYYYMMDD>[_<HH>].gz``.
+
+    Returns
+    -------
+    market, symbol, day : str
+        ``day`` as ``YYYYMMDD``; a name of another form raises ``ValueError``.
+
+    Examples
+    --------
+    >>> parse_file_name("usdm_btcusdt_20240808.gz")
+    ('usdm', 'btcusdt', '20240808')
+    """
     m = _FILE_RE.match(filename)
     if m is None:
         raise ValueError(f"{filename!r} is not named <market>_<symbol>_<YYYYMMDD>[_<HH>].gz")

@@ -55,7 +55,7 @@ import pandas as pd
 from lobutils.book import replay as _book
 from lobutils.book import sampling as _sampling
 from lobutils.data import binance as _io
-from lobutils.data.catalog import Segment, _parse
+from lobutils.data.catalog import Segment, parse_file_name
 from lobutils.features import core as _features
 from lobutils.features import targets as _targets
 from lobutils.markets import contract_value
@@ -142,7 +142,7 @@ class Dataset:
         Forward mid log return (bps), one column per horizon label.
     bid_change, ask_change : pandas.DataFrame
         Forward log change (bps) of the best bid and the best ask, per horizon label: the
-        future L1 state relative to the current one (seed 002's targets; 0 = persistence).
+        future L1 state relative to the current one (best-quote change targets; 0 = persistence).
     target_end : pandas.DataFrame
         int64 ns at which each target is realised, per horizon label.
     feature_config : lobutils.features.core.FeatureConfig
@@ -250,7 +250,7 @@ def _identify(source: Any) -> tuple[str, str, str, Any]:
     if isinstance(source, _io.Recording):
         first = Path(source.sources[0]).name if source.sources else ""
         try:
-            market, symbol, _ = _parse(first)
+            market, symbol, _ = parse_file_name(first)
         except ValueError:
             market = "spot" if source.market == "spot" else "futures"
             symbol = source.symbol
@@ -266,7 +266,7 @@ def _identify(source: Any) -> tuple[str, str, str, Any]:
         )
     if not files:
         raise ValueError("no recording file given")
-    market, symbol, _ = _parse(files[0].name)
+    market, symbol, _ = parse_file_name(files[0].name)
     return f"{market}_{symbol}", market, symbol, files
 
 
@@ -341,67 +341,25 @@ def build_dataset(
     >>> bool((ev.target_end["10ev"].to_numpy()[:-10] == ev.ts[10:]).all())
     True
     """
-    hs = tuple(int(h) for h in horizons)
-    if not hs or any(h < 1 for h in hs) or len(set(hs)) != len(hs):
-        raise ValueError(f"horizons must be distinct positive integers, got {tuple(horizons)}")
-    if not isinstance(levels, int | np.integer) or levels < 1:
-        raise ValueError(f"levels must be a positive integer, got {levels!r}")
+    hs = _check_horizons_and_levels(horizons, levels)
     name, market, symbol, what = _identify(segment_or_files)
     cv = contract_value(market, symbol)
-    cfg = feature_config or _features.FeatureConfig()
-    if cfg.contract_value is None and cv is not None:
-        cfg = replace(cfg, contract_value=cv)
-    elif cfg.contract_value != cv:
-        raise ValueError(
-            f"feature_config.contract_value={cfg.contract_value!r} contradicts the segment "
-            f"{name!r} (contract value {cv!r})"
-        )
-
+    cfg = _with_contract_value(feature_config or _features.FeatureConfig(), cv, name)
     rec = what if isinstance(what, _io.Recording) else _io.read_binance_recording(what)
-    book = _book.reconstruct(rec, levels=int(levels), include_invalid=True).frame
-    if grid is None:
-        frame = _invalid_to_nan(book)
-        unit = "events"
-    else:
-        frame = _sampling.sample_clock(book, grid)
-        unit = "s"
-    frame = frame.reset_index(drop=True)
+    frame, unit = _book_frame(rec, int(levels), grid)
     ts = frame["ts"].to_numpy(np.int64)
-
-    feats = _features.compute_features(frame, rec.trades, cfg)
-    m = feats["mid"].to_numpy()
-    with np.errstate(invalid="ignore", divide="ignore"):
-        feats["micro_minus_mid_bps"] = _features.BPS * (feats["microprice"].to_numpy() - m) / m
-        feats["mid_minus_vamp_bps"] = _features.BPS * (m - feats["vamp"].to_numpy()) / m
     labels = tuple(horizon_label(h, unit) for h in hs)
-    for h, lab in zip(hs, labels, strict=True):
-        if unit == "s":
-            feats[f"past_ret_{lab}"] = _features.past_returns(m, ts=ts, seconds=float(h))
-        else:
-            feats[f"past_ret_{lab}"] = _features.past_returns(m, events=h)
-    cols = _pick_columns(list(feats.columns), feature_columns or DEFAULT_FEATURES)
-    X = feats[cols].copy()
-
+    feats = _model_features(frame, rec.trades, cfg, dict(zip(hs, labels, strict=True)), unit)
+    X = feats[_pick_columns(list(feats.columns), feature_columns or DEFAULT_FEATURES)].copy()
+    m = feats["mid"].to_numpy()
     bid = frame["bid_px_1"].to_numpy(np.float64)
     ask = frame["ask_px_1"].to_numpy(np.float64)
-
-    def forward(p: np.ndarray, h: int) -> np.ndarray:
-        if unit == "s":
-            return _targets.forward_returns(p, ts=ts, seconds=float(h))
-        return _targets.forward_returns(p, events=h)
-
     returns, bchg, achg, tend = {}, {}, {}, {}
     for h, lab in zip(hs, labels, strict=True):
-        returns[lab] = forward(m, h)
-        bchg[lab] = forward(bid, h)
-        achg[lab] = forward(ask, h)
-        if unit == "s":
-            tend[lab] = ts + np.int64(h) * _NS_PER_S
-        else:
-            e = np.full(ts.size, TS_NEVER, dtype=np.int64)
-            if h < ts.size:
-                e[:-h] = ts[h:]
-            tend[lab] = e
+        returns[lab] = _forward(m, ts, h, unit)
+        bchg[lab] = _forward(bid, ts, h, unit)
+        achg[lab] = _forward(ask, ts, h, unit)
+        tend[lab] = _target_end(ts, h, unit)
 
     return Dataset(
         name=name,
@@ -425,3 +383,73 @@ def build_dataset(
         target_end=pd.DataFrame(tend),
         feature_config=cfg,
     )
+
+
+def _check_horizons_and_levels(horizons: Sequence[int], levels) -> tuple[int, ...]:
+    hs = tuple(int(h) for h in horizons)
+    if not hs or any(h < 1 for h in hs) or len(set(hs)) != len(hs):
+        raise ValueError(f"horizons must be distinct positive integers, got {tuple(horizons)}")
+    if not isinstance(levels, int | np.integer) or levels < 1:
+        raise ValueError(f"levels must be a positive integer, got {levels!r}")
+    return hs
+
+
+def _with_contract_value(
+    cfg: _features.FeatureConfig, cv: float | None, name: str
+) -> _features.FeatureConfig:
+    """``cfg`` with the segment's contract value filled in; a contradicting one raises."""
+    if cfg.contract_value is None and cv is not None:
+        return replace(cfg, contract_value=cv)
+    if cfg.contract_value != cv:
+        raise ValueError(
+            f"feature_config.contract_value={cfg.contract_value!r} contradicts the segment "
+            f"{name!r} (contract value {cv!r})"
+        )
+    return cfg
+
+
+def _book_frame(rec: _io.Recording, levels: int, grid: str | None) -> tuple[pd.DataFrame, str]:
+    """The replayed book on the clock grid (unit ``"s"``) or in event time (``"events"``)."""
+    book = _book.reconstruct(rec, levels=levels, include_invalid=True).frame
+    if grid is None:
+        return _invalid_to_nan(book).reset_index(drop=True), "events"
+    return _sampling.sample_clock(book, grid).reset_index(drop=True), "s"
+
+
+def _model_features(
+    frame: pd.DataFrame,
+    trades: pd.DataFrame,
+    cfg: _features.FeatureConfig,
+    labels: dict[int, str],
+    unit: str,
+) -> pd.DataFrame:
+    """Chapter 3's features plus the derived spreads in bps and a past return per horizon."""
+    ts = frame["ts"].to_numpy(np.int64)
+    feats = _features.compute_features(frame, trades, cfg)
+    m = feats["mid"].to_numpy()
+    with np.errstate(invalid="ignore", divide="ignore"):
+        feats["micro_minus_mid_bps"] = _features.BPS * (feats["microprice"].to_numpy() - m) / m
+        feats["mid_minus_vamp_bps"] = _features.BPS * (m - feats["vamp"].to_numpy()) / m
+    for h, lab in labels.items():
+        if unit == "s":
+            feats[f"past_ret_{lab}"] = _features.past_returns(m, ts=ts, seconds=float(h))
+        else:
+            feats[f"past_ret_{lab}"] = _features.past_returns(m, events=h)
+    return feats
+
+
+def _forward(p: np.ndarray, ts: np.ndarray, h: int, unit: str) -> np.ndarray:
+    """Forward log change (bps) of ``p`` over ``h`` seconds or events."""
+    if unit == "s":
+        return _targets.forward_returns(p, ts=ts, seconds=float(h))
+    return _targets.forward_returns(p, events=h)
+
+
+def _target_end(ts: np.ndarray, h: int, unit: str) -> np.ndarray:
+    """int64 ns at which a target over ``h`` seconds or events is realised (never: TS_NEVER)."""
+    if unit == "s":
+        return ts + np.int64(h) * _NS_PER_S
+    e = np.full(ts.size, TS_NEVER, dtype=np.int64)
+    if h < ts.size:
+        e[:-h] = ts[h:]
+    return e

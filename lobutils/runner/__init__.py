@@ -7,6 +7,8 @@
     Runs a chapter over a parameter grid on Dask and collects every run's metrics.
 :mod:`lobutils.runner.cli`
     ``python -m lobutils`` (the ``lobutils`` script): every subcommand and all argparse code.
+:mod:`lobutils.runner.cli_acquire`
+    The ``record``, ``collect`` and ``rank`` subcommands.
 :mod:`lobutils.runner.cli_archives`
     The ``fetch``, ``convert`` and ``lake`` subcommands.
 :mod:`lobutils.runner.errors`

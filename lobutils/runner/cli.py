@@ -13,7 +13,7 @@ segments [--data-dir DIR] [--json]
 verify [--data-dir DIR]
     Verify the data files against SHA256SUMS.
 record SYMBOL... --market spot|usdm|cm [--out DIR] [--duration S]
-    Record Binance depth, trade and bookTicker streams live (:mod:`lobutils.acquire.record`).
+    Record Binance depth, trade and bookTicker streams live (:mod:`lobutils.acquire.recorder`).
 collect SYMBOL... [--exchange bybit] / rank [--exchange binance] [--top N]
     Poll order books and trades through ccxt; rank symbols by quote volume
     (:mod:`lobutils.acquire.collect`).
@@ -285,11 +285,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_verify)
 
     # heavy imports (websockets, ccxt, dask) wait for use
-    from lobutils.acquire import collect, record
-    from lobutils.runner import batch, cli_archives
+    from lobutils.runner import batch, cli_acquire, cli_archives
 
-    record.add_parsers(sub)
-    collect.add_parsers(sub)
+    cli_acquire.add_parsers(sub)
     cli_archives.add_parsers(sub)
     batch.add_parsers(sub)
     return parser

@@ -58,7 +58,7 @@ def _secrets(env: Mapping[str, str] | None) -> set[str]:
     env = os.environ if env is None else env
     out = {v.strip() for k, v in env.items() if _SECRET_NAME.search(k) and v and v.strip()}
     try:
-        from lobutils.acquire.collect import _REDACT
+        from lobutils.acquire.redact import _REDACT
 
         out |= set(_REDACT.secrets)
     except ImportError:  # pragma: no cover - ccxt side missing: the environment still counts

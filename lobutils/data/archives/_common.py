@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import io as _stdio
-import os
 import warnings
 import zipfile
 import zlib
@@ -20,12 +18,8 @@ from lobutils.schema import (
     DIFF,
     SNAPSHOT,
     TRADE_COLUMNS,
-    TS_NA,
     empty_frame,
 )
-
-MAX_LISTED = 20
-"""How many line numbers a stats list (``malformed_lines``, ``gap_lines``, ...) keeps."""
 
 NO_CHAIN = "none"
 """``Recording.market`` of archive depth that has no update-id chain (Bybit, Tardis).
@@ -34,25 +28,6 @@ NO_CHAIN = "none"
 ``chain="auto"``, so these recordings replay with ``chain="none"``: every snapshot resets the
 book.
 """
-
-
-def paths_of(files) -> list[Path]:
-    """One path or several, checked to exist."""
-    if isinstance(files, str | os.PathLike):
-        files = [files]
-    out = [Path(f) for f in files]
-    if not out:
-        raise ValueError("no file given")
-    for p in out:
-        if not p.is_file():
-            raise FileNotFoundError(f"no such file: {p}")
-    return out
-
-
-def check_choice(name: str, value: str, allowed: Iterable[str]) -> None:
-    allowed = tuple(allowed)
-    if value not in allowed:
-        raise ValueError(f"{name} must be one of {allowed}, got {value!r}")
 
 
 def read_zip_member(path: Path, suffix: str | None = None) -> tuple[str, bytes]:
@@ -153,27 +128,6 @@ def time_unit(values: np.ndarray, where: str, what: str = "timestamps") -> tuple
         f"{where}: {what} range {lo}..{hi} is not epoch ns, µs or ms throughout "
         "(mixed units, or not epoch times)"
     )
-
-
-def note_lines(stats: dict, key: str, where: Iterable[str]) -> None:
-    """Append up to :data:`MAX_LISTED` locations to ``stats[key]``."""
-    lst = stats.setdefault(key, [])
-    for w in where:
-        if len(lst) >= MAX_LISTED:
-            break
-        lst.append(w)
-
-
-def count_backwards(ts: np.ndarray) -> tuple[int, int]:
-    """Number of steps where ``ts`` decreases (ignoring :data:`TS_NA`), and the first index."""
-    t = ts[ts != TS_NA]
-    if len(t) < 2:
-        return 0, -1
-    idx = np.flatnonzero(np.diff(t) < 0)
-    if not len(idx):
-        return 0, -1
-    first = int(np.flatnonzero(ts != TS_NA)[idx[0] + 1])
-    return int(len(idx)), first
 
 
 def bad_level(price: np.ndarray, qty: np.ndarray) -> np.ndarray:
@@ -282,19 +236,9 @@ def recording(
     )
 
 
-def bytes_io(data: bytes) -> _stdio.BytesIO:
-    return _stdio.BytesIO(data)
-
-
 def warn_counts(where: str, stats: dict, keys: Iterable[str]) -> None:
     """One warning listing the non-zero counted problems among ``keys``."""
     found = {k: stats[k] for k in keys if stats.get(k)}
     if found:
         text = ", ".join(f"{k}={v}" for k, v in found.items())
         warnings.warn(f"{where}: {text} (see Recording.stats)", stacklevel=3)
-
-
-def locate(paths, offsets, line: int) -> str:
-    """``"path:line"`` of a global line number over files read one after another."""
-    k = max(int(np.searchsorted(offsets, line, side="left")) - 1, 0)
-    return f"{paths[k]}:{line - int(offsets[k])}"

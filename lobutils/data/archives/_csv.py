@@ -20,13 +20,15 @@ import pandas as pd
 
 from lobutils.data.archives import _common as C
 from lobutils.data.binance import RecordingError
+from lobutils.data.checks import (
+    MAX_LISTED,
+)
 
 # column specs: "int", "float" (a number; the text NaN parses, to be judged by the caller),
 # "float?" (a number or empty -> NaN; the text NaN is malformed there, since an empty field is
 # how the format marks a missing value), "str" (text), "cat" (text of few distinct values, read
 # as a categorical), "bool" (true/false, any case; becomes bool), "skip" (not checked), or a
 # frozenset of allowed text values (read as a categorical)
-_NUMERIC = ("int", "float", "float?")
 _FLOATS = ("float", "float?")
 
 
@@ -147,7 +149,7 @@ def _check_values(frame: pd.DataFrame, names, specs) -> tuple[np.ndarray, dict[i
         ok = np.array([t in allowed for t in texts], bool)[codes]
         if s == "bool":
             frame[n] = np.array([t == "true" for t in texts], bool)[codes]
-        for k in np.flatnonzero(~ok & ~bad)[: C.MAX_LISTED]:
+        for k in np.flatnonzero(~ok & ~bad)[:MAX_LISTED]:
             reason[int(k)] = f"{n} {texts[codes[k]]!r} is not one of {allowed}"
         bad |= ~ok
     return bad, reason

@@ -77,6 +77,13 @@ import pandas as pd
 from lobutils.data.archives import _common as C
 from lobutils.data.archives._csv import read_table
 from lobutils.data.binance import Recording, RecordingError
+from lobutils.data.checks import (
+    check_choice,
+    count_backwards,
+    input_paths,
+    locate,
+    reject_rows,
+)
 from lobutils.schema import BBO_COLUMNS, TRADE_COLUMNS, TS_NA
 
 __all__ = [
@@ -211,8 +218,8 @@ def _load(path: Path, errors: str, want: tuple[str, ...]):
 
 
 def _many(files, errors: str, want: tuple[str, ...]):
-    C.check_choice("errors", errors, ("raise", "skip"))
-    paths = C.paths_of(files)
+    check_choice("errors", errors, ("raise", "skip"))
+    paths = input_paths(files)
     loaded = [_load(p, errors, want) for p in paths]
     symbols = {x[0] for x in loaded}
     if len(symbols) > 1:
@@ -261,15 +268,17 @@ def read_vision_trades(
         qty = f[qty_col].to_numpy(np.float64)
         with np.errstate(invalid="ignore"):
             bad_val = ~(np.isfinite(px) & (px > 0) & np.isfinite(qty) & (qty > 0))
-        if errors == "raise" and bad_val.any():
-            k = int(np.flatnonzero(bad_val)[0])
-            raise RecordingError(
-                f"{where}:{int(tab.line[k])}: invalid trade price={px[k]} qty={qty[k]}; both "
-                "must be positive numbers"
-            )
-        bad = tab.bad | bad_val
-        stats["malformed"] += int(bad.sum())
-        C.note_lines(stats, "malformed_lines", (f"{where}:{int(x)}" for x in tab.line[bad]))
+        bad = tab.bad | bad_val  # tab.bad is empty under errors="raise": read_table raised
+        reject_rows(
+            stats,
+            bad,
+            errors,
+            "invalid trade price={px} qty={qty}; both must be positive numbers",
+            lines=tab.line,
+            paths=where,
+            px=px,
+            qty=qty,
+        )
         k = ~bad
         parts.append(
             pd.DataFrame(
@@ -299,7 +308,7 @@ def read_vision_trades(
     stats["id_gaps"] = len(jumps)
     stats["missing_ids"] = int((np.diff(ids)[jumps] - 1).sum()) if len(jumps) else 0
     if len(jumps):
-        stats["id_gaps_first"] = C.locate(paths, offsets, int(trades["line"].iat[jumps[0] + 1]))
+        stats["id_gaps_first"] = locate(paths, offsets, int(trades["line"].iat[jumps[0] + 1]))
     return C.recording(
         symbol=loaded[0][0].lower(),
         market=loaded[0][2],
@@ -311,10 +320,10 @@ def read_vision_trades(
 
 
 def _backwards(stats, values, line, paths, offsets, name):
-    count, first = C.count_backwards(np.asarray(values, np.int64))
+    count, first = count_backwards(np.asarray(values, np.int64))
     stats[name] = count
     if count:
-        stats[name + "_first"] = C.locate(paths, offsets, int(line.iat[first]))
+        stats[name + "_first"] = locate(paths, offsets, int(line.iat[first]))
 
 
 def read_vision_book_ticker(
@@ -358,15 +367,15 @@ def read_vision_book_ticker(
             )
         }
         bad_val = C.bad_level(v["bid_px"], v["bid_qty"]) | C.bad_level(v["ask_px"], v["ask_qty"])
-        if errors == "raise" and bad_val.any():
-            k = int(np.flatnonzero(bad_val)[0])
-            raise RecordingError(
-                f"{where}:{int(tab.line[k])}: invalid quote (prices must be positive numbers, "
-                "sizes numbers >= 0)"
-            )
         bad = tab.bad | bad_val
-        stats["malformed"] += int(bad.sum())
-        C.note_lines(stats, "malformed_lines", (f"{where}:{int(x)}" for x in tab.line[bad]))
+        reject_rows(
+            stats,
+            bad,
+            errors,
+            "invalid quote (prices must be positive numbers, sizes numbers >= 0)",
+            lines=tab.line,
+            paths=where,
+        )
         k = ~bad
         parts.append(
             pd.DataFrame(
@@ -459,15 +468,16 @@ def read_vision_book_depth(
                 | ~(np.isfinite(depth) & (depth >= 0))
                 | ~(np.isfinite(notional) & (notional >= 0))
             )
-        if errors == "raise" and bad_val.any():
-            k = int(np.flatnonzero(bad_val)[0])
-            raise RecordingError(
-                f"{where}:{int(tab.line[k])}: invalid bookDepth row (timestamp "
-                "'YYYY-MM-DD HH:MM:SS', a non-zero percentage, depth and notional >= 0)"
-            )
         bad = tab.bad | bad_val
-        stats["malformed"] += int(bad.sum())
-        C.note_lines(stats, "malformed_lines", (f"{where}:{int(x)}" for x in tab.line[bad]))
+        reject_rows(
+            stats,
+            bad,
+            errors,
+            "invalid bookDepth row (timestamp 'YYYY-MM-DD HH:MM:SS', a non-zero percentage, "
+            "depth and notional >= 0)",
+            lines=tab.line,
+            paths=where,
+        )
         k = ~bad
         ts = when.to_numpy("datetime64[ns]").astype(np.int64)
         parts.append(
@@ -503,7 +513,7 @@ def read_binance_vision(
     ``trades``/``aggTrades`` and ``bookTicker`` give a :class:`~lobutils.data.binance.Recording`;
     ``bookDepth`` gives the frame of :func:`read_vision_book_depth`.
     """
-    paths = C.paths_of(files)
+    paths = input_paths(files)
     _, dtype, _ = _name_parts(paths[0])
     if dtype in ("trades", "aggTrades"):
         return read_vision_trades(paths, errors=errors)

@@ -98,6 +98,14 @@ import orjson
 from lobutils.data.archives import _common as C
 from lobutils.data.archives._bybit_kernels import parse_decimals
 from lobutils.data.binance import Recording, RecordingError
+from lobutils.data.checks import (
+    MAX_LISTED,
+    check_choice,
+    count_backwards,
+    input_paths,
+    locate,
+    note_lines,
+)
 from lobutils.schema import DIFF, SNAPSHOT, TS_NA
 
 __all__ = ["read_bybit_orderbook", "BYBIT_FILE_RE"]
@@ -364,7 +372,7 @@ def _parse_file(
                         if errors == "raise":
                             raise RecordingError(f"{path}:{n}: {reason}: {raw[:120]!r}") from None
                         stats["malformed"] += 1
-                        C.note_lines(stats, "malformed_lines", [f"{path}:{n}"])
+                        note_lines(stats, "malformed_lines", [f"{path}:{n}"])
                         out.add_bad(line)
                         continue
                     if "s" in data:
@@ -423,9 +431,9 @@ def read_bybit_orderbook(
         ``ts_backwards`` and ``depth``
         (the N of ``obN``, from the topic, when seen).
     """
-    C.check_choice("errors", errors, ("raise", "skip"))
-    C.check_choice("on_gap", on_gap, ("resync", "raise", "keep"))
-    paths = C.paths_of(files)
+    check_choice("errors", errors, ("raise", "skip"))
+    check_choice("on_gap", on_gap, ("resync", "raise", "keep"))
+    paths = input_paths(files)
     symbol = symbol.lower() if symbol else None
     stats: dict = {
         "lines": 0,
@@ -468,10 +476,10 @@ def read_bybit_orderbook(
     stats["messages"] = int(keep.sum())
     stats["snapshots"] = int((kind == SNAPSHOT).sum())
     stats["deltas"] = int((kind == DIFF).sum())
-    n_back, first = C.count_backwards(m["ts"][keep])
+    n_back, first = count_backwards(m["ts"][keep])
     stats["ts_backwards"] = n_back
     if n_back:
-        stats["ts_backwards_first"] = C.locate(paths, offsets, int(m["line"][keep][first]))
+        stats["ts_backwards_first"] = locate(paths, offsets, int(m["line"][keep][first]))
     name = BYBIT_FILE_RE.match(paths[0].name)
     if name:
         stats["depth"] = int(name["depth"])
@@ -524,14 +532,12 @@ def _check_levels(m: dict, paths, offsets, errors: str, stats: dict) -> None:
         k = int(np.flatnonzero(bad_lv)[0])
         i = int(m["lv_msg"][k])
         raise RecordingError(
-            f"{C.locate(paths, offsets, int(m['line'][i]))}: invalid level price={m['px'][k]} "
+            f"{locate(paths, offsets, int(m['line'][i]))}: invalid level price={m['px'][k]} "
             f"size={m['qty'][k]} ({len(msgs)} such messages); prices must be positive numbers "
             "and sizes numbers >= 0"
         )
     stats["malformed"] += len(msgs)
-    C.note_lines(
-        stats, "malformed_lines", (C.locate(paths, offsets, int(m["line"][i])) for i in msgs)
-    )
+    note_lines(stats, "malformed_lines", (locate(paths, offsets, int(m["line"][i])) for i in msgs))
     m["bad"][msgs] = True
 
 
@@ -559,9 +565,9 @@ def _sequence(m: dict, stats: dict, paths, offsets, on_gap: str) -> tuple[np.nda
             else:
                 if u[i] != last + 1:
                     gap[i] = True
-                    if len(gap_lines) < C.MAX_LISTED:
+                    if len(gap_lines) < MAX_LISTED:
                         gap_lines.append(
-                            f"{C.locate(paths, offsets, int(m['line'][i]))} (u {last} -> {u[i]})"
+                            f"{locate(paths, offsets, int(m['line'][i]))} (u {last} -> {u[i]})"
                         )
                 last = u[i]
     stats["duplicates"] = int(dup.sum())

@@ -24,14 +24,17 @@ Tardis received the message.
 ``book_snapshot_5``, ``book_snapshot_25`` (any N) -> :func:`read_tardis_book_snapshots`
     ``exchange,symbol,timestamp,local_timestamp,asks[0].price,asks[0].amount,bids[0].price,
     bids[0].amount,asks[1].price,...``: the top N levels after every change, already
-    reconstructed by Tardis. They load directly as a book frame (a
-    :class:`lobutils.book.replay.Book`), with ``update_id == -1``; an empty field is a missing level
+    reconstructed by Tardis. They load directly as a book frame (a :class:`SnapshotBook`, with
+    the fields of :class:`lobutils.book.replay.Book`), with ``update_id == -1``; an empty field is a missing level
     (NaN price, zero size).
 ``trades`` -> :func:`read_tardis_trades`
     ``exchange,symbol,timestamp,local_timestamp,id,side,price,amount``; ``side`` is the taker's
     (aggressor's) side, ``buy`` -> +1, ``sell`` -> -1, and ``unknown`` (exchanges that do not
     say) -> 0, counted in ``stats["unknown_side"]``. A non-numeric ``id`` (BitMEX uses UUIDs)
     becomes -1, counted in ``stats["non_numeric_ids"]``.
+
+Writing a recording in these layouts needs the replay's decisions (which diffs a correct book
+consumes): that is :func:`lobutils.book.export.to_tardis_csv`, in the book layer.
 
 Bad input
 ---------
@@ -84,27 +87,33 @@ replaces the book, then one more update.
 from __future__ import annotations
 
 import os
-import re
 from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from lobutils.book.replay import CROSSED, VALID, Book
 from lobutils.data.archives import _common as C
 from lobutils.data.archives._csv import category_mask, category_text, read_table
 from lobutils.data.binance import Recording, RecordingError
+from lobutils.data.checks import (
+    check_choice,
+    count_backwards,
+    input_paths,
+    locate,
+    reject_rows,
+)
 from lobutils.schema import ASK, BID, DIFF, SNAPSHOT, TRADE_COLUMNS, book_columns
 
 __all__ = [
     "INCREMENTAL_COLUMNS",
     "TRADE_CSV_COLUMNS",
+    "SnapshotBook",
     "read_tardis_book",
     "read_tardis_book_snapshots",
     "read_tardis_trades",
     "tardis_data_type",
-    "to_tardis_csv",
 ]
 
 INCREMENTAL_COLUMNS = [
@@ -130,7 +139,30 @@ TRADE_CSV_COLUMNS = [
 _HEAD = ["exchange", "symbol", "timestamp", "local_timestamp"]
 _HEAD_SPECS = ["cat", "cat", "int", "int"]
 _US = 1_000
-_SNAP_COL = re.compile(r"^(asks|bids)\[(\d+)\]\.(price|amount)$")
+_VALID, _CROSSED = 0, 1  # the book frame's status codes: lobutils.book.replay.VALID, CROSSED
+
+
+@dataclass
+class SnapshotBook:
+    """Top-N book states read from Tardis ``book_snapshot_N`` files.
+
+    The same fields as :class:`lobutils.book.replay.Book`, the book that a replay builds: these
+    states come already built, and the data layer does not import the book layer.
+
+    Attributes
+    ----------
+    frame : pandas.DataFrame
+        The book frame (:func:`lobutils.schema.book_columns`), with a ``status`` column when
+        crossed rows were kept.
+    stats : dict
+        Counts (see :func:`read_tardis_book_snapshots`).
+    levels : int
+        N, the levels per side in the frame.
+    """
+
+    frame: pd.DataFrame
+    stats: dict
+    levels: int
 
 
 def tardis_data_type(header: list[str] | str) -> str:
@@ -254,9 +286,9 @@ def read_tardis_book(
         ``ts_backwards``, ``local_ts_backwards``, ``truncated`` (files cut mid-write, read
         with ``on_truncated="warn"``), ``dropped_at_cut``, ``exchange``.
     """
-    C.check_choice("errors", errors, ("raise", "skip"))
-    C.check_choice("on_truncated", on_truncated, ("raise", "warn", "ignore"))
-    paths = C.paths_of(files)
+    check_choice("errors", errors, ("raise", "skip"))
+    check_choice("on_truncated", on_truncated, ("raise", "warn", "ignore"))
+    paths = input_paths(files)
     symbol = symbol.lower() if symbol else None
     given = symbol is not None
     specs = _HEAD_SPECS + ["bool", frozenset({"bid", "ask"}), "float", "float"]
@@ -296,15 +328,17 @@ def read_tardis_book(
         offsets.append(offsets[-1] + int(tab.line[-1]))
     r = {k: np.concatenate(v) for k, v in cols.items()}
     r["bad"] |= C.bad_level(r["px"], r["qty"])
-    if errors == "raise" and r["bad"].any():
-        k = int(np.flatnonzero(r["bad"])[0])
-        raise RecordingError(
-            f"{C.locate(paths, offsets, int(r['line'][k]))}: invalid level price={r['px'][k]} "
-            f"amount={r['qty'][k]}; prices must be positive numbers and amounts numbers >= 0"
-        )
-    stats["malformed"] = int(r["bad"].sum())
-    C.note_lines(
-        stats, "malformed_lines", (C.locate(paths, offsets, int(x)) for x in r["line"][r["bad"]])
+    reject_rows(
+        stats,
+        r["bad"],
+        errors,
+        "invalid level price={px} amount={qty}; prices must be positive numbers and amounts "
+        "numbers >= 0",
+        lines=r["line"],
+        paths=paths,
+        offsets=offsets,
+        px=r["px"],
+        qty=r["qty"],
     )
     depth = _book_messages(r, paths, offsets, stats)
     stats["exchange"] = exchange
@@ -395,10 +429,10 @@ def _book_messages(r: dict, paths, offsets, stats: dict) -> pd.DataFrame:
     stats["snapshots"] = int((m_kind[keep] == SNAPSHOT).sum())
     stats["updates"] = int((m_kind[keep] == DIFF).sum())
     for name, arr in (("ts_backwards", m_ts[keep]), ("local_ts_backwards", m_local[keep])):
-        count, first = C.count_backwards(arr)
+        count, first = count_backwards(arr)
         stats[name] = count
         if count:
-            stats[name + "_first"] = C.locate(paths, offsets, int(m_line[keep][first]))
+            stats[name + "_first"] = locate(paths, offsets, int(m_line[keep][first]))
     return depth
 
 
@@ -426,8 +460,8 @@ def read_tardis_trades(
     >>> t[["ts", "trade_id", "side", "qty"]].to_numpy().tolist()
     [[1000000.0, 7.0, 1.0, 0.1], [2000000.0, 8.0, -1.0, 0.3]]
     """
-    C.check_choice("errors", errors, ("raise", "skip"))
-    paths = C.paths_of(files)
+    check_choice("errors", errors, ("raise", "skip"))
+    paths = input_paths(files)
     symbol = symbol.lower() if symbol else None
     given = symbol is not None
     specs = _HEAD_SPECS + ["str", frozenset({"buy", "sell", "unknown"}), "float", "float"]
@@ -454,15 +488,17 @@ def read_tardis_trades(
         qty = f["amount"].to_numpy(np.float64)
         with np.errstate(invalid="ignore"):
             bad_val = ~(np.isfinite(px) & (px > 0) & np.isfinite(qty) & (qty > 0))
-        if errors == "raise" and (bad_val & keep).any():
-            k = int(np.flatnonzero(bad_val & keep)[0])
-            raise RecordingError(
-                f"{p}:{int(tab.line[k])}: invalid trade price={px[k]} amount={qty[k]}; both must "
-                "be positive numbers"
-            )
         bad = (tab.bad | bad_val) & keep
-        stats["malformed"] += int(bad.sum())
-        C.note_lines(stats, "malformed_lines", (f"{p}:{int(x)}" for x in tab.line[bad]))
+        reject_rows(
+            stats,
+            bad,
+            errors,
+            "invalid trade price={px} amount={qty}; both must be positive numbers",
+            lines=tab.line,
+            paths=p,
+            px=px,
+            qty=qty,
+        )
         keep &= ~bad
         ids = f["id"].to_numpy()[keep]
         num = pd.to_numeric(pd.Series(ids), errors="coerce")
@@ -494,10 +530,10 @@ def read_tardis_trades(
     stats["trades"] = len(t)
     stats["exchange"] = exchange
     for name, col in (("ts_backwards", "ts"), ("local_ts_backwards", "local_ts")):
-        count, first = C.count_backwards(t[col].to_numpy())
+        count, first = count_backwards(t[col].to_numpy())
         stats[name] = count
         if count:
-            stats[name + "_first"] = C.locate(paths, offsets, int(t["line"].iat[first]))
+            stats[name + "_first"] = locate(paths, offsets, int(t["line"].iat[first]))
     trades = t.drop(columns="_id").astype(TRADE_COLUMNS)
     return C.recording(
         symbol=symbol or "",
@@ -515,7 +551,7 @@ def read_tardis_book_snapshots(
     include_invalid: bool = False,
     errors: str = "raise",
     on_truncated: str = "raise",
-) -> Book:
+) -> SnapshotBook:
     """Load Tardis ``book_snapshot_N`` CSV file(s) directly as a book frame.
 
     Parameters
@@ -525,8 +561,8 @@ def read_tardis_book_snapshots(
     symbol
         Symbol to read; needed only when a file holds several.
     include_invalid
-        Keep crossed rows (best bid >= best ask), with a ``status`` column (``VALID`` or
-        ``CROSSED``) as :func:`lobutils.book.replay.reconstruct` does. By default they are left out
+        Keep crossed rows (best bid >= best ask), with a ``status`` column (``VALID`` = 0 or
+        ``CROSSED`` = 1) as :func:`lobutils.book.replay.reconstruct` does. By default they are left out
         and counted (``stats["crossed"]``).
     errors, on_truncated
         As for :func:`read_tardis_book`. A level that is not a positive price with a positive
@@ -534,7 +570,7 @@ def read_tardis_book_snapshots(
 
     Returns
     -------
-    Book
+    SnapshotBook
         ``frame`` in the book-frame layout (:func:`lobutils.schema.book_columns`), ``levels``
         N, ``stats`` with ``rows``, ``crossed``, ``duplicates`` (consecutive identical rows,
         skipped), ``malformed``, ``other_symbol``, ``ts_backwards``, ``local_ts_backwards``,
@@ -553,8 +589,8 @@ def read_tardis_book_snapshots(
     >>> b.levels, b.frame.iloc[0][["bid_px_1", "bid_px_2", "bid_qty_2", "ask_px_2"]].tolist()
     (2, [100.0, nan, 0.0, 102.0])
     """
-    C.check_choice("errors", errors, ("raise", "skip"))
-    paths = C.paths_of(files)
+    check_choice("errors", errors, ("raise", "skip"))
+    paths = input_paths(files)
     symbol = symbol.lower() if symbol else None
     given = symbol is not None
     stats: dict = {
@@ -592,14 +628,15 @@ def read_tardis_book_snapshots(
             for field in ("price", "amount")
         }
         bad = tab.bad | _bad_snapshot_rows(arr)
-        if errors == "raise" and (bad & keep).any():
-            k = int(np.flatnonzero(bad & keep)[0])
-            raise RecordingError(
-                f"{p}:{int(tab.line[k])}: invalid book levels (prices must be positive and in "
-                "order, amounts positive, and a missing level has neither)"
-            )
-        stats["malformed"] += int((bad & keep).sum())
-        C.note_lines(stats, "malformed_lines", (f"{p}:{int(x)}" for x in tab.line[bad & keep]))
+        reject_rows(
+            stats,
+            bad & keep,
+            errors,
+            "invalid book levels (prices must be positive and in order, amounts positive, and a "
+            "missing level has neither)",
+            lines=tab.line,
+            paths=p,
+        )
         keep &= ~bad
         data = {
             "ts": f["timestamp"].to_numpy(np.int64)[keep] * _US,
@@ -630,13 +667,13 @@ def read_tardis_book_snapshots(
         crossed = (frame["bid_px_1"] >= frame["ask_px_1"]).to_numpy()
     stats["crossed"] = int(crossed.sum())
     for name, col in (("ts_backwards", "ts"), ("local_ts_backwards", "local_ts")):
-        count, first = C.count_backwards(frame[col].to_numpy())
+        count, first = count_backwards(frame[col].to_numpy())
         stats[name] = count
         if count:
-            stats[name + "_first"] = C.locate(paths, offsets, int(frame["_line"].iat[first]))
+            stats[name + "_first"] = locate(paths, offsets, int(frame["_line"].iat[first]))
     frame = frame.drop(columns="_line")
     if include_invalid:
-        frame["status"] = np.where(crossed, CROSSED, VALID).astype(np.int8)
+        frame["status"] = np.where(crossed, _CROSSED, _VALID).astype(np.int8)
     else:
         frame = frame[~crossed].reset_index(drop=True)
     stats["exchange"] = exchange
@@ -649,7 +686,7 @@ def read_tardis_book_snapshots(
     }
     frame = frame.astype(dtypes)
     stats["rows_out"] = len(frame)
-    return Book(frame=frame, stats=stats, levels=int(levels))
+    return SnapshotBook(frame=frame, stats=stats, levels=int(levels))
 
 
 def _bad_snapshot_rows(arr: dict) -> np.ndarray:
@@ -668,243 +705,3 @@ def _bad_snapshot_rows(arr: dict) -> np.ndarray:
             wrong = step >= 0 if side == "bids" else step <= 0
             bad |= (wrong & ~np.isnan(step)).any(axis=1)
     return bad
-
-
-# --------------------------------------------------------------------------- writing
-
-
-def to_tardis_csv(
-    source: Recording,
-    path: str | os.PathLike,
-    data_type: str = "incremental_book_L2",
-    *,
-    exchange: str,
-    symbol: str | None = None,
-) -> dict:
-    """Write a recording's depth or trades as a Tardis.dev CSV file (gzip if ``.gz``).
-
-    The inverse of :func:`read_tardis_book` and :func:`read_tardis_trades`: it writes the
-    columns, value spellings and µs timestamps of Tardis' ``incremental_book_L2`` and ``trades``
-    files, so that any recording (a Binance recording, a lake read) can be turned into a
-    file in Tardis' layout, e.g. to test a Tardis pipeline offline.
-
-    ``incremental_book_L2``
-        Tardis' files have no update ids: after a snapshot every update applies. A source
-        with an update-id chain (Binance, ``market`` ``"spot"`` or ``"futures"``) is therefore
-        written as the stream a correct book consumes, decided by the chain rules of
-        :class:`lobutils.book.replay.ReferenceBook`: each snapshot that syncs a book, then the diffs
-        it needs (the ones buffered before it included, so they follow its rows), then every
-        chained diff. Diffs the snapshot already holds, duplicates, snapshots that arrive while
-        the book is live, and diffs after a gap up to the next snapshot are left out (counted).
-        A source without a chain (``market == "none"``) is written message by message.
-        Messages without a level (an empty diff) have no row to write and are left out too.
-    ``trades``
-        One row per trade; ``side`` is the aggressor's (``buy``, ``sell``, ``unknown``) and a
-        negative ``trade_id`` (none known) is written as an empty ``id``.
-
-    Timestamps are written in µs (``ts // 1000``): ``timestamp`` is the exchange's time, or
-    the receive time where the source has none (Binance spot snapshots), as Tardis does;
-    ``local_timestamp`` is the receive time, or the exchange's time where the source has none.
-    Reading the file back merges consecutive updates with the same µs ``local_timestamp`` into
-    one message (Tardis' rule), which gives the same book after the merged message.
-
-    Parameters
-    ----------
-    source
-        A :class:`~lobutils.data.binance.Recording` (its ``depth`` or ``trades``).
-    path
-        The file to write (``.csv.gz`` like Tardis' downloads, or ``.csv``).
-    data_type
-        ``"incremental_book_L2"`` or ``"trades"``.
-    exchange
-        Tardis' exchange id, e.g. ``"binance"``, ``"binance-futures"``, ``"binance-delivery"``.
-    symbol
-        Symbol column (default the recording's, upper case as in Tardis' Binance files).
-
-    Returns
-    -------
-    dict
-        ``rows`` written and, for the book, ``messages``, ``snapshots``, ``updates`` and
-        ``left_out`` (counts by reason).
-
-    Examples
-    --------
-    A synthetic spot recording: two diffs buffered before the snapshot (one it already holds,
-    one that straddles it), the snapshot, then a chained diff.
-
-    >>> import os, tempfile
-    >>> from lobutils.schema import BBO_COLUMNS, DEPTH_COLUMNS, TRADE_COLUMNS
-    >>> from lobutils.schema import empty_frame, frame_from_arrays
-    >>> depth = frame_from_arrays(DEPTH_COLUMNS,
-    ...     ts=[5_000_000, 10_000_000, -2**63, -2**63, 30_000_000],
-    ...     local_ts=[6_000_000, 11_000_000, 12_000_000, 12_000_000, 31_000_000],
-    ...     msg=[0, 1, 2, 2, 3], kind=[0, 0, 1, 1, 0],
-    ...     first_id=[3, 5, 6, 6, 8], last_id=[4, 7, 6, 6, 9], prev_id=[-1] * 5,
-    ...     side=[1, 1, 1, -1, -1], price=[98.0, 99.5, 99.0, 101.0, 101.0],
-    ...     qty=[5.0, 2.0, 1.0, 3.0, 0.5], line=[1, 2, 3, 3, 4])
-    >>> rec = Recording(depth, empty_frame(TRADE_COLUMNS), empty_frame(BBO_COLUMNS),
-    ...                 symbol="btcusdt", market="spot", sources=(),
-    ...                 line_offsets=np.zeros(1, np.int64), stats={})
-    >>> p = os.path.join(tempfile.mkdtemp(), "BTCUSDT.csv.gz")
-    >>> to_tardis_csv(rec, p, exchange="binance")["left_out"]["stale"]
-    1
-    >>> import gzip
-    >>> print(gzip.open(p, "rt").read())
-    exchange,symbol,timestamp,local_timestamp,is_snapshot,side,price,amount
-    binance,BTCUSDT,12000,12000,true,bid,99.0,1.0
-    binance,BTCUSDT,12000,12000,true,ask,101.0,3.0
-    binance,BTCUSDT,10000,11000,false,bid,99.5,2.0
-    binance,BTCUSDT,30000,31000,false,ask,101.0,0.5
-    <BLANKLINE>
-    >>> from lobutils.book.replay import reconstruct
-    >>> reconstruct(read_tardis_book(p), levels=1).frame.iloc[-1, 3:].tolist()
-    [99.5, 2.0, 101.0, 0.5]
-    """
-    C.check_choice("data_type", data_type, ("incremental_book_L2", "trades"))
-    if not isinstance(source, Recording):
-        raise TypeError(f"source must be a Recording, not {type(source).__name__}")
-    sym = (symbol or source.symbol).upper()
-    if not sym:
-        raise ValueError("no symbol: the recording has none, give symbol=")
-    if data_type == "trades":
-        frame, stats = _trade_rows(source.trades)
-    else:
-        frame, stats = _book_rows(source.depth, source.market)
-    frame.insert(0, "symbol", sym)
-    frame.insert(0, "exchange", exchange)
-    path = Path(path)
-    compression = {"method": "gzip", "compresslevel": 1, "mtime": 0}
-    frame.to_csv(
-        path,
-        index=False,
-        lineterminator="\n",
-        compression=compression if path.name.endswith(".gz") else None,
-    )
-    stats["rows"] = len(frame)
-    return stats
-
-
-def _us_times(ts: np.ndarray, local: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Exchange and receive times in µs, each falling back on the other where missing."""
-    ts_ok, loc_ok = ts != C.TS_NA, local != C.TS_NA
-    if not (ts_ok | loc_ok).all():
-        raise ValueError("rows without any timestamp cannot be written in Tardis' format")
-    t = np.where(ts_ok, ts, local) // _US
-    loc = np.where(loc_ok, local, ts) // _US
-    return t, loc
-
-
-def _trade_rows(trades: pd.DataFrame) -> tuple[pd.DataFrame, dict]:
-    if not len(trades):
-        raise ValueError("the recording has no trades")
-    t, loc = _us_times(trades["ts"].to_numpy(np.int64), trades["local_ts"].to_numpy(np.int64))
-    ids = trades["trade_id"].to_numpy(np.int64)
-    side = trades["side"].to_numpy()
-    frame = pd.DataFrame(
-        {
-            "timestamp": t,
-            "local_timestamp": loc,
-            "id": np.where(ids >= 0, ids.astype(str), ""),
-            "side": np.select([side == 1, side == -1], ["buy", "sell"], "unknown"),
-            "price": trades["price"].to_numpy(np.float64),
-            "amount": trades["qty"].to_numpy(np.float64),
-        }
-    )
-    return frame, {}
-
-
-def _book_rows(depth: pd.DataFrame, market: str) -> tuple[pd.DataFrame, dict]:
-    from lobutils.book.replay import ReferenceBook, _messages
-
-    if not len(depth):
-        raise ValueError("the recording has no depth events")
-    m = _messages(depth)
-    kind, start = m["kind"], m["start"]
-    n_msg = len(kind)
-    left = dict.fromkeys(
-        ("before_first_snapshot", "stale", "duplicates", "live_snapshots", "after_gap"), 0
-    )
-    if market in ("spot", "futures"):
-        order = _synced_order(m, depth, ReferenceBook(chain=market), left)
-    else:
-        order = np.arange(n_msg)
-    rows = np.concatenate([np.arange(start[j], start[j + 1]) for j in order]) if len(order) else []
-    rows = np.asarray(rows, dtype=np.int64)
-    side = depth["side"].to_numpy()[rows]
-    has_level = side != 0
-    msg_of_row = np.repeat(order, np.diff(start)[order])[has_level]
-    rows = rows[has_level]
-    written = np.unique(msg_of_row)
-    left["empty"] = int(np.isin(order, written, invert=True).sum())
-    t, loc = _us_times(m["ts"][msg_of_row], m["local_ts"][msg_of_row])
-    snap = kind[msg_of_row] == SNAPSHOT
-    frame = pd.DataFrame(
-        {
-            "timestamp": t,
-            "local_timestamp": loc,
-            "is_snapshot": np.where(snap, "true", "false"),
-            "side": np.where(side[has_level] == BID, "bid", "ask"),
-            "price": depth["price"].to_numpy(np.float64)[rows],
-            "amount": depth["qty"].to_numpy(np.float64)[rows],
-        }
-    )
-    n_snap = int((kind[written] == SNAPSHOT).sum())
-    stats = {
-        "messages": len(written),
-        "snapshots": n_snap,
-        "updates": len(written) - n_snap,
-        "left_out": left,
-    }
-    return frame, stats
-
-
-def _synced_order(m: dict, depth: pd.DataFrame, book, left: dict) -> np.ndarray:
-    """Message indices in the order a correct book consumes them (see :func:`to_tardis_csv`).
-
-    ``book`` is a :class:`lobutils.book.replay.ReferenceBook` that decides every step; it is given
-    the snapshots' levels (to refuse a crossed one) and no diff levels (only the decisions
-    matter here).
-    """
-    kind, first, last, prev = m["kind"], m["first_id"], m["last_id"], m["prev_id"]
-    start = m["start"]
-    side = depth["side"].to_numpy()
-    price = depth["price"].to_numpy()
-    qty = depth["qty"].to_numpy()
-    order: list[int] = []
-    pending: list[int] = []  # diffs waiting for a snapshot
-
-    def apply(i: int) -> str:
-        out = book.diff(int(first[i]), int(last[i]), int(prev[i]), (), ())
-        if out == "applied":
-            order.append(i)
-        elif out in ("stale", "duplicate"):
-            left["stale" if out == "stale" else "duplicates"] += 1
-        return out
-
-    for j in range(len(kind)):
-        if kind[j] == SNAPSHOT:
-            if book.state == "live":
-                left["live_snapshots"] += 1
-                continue
-            lo, hi = start[j], start[j + 1]
-            s, p, q = side[lo:hi], price[lo:hi], qty[lo:hi]
-            bids = list(zip(p[s == BID].tolist(), q[s == BID].tolist(), strict=True))
-            asks = list(zip(p[s == ASK].tolist(), q[s == ASK].tolist(), strict=True))
-            if not book.snapshot(int(last[j]), bids, asks):
-                continue  # crossed: the buffered diffs wait for another snapshot
-            order.append(j)
-            waiting, pending = pending, []
-            for k, i in enumerate(waiting):
-                if apply(i) == "gap":
-                    pending = waiting[k:]
-                    break
-        elif book.state == "no_book":
-            pending.append(j)
-        elif apply(j) == "gap":
-            pending = [j]
-    # diffs still waiting never met a snapshot: before the first one, or after a gap
-    if not any(kind[j] == SNAPSHOT for j in order):
-        left["before_first_snapshot"] = len(pending)
-    else:
-        left["after_gap"] = len(pending)
-    return np.asarray(order, dtype=np.int64)

@@ -52,12 +52,12 @@ messages since the last flush, and the file is readable up to its last complete 
 warns that it was cut). ``SIGINT``/``SIGTERM`` stop the recorder gracefully: every file is
 closed as a complete gzip.
 
-Status is logged (logger ``lobutils.acquire.record``) every ``status_interval`` seconds: messages per
+Status is logged (logger ``lobutils.acquire.recorder``) every ``status_interval`` seconds: messages per
 second, files written, gaps, snapshots and reconnects.
 
 Offline
 -------
-:class:`ReplayServer` stands in for Binance on 127.0.0.1: it replays a recording's messages
+:class:`lobutils.acquire.replay_server.ReplayServer` stands in for Binance on 127.0.0.1: it replays a recording's messages
 over a websocket and answers the snapshot request, so the recorder's live code runs without the
 network (the tests, and chapter 1).
 
@@ -73,7 +73,7 @@ Examples
 
 Recording for a minute (needs the network)::
 
-    from lobutils.acquire.record import record
+    from lobutils.acquire.recorder import record
     stats = record(["btcusdt"], market="spot", out_dir="data/recordings", max_seconds=60)
 """
 
@@ -87,7 +87,6 @@ import logging
 import os
 import random
 import signal
-import sys
 import threading
 import time
 import urllib.error
@@ -104,8 +103,6 @@ __all__ = [
     "Endpoints",
     "Recorder",
     "RecorderConfig",
-    "ReplayServer",
-    "add_parsers",
     "file_name",
     "record",
     "recorded_files",
@@ -114,7 +111,7 @@ __all__ = [
     "stream_url",
 ]
 
-log = logging.getLogger("lobutils.acquire.record")
+log = logging.getLogger("lobutils.acquire.recorder")
 
 _DAY_NS = 86_400 * 10**9
 _HOUR_NS = 3_600 * 10**9
@@ -278,6 +275,18 @@ class RecorderConfig:
 def stream_url(cfg: RecorderConfig) -> str:
     """The combined-stream URL: depth, trade and bookTicker of every symbol.
 
+    Parameters
+    ----------
+    cfg
+        The recorder's configuration (market endpoints and symbols).
+
+    Returns
+    -------
+    str
+        The websocket URL to connect to.
+
+    Examples
+    --------
     >>> stream_url(RecorderConfig(("btcusdt",), ws_url="ws://127.0.0.1:8765"))
     'ws://127.0.0.1:8765/stream?streams=btcusdt@depth@100ms/btcusdt@trade/btcusdt@bookTicker'
     """
@@ -289,6 +298,20 @@ def stream_url(cfg: RecorderConfig) -> str:
 def snapshot_url(cfg: RecorderConfig, symbol: str) -> str:
     """The REST depth-snapshot URL of one symbol.
 
+    Parameters
+    ----------
+    cfg
+        The recorder's configuration (market endpoints and ``snapshot_limit``).
+    symbol
+        The symbol, any case.
+
+    Returns
+    -------
+    str
+        The URL to GET.
+
+    Examples
+    --------
     >>> snapshot_url(RecorderConfig(("btcusdt",)), "btcusdt")
     'https://api.binance.com/api/v3/depth?symbol=BTCUSDT&limit=1000'
     """
@@ -308,6 +331,22 @@ def _period(ts_ns: int, rotate: str) -> tuple[str, int]:
 def file_name(market: str, symbol: str, ts_ns: int, rotate: str = "daily") -> str:
     """The file a line stamped ``ts_ns`` goes to.
 
+    Parameters
+    ----------
+    market, symbol
+        The stream (``market`` in ``spot``, ``usdm``, ``cm``).
+    ts_ns
+        The line's local receive time, ns since the epoch.
+    rotate
+        ``"daily"`` or ``"hourly"`` files.
+
+    Returns
+    -------
+    str
+        The file name (UTC date, and hour when hourly).
+
+    Examples
+    --------
     >>> t = 1723161599_000_000_000  # 2024-08-08 23:59:59 UTC
     >>> file_name("usdm", "ethusdt", t), file_name("usdm", "ethusdt", t + 10**9)
     ('usdm_ethusdt_20240808.gz', 'usdm_ethusdt_20240809.gz')
@@ -326,6 +365,22 @@ def recorded_files(
     both listed unless ``rotate`` picks one kind. Pass the list to
     :func:`lobutils.data.binance.read_binance_recording` to read them as one stream.
 
+    Parameters
+    ----------
+    directory
+        Where the recorder wrote.
+    market, symbol
+        The stream.
+    rotate
+        ``"daily"`` or ``"hourly"`` to list one kind only (default both).
+
+    Returns
+    -------
+    list of pathlib.Path
+        The files, oldest first.
+
+    Examples
+    --------
     >>> import tempfile
     >>> d = Path(tempfile.mkdtemp())
     >>> for n in ("spot_btcusdt_20240809_00.gz", "spot_btcusdt_20240808_23.gz", "x.gz"):
@@ -358,6 +413,11 @@ def repair_gzip(path: str | os.PathLike) -> dict:
 
     Its complete lines are kept (concatenated members included); a partial last line and the
     undecodable tail are dropped. A complete file is left untouched.
+
+    Parameters
+    ----------
+    path
+        The gzip file.
 
     Returns
     -------
@@ -930,355 +990,7 @@ def _http_get(url: str, timeout: float) -> bytes:
         raise OSError(f"bad HTTP response from {url}: {_short(exc)}") from None
 
 
-# --------------------------------------------------------------------------- loopback stand-in
-
-
-class ReplayServer:
-    """A loopback stand-in for one Binance market: replays recorded messages, serves snapshots.
-
-    It runs a websocket server that sends recorded combined-stream messages, and an HTTP server
-    that answers the market's REST depth-snapshot request, both on 127.0.0.1 in a background
-    thread. Point a :class:`Recorder` at it (``ws_url=server.ws_url``,
-    ``rest_url=server.rest_url``) and the recorder runs exactly its live code path, offline:
-    the tests use it, and so does chapter 1.
-
-    Snapshots: the first request gets the recording's own snapshot line. Later ones (after a
-    gap or a reconnect) get the exchange's book as of the last message sent, dropped messages
-    included, built with :class:`lobutils.book.replay.ReferenceBook`.
-
-    Timing: ``gates[i] = k`` holds message ``i`` back until ``k`` snapshots have been served.
-    The default, ``{snapshot_at: 1}``, holds the messages that followed the snapshot line in
-    the recording until the recorder has fetched its snapshot, so the snapshot lands where it
-    was in the original and the replay does not depend on how fast either side runs.
-
-    Parameters
-    ----------
-    messages
-        Raw stream messages (combined-stream JSON, bytes), in order, without snapshot lines.
-    snapshot
-        The raw REST snapshot (``{"lastUpdateId": ..., "bids": ..., "asks": ...}``).
-    market
-        ``"spot"``, ``"usdm"`` or ``"cm"``: the REST path answered and the update-id chain of
-        later snapshots.
-    snapshot_at
-        How many of ``messages`` came before the snapshot line in the recording.
-    gates
-        See above (default ``{snapshot_at: 1}``).
-    drop
-        Indices of messages not sent (they still happen at the exchange: a gap).
-    close_after, skip_on_reconnect
-        Close the first connection after sending this many messages, and let this many more
-        happen while the client is away.
-    fail_first
-        Answer the first this many snapshot requests with HTTP 503.
-    hold_open
-        Keep the connection open after the last message (until the client closes it).
-
-    Attributes
-    ----------
-    sent, served
-        Messages that happened at the exchange (sent or dropped); snapshots served.
-    requests, ws_paths
-        The HTTP request paths and websocket paths seen.
-    problems
-        Things that went wrong on the server side (e.g. a gate never opened); empty when fine.
-
-    Examples
-    --------
-    Replay the first 300 lines of a bundled recording and record them:
-
-    >>> import tempfile
-    >>> from lobutils.data.catalog import segment
-    >>> from lobutils.data.binance import read_binance_recording
-    >>> out = tempfile.mkdtemp()
-    >>> with ReplayServer.from_recording(segment("usdm_ethusdt").files, max_lines=300) as srv:
-    ...     stats = record(srv.symbol, srv.market, out_dir=out, ws_url=srv.ws_url,
-    ...                    rest_url=srv.rest_url, max_messages=len(srv.messages),
-    ...                    status_interval=0)
-    >>> stats["messages"] == len(srv.messages), stats["snapshots"], stats["gaps"]
-    (True, 1, 0)
-    """
-
-    def __init__(
-        self,
-        messages: list[bytes],
-        snapshot: bytes,
-        market: str = "usdm",
-        *,
-        snapshot_at: int = 0,
-        gates: dict[int, int] | None = None,
-        drop: Iterable[int] = (),
-        close_after: int | None = None,
-        skip_on_reconnect: int = 0,
-        fail_first: int = 0,
-        hold_open: bool = False,
-    ):
-        if market not in MARKET_ENDPOINTS:
-            raise ValueError(f"market must be one of {sorted(MARKET_ENDPOINTS)}, got {market!r}")
-        self.messages = list(messages)
-        self.snapshot = bytes(snapshot)
-        self.market = market
-        self.symbol = _replay_symbol(self.messages)
-        self.snapshot_at = int(snapshot_at)
-        self.gates = {self.snapshot_at: 1} if gates is None else dict(gates)
-        self.drop = set(drop)
-        self.close_after = close_after
-        self.skip_on_reconnect = skip_on_reconnect
-        self.fail_first = fail_first
-        self.hold_open = hold_open
-        self.sent = 0
-        self.served = 0
-        self.requests: list[str] = []
-        self.ws_paths: list[str] = []
-        self.problems: list[str] = []
-        self._lock = threading.Lock()
-        self._book = None  # the exchange's book, built on the first later snapshot request
-        self._applied = 0
-        self._depth_request = (
-            f"{MARKET_ENDPOINTS[market].depth_path}?symbol={self.symbol.upper()}&limit="
-        )
-        self.httpd = None
-        self.thread = None
-        self._stop: asyncio.Event | None = None
-        self._env: dict[str, str | None] = {}
-
-    @classmethod
-    def from_recording(
-        cls,
-        files: str | os.PathLike | Iterable[str | os.PathLike],
-        max_lines: int | None = None,
-        market: str | None = None,
-        **options,
-    ) -> ReplayServer:
-        """A server replaying the first ``max_lines`` lines of a recording (one symbol).
-
-        The first snapshot line becomes :attr:`snapshot` (later ones are left out: the server
-        makes its own). ``market`` defaults to the file name's prefix (``usdm_ethusdt_...``).
-        Other options go to the constructor.
-        """
-        paths = [Path(files)] if isinstance(files, str | os.PathLike) else [Path(f) for f in files]
-        if market is None:
-            market = paths[0].name.split("_", 1)[0]
-        messages: list[bytes] = []
-        snapshot, snapshot_at, n = None, 0, 0
-        for p in paths:
-            with gzip.open(p, "rb") as fh:
-                for line in fh:
-                    payload = line.rstrip(b"\r\n").partition(b" ")[2]
-                    n += 1
-                    if payload.startswith(b'{"lastUpdateId"'):
-                        if snapshot is None:
-                            snapshot, snapshot_at = payload, len(messages)
-                    elif payload:
-                        messages.append(payload)
-                    if max_lines is not None and n >= max_lines:
-                        break
-            if max_lines is not None and n >= max_lines:
-                break
-        if snapshot is None:
-            raise ValueError(f"no REST snapshot line in the first {n} lines of {paths[0].name}")
-        return cls(messages, snapshot, market, snapshot_at=snapshot_at, **options)
-
-    @property
-    def ws_url(self) -> str:
-        """The websocket origin, for ``RecorderConfig(ws_url=...)``."""
-        return f"ws://127.0.0.1:{self.ws_port}"
-
-    @property
-    def rest_url(self) -> str:
-        """The REST origin, for ``RecorderConfig(rest_url=...)``."""
-        return f"http://127.0.0.1:{self.http_port}"
-
-    # ---------------------------------------------------------------- http
-
-    def _snapshot_body(self) -> bytes:
-        with self._lock:
-            if self.served == 0:
-                return self.snapshot
-            import numpy as np
-
-            from lobutils.book.replay import ReferenceBook
-
-            if self._book is None:
-                snap = orjson.loads(self.snapshot)
-                chain = MARKET_ENDPOINTS[self.market].chain
-                self._book = ReferenceBook(chain=chain)
-                self._book.snapshot(
-                    int(snap["lastUpdateId"]),
-                    [(float(p), float(q)) for p, q in snap["bids"]],
-                    [(float(p), float(q)) for p, q in snap["asks"]],
-                )
-            book = self._book
-            for raw in self.messages[self._applied : self.sent]:
-                msg = orjson.loads(raw)
-                if "@depth" in msg["stream"]:
-                    d = msg["data"]
-                    first, last = int(d["U"]), int(d["u"])
-                    out = book.diff(
-                        first,
-                        last,
-                        int(d.get("pu", first - 1)),
-                        [(float(p), float(q)) for p, q in d["b"]],
-                        [(float(p), float(q)) for p, q in d["a"]],
-                    )
-                    if out not in ("applied", "stale"):
-                        self.problems.append(f"server book: diff {first}-{last} {out}")
-            self._applied = self.sent
-            bids, asks = book.top(1000)
-            fmt = np.format_float_positional
-            return orjson.dumps(
-                {
-                    "lastUpdateId": book.last_u,
-                    "bids": [[fmt(p), fmt(q)] for p, q in bids],
-                    "asks": [[fmt(p), fmt(q)] for p, q in asks],
-                }
-            )
-
-    def _http_handler(self):
-        from http.server import BaseHTTPRequestHandler
-
-        server = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self):
-                server.requests.append(self.path)
-                if server.fail_first > 0:
-                    server.fail_first -= 1
-                    self.send_response(503)
-                    self.send_header("Content-Length", "0")
-                    self.end_headers()
-                    return
-                if not self.path.startswith(server._depth_request):
-                    self.send_error(404)
-                    return
-                body = server._snapshot_body()
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-                self.wfile.flush()
-                server.served += 1
-
-            def log_message(self, *args):
-                pass
-
-        return Handler
-
-    # ---------------------------------------------------------------- websocket
-
-    async def _wait_served(self, k: int) -> None:
-        deadline = time.monotonic() + 10
-        while self.served < k:
-            if time.monotonic() > deadline:
-                self.problems.append(f"gate: snapshot {k} never requested")
-                return
-            await asyncio.sleep(0.002)
-
-    async def _replay(self, ws) -> None:
-        self.ws_paths.append(ws.request.path)
-        first_connection = len(self.ws_paths) == 1
-        n = 0
-        while self.sent < len(self.messages):
-            i = self.sent
-            if i in self.gates:
-                await self._wait_served(self.gates.pop(i))
-            self.sent = i + 1
-            if i in self.drop:
-                continue
-            await ws.send(self.messages[i].decode())
-            n += 1
-            if first_connection and self.close_after and n >= self.close_after:
-                self.sent += self.skip_on_reconnect  # what happened while the client was away
-                await ws.close()
-                return
-            if n % 64 == 0:
-                await asyncio.sleep(0)
-        if self.hold_open:
-            await ws.wait_closed()
-
-    async def _serve(self, ready: threading.Event) -> None:
-        from websockets.asyncio.server import serve
-
-        self._stop = asyncio.Event()
-        async with serve(self._replay, "127.0.0.1", 0) as server:
-            self.ws_port = server.sockets[0].getsockname()[1]
-            ready.set()
-            await self._stop.wait()
-
-    def __enter__(self) -> ReplayServer:
-        from http.server import ThreadingHTTPServer
-
-        self._env = _bypass_proxies_for_loopback()
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), self._http_handler())
-        self.http_port = self.httpd.server_address[1]
-        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
-        self._loop = asyncio.new_event_loop()
-        ready = threading.Event()
-        self.thread = threading.Thread(
-            target=lambda: self._loop.run_until_complete(self._serve(ready)),
-            name="lobutils-replay",
-            daemon=True,
-        )
-        self.thread.start()
-        if not ready.wait(5):
-            self.__exit__(None, None, None)
-            raise RuntimeError("the replay websocket server did not start")
-        return self
-
-    def __exit__(self, *exc) -> None:
-        if self.thread is not None:
-            if self._stop is not None:
-                self._loop.call_soon_threadsafe(self._stop.set)
-            self.thread.join(5)
-            if not self.thread.is_alive():
-                self._loop.close()
-            self.thread = None
-        if self.httpd is not None:
-            self.httpd.shutdown()
-            self.httpd.server_close()
-            self.httpd = None
-        for var, value in self._env.items():  # proxy settings as they were before __enter__
-            if value is None:
-                os.environ.pop(var, None)
-            else:
-                os.environ[var] = value
-        self._env = {}
-
-
-def _bypass_proxies_for_loopback() -> dict[str, str | None]:
-    """Add 127.0.0.1 to ``NO_PROXY`` when a proxy is configured; returns the old values.
-
-    The recorder's HTTP and websocket clients honour proxy variables, and a proxy cannot reach
-    this machine's loopback servers.
-    """
-    names = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy")
-    if not any(os.environ.get(n) for n in names):
-        return {}
-    old = {}
-    for var in ("NO_PROXY", "no_proxy"):
-        value = os.environ.get(var)
-        if "127.0.0.1" not in (value or "").split(","):
-            old[var] = value
-            os.environ[var] = ",".join(x for x in (value, "127.0.0.1", "localhost") if x)
-    return old
-
-
-def _replay_symbol(messages: list[bytes]) -> str:
-    """The one symbol of recorded combined-stream messages."""
-    for raw in messages:
-        name = _stream_name(raw)
-        if name is None:
-            try:
-                name = orjson.loads(raw).get("stream")
-            except (orjson.JSONDecodeError, AttributeError):
-                name = None
-        if name:
-            return name.partition("@")[0]
-    raise ValueError("no combined-stream message to replay")
-
-
-# --------------------------------------------------------------------------- entry points
+# --------------------------------------------------------------------------- entry point
 
 
 def record(symbols: Iterable[str] | str, market: str = "spot", **options) -> dict:
@@ -1323,58 +1035,3 @@ def record(symbols: Iterable[str] | str, market: str = "spot", **options) -> dic
         rec.stop("SIGINT")
         t.join()
     return result
-
-
-def _cmd_record(args) -> dict:
-    if not logging.getLogger().handlers and not log.handlers:
-        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", stream=sys.stderr)
-    return record(
-        args.symbols,
-        market=args.market,
-        out_dir=args.out,
-        rotate=args.rotate,
-        ws_url=args.ws_url,
-        rest_url=args.rest_url,
-        depth_stream=args.depth_stream,
-        snapshot_limit=args.snapshot_limit,
-        flush_interval=args.flush_interval,
-        fsync=args.fsync,
-        max_messages=args.max_messages,
-        max_seconds=args.duration,
-        status_interval=args.status_interval,
-    )
-
-
-def add_parsers(subparsers) -> None:
-    """Add the ``record`` command to a CLI's subparsers (see :mod:`lobutils.runner.cli`).
-
-    >>> import argparse
-    >>> p = argparse.ArgumentParser(); add_parsers(p.add_subparsers(dest="command"))
-    >>> a = p.parse_args(["record", "btcusdt", "--market", "usdm", "--duration", "60"])
-    >>> a.symbols, a.market, a.duration, a.rotate
-    (['btcusdt'], 'usdm', 60.0, 'daily')
-    """
-    p = subparsers.add_parser(
-        "record",
-        help="record Binance depth, trade and bookTicker streams to gzip files",
-        description=(
-            "Record Binance combined streams in the bundled recordings' format "
-            "(<local ns> <raw JSON> per line), with REST depth snapshots in-line. "
-            "Stops on SIGINT/SIGTERM, --max-messages or --duration."
-        ),
-    )
-    p.add_argument("symbols", nargs="+", help="Binance symbols, e.g. btcusdt ethusdt")
-    p.add_argument("--market", choices=sorted(MARKET_ENDPOINTS), default="spot")
-    p.add_argument("--out", default=None, help="output directory (default data/recordings)")
-    p.add_argument("--rotate", choices=("daily", "hourly"), default="daily")
-    p.add_argument("--ws-url", default=None, help="websocket origin (default Binance's)")
-    p.add_argument("--rest-url", default=None, help="REST origin (default Binance's)")
-    p.add_argument("--depth-stream", default=None, help="e.g. depth@250ms (default per market)")
-    p.add_argument("--snapshot-limit", type=int, default=1000)
-    p.add_argument("--flush-interval", type=float, default=1.0, help="seconds between flushes")
-    p.add_argument("--fsync", action="store_true", help="fsync at every flush")
-    p.add_argument("--max-messages", type=int, default=None)
-    p.add_argument("--duration", type=float, default=None, help="seconds to record")
-    p.add_argument("--status-interval", type=float, default=10.0)
-    p.add_argument("--json", action="store_true", help="print one JSON line at the end")
-    p.set_defaults(func=_cmd_record)
