@@ -47,6 +47,8 @@ DOCUMENTED = [
     "lobutils.features.stationarity",
     "lobutils.plots.style",
     "lobutils.plots.book",
+    "lobutils.report",
+    "lobutils.data.archives.bybit",
 ]
 
 # Modules without ``__all__`` yet. Remove a module from this list when it gets one.

@@ -499,8 +499,10 @@ def replay(
         ``CHAIN_SPOT``, ``CHAIN_FUTURES`` or ``CHAIN_NONE``.
     n_levels : int
         Levels per side written per row.
-    tick0, step, p10 : int
+    tick0, step : int
         The price grid: price = (tick0 + tick * step) / p10.
+    p10 : float
+        The grid's power of ten.
     b_lo, b_hi, a_lo, a_hi : int
         Range of bid and ask ticks in the input, to size the ladders once.
 
