@@ -54,9 +54,12 @@ NOTEBOOKS_DIR: Path = REPO_ROOT / "notebooks"
 """The chapters, ``NN_topic.py`` in jupytext py:percent format."""
 
 DATA_ENV = "LOBUTILS_DATA_DIR"
+"""Environment variable that overrides the data directory."""
 REPORTS_ENV = "LOBUTILS_REPORTS_DIR"
+"""Environment variable that overrides the reports directory."""
 
 METRICS_FILE = "metrics.json"
+"""File name of a chapter's key numbers in its report directory."""
 
 __all__ = [
     "sha256_file",
@@ -83,6 +86,11 @@ def _from_env(name: str, default: Path) -> Path:
 def data_dir() -> Path:
     """The data directory: ``$LOBUTILS_DATA_DIR`` if set, else ``<repo>/data``.
 
+    Returns
+    -------
+    pathlib.Path
+        The directory, resolved (it may not exist yet).
+
     Examples
     --------
     >>> import os
@@ -94,6 +102,11 @@ def data_dir() -> Path:
 
 def reports_dir() -> Path:
     """The reports directory: ``$LOBUTILS_REPORTS_DIR`` if set, else ``<repo>/reports``.
+
+    Returns
+    -------
+    pathlib.Path
+        The directory, resolved (it may not exist yet).
 
     Examples
     --------
@@ -175,6 +188,25 @@ def to_jsonable(value: Any, _where: str = "$") -> Any:
     (NaN, inf) become ``None`` (JSON has no NaN). A :class:`pathlib.Path` inside the repository
     becomes a repository-relative POSIX string. An absolute path that exists on this machine
     raises :class:`ValueError`, because it would make the output machine-specific.
+
+    Parameters
+    ----------
+    value : object
+        Any nesting of mappings, sequences, numpy and pandas objects, dates and paths.
+    _where : str, optional
+        Where ``value`` sits in the outer value (``$.a[0]``), for error messages; internal.
+
+    Returns
+    -------
+    object
+        The same data in ``dict``, ``list``, ``str``, ``int``, ``float``, ``bool`` and ``None``.
+
+    Raises
+    ------
+    TypeError
+        For a value of a type with no JSON form.
+    ValueError
+        For a path that would make the output machine-specific.
 
     Examples
     --------
@@ -290,15 +322,38 @@ def write_metrics(report_dir: str | os.PathLike[str], metrics: Mapping[str, Any]
 
 
 def read_metrics(report_dir: str | os.PathLike[str]) -> dict[str, Any]:
-    """Read ``metrics.json`` from a report directory (see :func:`write_metrics`)."""
+    """Read ``metrics.json`` from a report directory (see :func:`write_metrics`).
+
+    Parameters
+    ----------
+    report_dir : str or path-like
+        The chapter's report directory.
+
+    Returns
+    -------
+    dict
+        The metrics, as :func:`write_metrics` wrote them.
+    """
     path = Path(report_dir) / METRICS_FILE
     with path.open(encoding="utf-8") as fh:
         return json.load(fh)
 
 
 def sha256_file(path: str | os.PathLike) -> str:
-    """Hex sha256 of a file.
+    """Hex sha256 of a file, read in 1 MiB blocks.
 
+    Parameters
+    ----------
+    path : str or path-like
+        The file.
+
+    Returns
+    -------
+    str
+        64 hexadecimal digits.
+
+    Examples
+    --------
     >>> import tempfile, os
     >>> p = os.path.join(tempfile.mkdtemp(), "x")
     >>> _ = open(p, "wb").write(b"abc")
@@ -321,6 +376,25 @@ def _umask() -> int:
 def write_frame(frame: pd.DataFrame, out: str | os.PathLike) -> Path:
     """Write a frame to parquet or csv (by extension) atomically: a temp file, then a rename.
 
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        The table; its index is not written.
+    out : str or path-like
+        The target, ending in ``.parquet`` or ``.csv``; its folder is created if missing.
+
+    Returns
+    -------
+    pathlib.Path
+        ``out``.
+
+    Raises
+    ------
+    ValueError
+        If ``out`` has another extension.
+
+    Examples
+    --------
     >>> import tempfile, os
     >>> p = write_frame(pd.DataFrame({"a": [1]}), os.path.join(tempfile.mkdtemp(), "x.csv"))
     >>> p.read_text().split()

@@ -44,13 +44,33 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+__all__ = [
+    "TS_NA",
+    "DIFF",
+    "SNAPSHOT",
+    "BID",
+    "ASK",
+    "DEPTH_COLUMNS",
+    "TRADE_COLUMNS",
+    "BBO_COLUMNS",
+    "book_columns",
+    "book_levels",
+    "book_arrays",
+    "empty_frame",
+    "frame_from_arrays",
+]
+
 TS_NA = np.iinfo(np.int64).min
 """Missing timestamp; it is ``NaT`` once viewed as ``datetime64[ns]``."""
 
 DIFF = 0
+"""``kind`` of a depth message that changes some levels."""
 SNAPSHOT = 1
+"""``kind`` of a depth message that replaces the whole book."""
 BID = 1
+"""``side`` of a bid level (and of a trade whose aggressor bought)."""
 ASK = -1
+"""``side`` of an ask level (and of a trade whose aggressor sold)."""
 
 DEPTH_COLUMNS: dict[str, type] = {
     "ts": np.int64,
@@ -65,6 +85,7 @@ DEPTH_COLUMNS: dict[str, type] = {
     "qty": np.float64,
     "line": np.int64,
 }
+"""Depth events: column name to dtype, one row per price level of a message."""
 
 TRADE_COLUMNS: dict[str, type] = {
     "ts": np.int64,
@@ -75,6 +96,7 @@ TRADE_COLUMNS: dict[str, type] = {
     "side": np.int8,
     "line": np.int64,
 }
+"""Trades: column name to dtype, ``side`` is the aggressor's."""
 
 BBO_COLUMNS: dict[str, type] = {
     "ts": np.int64,
@@ -86,10 +108,28 @@ BBO_COLUMNS: dict[str, type] = {
     "ask_qty": np.float64,
     "line": np.int64,
 }
+"""Best bid and offer quotes: column name to dtype."""
 
 
 def book_columns(levels: int) -> list[str]:
-    """Column names of a book frame with ``levels`` levels per side."""
+    """Column names of a book frame with ``levels`` levels per side.
+
+    Parameters
+    ----------
+    levels : int
+        Price levels per side, at least 1.
+
+    Returns
+    -------
+    list of str
+        ``ts``, ``local_ts``, ``update_id``, then ``bid_px_1..N``, ``bid_qty_1..N``,
+        ``ask_px_1..N``, ``ask_qty_1..N``.
+
+    Examples
+    --------
+    >>> book_columns(1)
+    ['ts', 'local_ts', 'update_id', 'bid_px_1', 'bid_qty_1', 'ask_px_1', 'ask_qty_1']
+    """
     if levels < 1:
         raise ValueError(f"levels must be >= 1, got {levels}")
     cols = ["ts", "local_ts", "update_id"]
@@ -102,6 +142,23 @@ def book_columns(levels: int) -> list[str]:
 def book_levels(frame: pd.DataFrame) -> int:
     """Number of levels per side in a book frame.
 
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        A book frame (columns of :func:`book_columns`).
+
+    Returns
+    -------
+    int
+        The number of ``bid_px_*`` columns.
+
+    Raises
+    ------
+    ValueError
+        If the frame has no ``bid_px_1`` column.
+
+    Examples
+    --------
     >>> book_levels(pd.DataFrame(columns=book_columns(3)))
     3
     """
@@ -114,6 +171,18 @@ def book_levels(frame: pd.DataFrame) -> int:
 def book_arrays(frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """The (N, L) arrays ``bid_px, bid_qty, ask_px, ask_qty`` of a book frame.
 
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        A book frame (columns of :func:`book_columns`) with N rows and L levels.
+
+    Returns
+    -------
+    tuple of numpy.ndarray
+        ``(bid_px, bid_qty, ask_px, ask_qty)``, each float64 of shape (N, L), level 1 first.
+
+    Examples
+    --------
     >>> f = pd.DataFrame([[0, 0, 1, 10.0, 2.0, 11.0, 3.0]], columns=book_columns(1))
     >>> [a.tolist() for a in book_arrays(f)]
     [[[10.0]], [[2.0]], [[11.0]], [[3.0]]]
@@ -128,12 +197,55 @@ def book_arrays(frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray
 
 
 def empty_frame(columns: dict[str, type]) -> pd.DataFrame:
-    """An empty frame with the typed columns of one of the schemas."""
+    """An empty frame with the typed columns of one of the schemas.
+
+    Parameters
+    ----------
+    columns : dict of str to type
+        A schema: :data:`DEPTH_COLUMNS`, :data:`TRADE_COLUMNS` or :data:`BBO_COLUMNS`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        No rows, one column per schema entry with its dtype.
+
+    Examples
+    --------
+    >>> list(empty_frame(BBO_COLUMNS).columns)[:3]
+    ['ts', 'local_ts', 'update_id']
+    """
     return pd.DataFrame({k: np.empty(0, dtype=v) for k, v in columns.items()})
 
 
 def frame_from_arrays(columns: dict[str, type], **arrays: np.ndarray) -> pd.DataFrame:
-    """Build a schema frame, checking that every column is present and casting its dtype."""
+    """Build a schema frame, checking that every column is present and casting its dtype.
+
+    Parameters
+    ----------
+    columns : dict of str to type
+        A schema: :data:`DEPTH_COLUMNS`, :data:`TRADE_COLUMNS` or :data:`BBO_COLUMNS`.
+    **arrays : numpy.ndarray
+        One array per column of the schema, all of one length.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The columns in schema order, cast to the schema's dtypes.
+
+    Raises
+    ------
+    ValueError
+        If a column is missing or one is not in the schema.
+
+    Examples
+    --------
+    >>> f = frame_from_arrays(
+    ...     BBO_COLUMNS, ts=[1], local_ts=[2], update_id=[3], bid_px=[9.5], bid_qty=[1.0],
+    ...     ask_px=[10.5], ask_qty=[2.0], line=[1],
+    ... )
+    >>> f["update_id"].dtype.name, float(f["ask_px"].iloc[0])
+    ('int64', 10.5)
+    """
     missing = set(columns) - set(arrays)
     extra = set(arrays) - set(columns)
     if missing or extra:

@@ -16,6 +16,19 @@ import numpy as np
 from numba import njit
 from numba.cpython.unsafe.numbers import leading_zeros, trailing_zeros
 
+__all__ = [
+    "CHAIN_SPOT",
+    "CHAIN_FUTURES",
+    "CHAIN_NONE",
+    "VALID",
+    "CROSSED",
+    "INVALID",
+    "MAX_CELLS",
+    "N_STATS",
+    "STAT_NAMES",
+    "replay",
+]
+
 # chain rules
 CHAIN_SPOT = 0  # U == prev_u + 1 (Binance spot)
 CHAIN_FUTURES = 1  # pu == prev_u (Binance USD-M and COIN-M)
@@ -466,7 +479,43 @@ def replay(
     side's ticks ``[lo, hi)`` of the input when that fits in :data:`MAX_CELLS`, grows as
     needed up to that size, and keeps a sorted overflow array for levels beyond it.
 
-    Returns ``(ts, local_ts, update_id, status, bid_px, bid_qty, ask_px, ask_qty, stats)``.
+    Parameters
+    ----------
+    m_start : numpy.ndarray of int64
+        Offsets of each message's levels in ``lv_*``, length n_msg + 1.
+    m_kind : numpy.ndarray of int8
+        Per message, ``DIFF`` (0) or ``SNAPSHOT`` (1).
+    m_first, m_last, m_prev : numpy.ndarray of int64
+        Per message, the exchange's update ids ``U``, ``u`` and ``pu`` (-1 where absent).
+    m_ts, m_local : numpy.ndarray of int64
+        Per message, exchange and local time in ns.
+    lv_side : numpy.ndarray of int8
+        Per level, ``BID`` (+1), ``ASK`` (-1) or 0 for a message without levels.
+    lv_tick : numpy.ndarray of int64
+        Per level, the price in ticks.
+    lv_qty : numpy.ndarray of float64
+        Per level, the quantity; 0 deletes the level.
+    chain : int
+        ``CHAIN_SPOT``, ``CHAIN_FUTURES`` or ``CHAIN_NONE``.
+    n_levels : int
+        Levels per side written per row.
+    tick0, step : int
+        The price grid: price = (tick0 + tick * step) / p10.
+    p10 : float
+        The grid's power of ten.
+    b_lo, b_hi, a_lo, a_hi : int
+        Range of bid and ask ticks in the input, to size the ladders once.
+
+    Returns
+    -------
+    ts, local_ts, update_id : numpy.ndarray of int64
+        Per output row.
+    status : numpy.ndarray of int8
+        Per row, ``VALID``, ``CROSSED`` or ``INVALID`` (a gap marker).
+    bid_px, bid_qty, ask_px, ask_qty : numpy.ndarray of float64
+        Shape (rows, n_levels); missing levels are NaN price and zero quantity.
+    stats : numpy.ndarray of int64
+        Counters, named by :data:`STAT_NAMES`.
     """
     n_msg = m_kind.shape[0]
     cap_rows = 2 * n_msg + 1  # a row per diff and per snapshot at most, plus gap markers

@@ -71,6 +71,7 @@ def load_market(segment: Segment, levels: int = 10, grid: str = "1s") -> Market:
     Parameters
     ----------
     segment : lobutils.data.catalog.Segment
+        The recording segment (see :func:`lobutils.data.catalog.segment`).
     levels : int
         Levels per side kept in the book frames.
     grid : str
@@ -79,6 +80,8 @@ def load_market(segment: Segment, levels: int = 10, grid: str = "1s") -> Market:
     Returns
     -------
     Market
+        The recording, its valid book states in event time, and the book on the clock grid
+        (NaN levels across gaps).
     """
     rec = _io.read_binance_recording(segment.files)
     book = _book.reconstruct(rec, levels=levels, include_invalid=True).frame

@@ -68,6 +68,7 @@ __all__ = [
     "ReferenceBook",
     "reconstruct",
     "check_bbo",
+    "price_grid",
     "VALID",
     "CROSSED",
     "INVALID",
@@ -87,12 +88,12 @@ class Book:
 
     Attributes
     ----------
-    frame
+    frame : pandas.DataFrame
         The book frame (:func:`lobutils.schema.book_columns`): one row per applied diff (and
         per snapshot under ``chain="none"``), valid
         states only unless ``include_invalid`` was asked for, in which case a ``status`` column
         (``VALID``, ``CROSSED``, ``INVALID``) is added and gap markers are kept.
-    stats
+    stats : dict
         Counts: ``applied`` (diffs applied, replays after a resync included), ``stale``
         (dropped as already in the snapshot), ``duplicates``, ``gaps``, ``crossed`` (emitted
         crossed states), ``snapshots`` (synced on), ``snapshots_skipped`` (never needed: they
@@ -100,7 +101,7 @@ class Book:
         snapshot followed them), ``rows``, ``max_bid_levels``, ``max_ask_levels``,
         ``level_updates`` (price levels read, snapshots' included) and ``seconds`` (the
         kernel's time).
-    levels
+    levels : int
         N, the levels per side in the frame.
     """
 
@@ -127,8 +128,31 @@ def _messages(depth: pd.DataFrame) -> dict[str, np.ndarray]:
 def price_grid(price: np.ndarray, mask: np.ndarray | None = None, max_decimals: int = 12):
     """Map prices to integer ticks on the coarsest decimal grid that holds them all exactly.
 
-    Returns ``(tick0, step, p10, ticks)`` with ``price == (tick0 + ticks * step) / p10``
-    exactly (as doubles) for every price under ``mask``; other entries get tick 0.
+    Parameters
+    ----------
+    price : numpy.ndarray
+        Prices (float64).
+    mask : numpy.ndarray of bool, optional
+        The entries that are prices (default all); the others get tick 0.
+    max_decimals : int
+        The finest grid tried, in decimals.
+
+    Returns
+    -------
+    tick0 : int
+        The lowest price times ``p10``.
+    step : int
+        The grid step in units of ``1 / p10``.
+    p10 : float
+        The power of ten of the grid.
+    ticks : numpy.ndarray of int64
+        Per price, its tick: ``price == (tick0 + ticks * step) / p10`` exactly (as doubles)
+        for every price under ``mask``.
+
+    Raises
+    ------
+    BookError
+        If some price needs more than ``max_decimals`` decimals.
 
     Examples
     --------
@@ -216,19 +240,20 @@ def reconstruct(
 
     Parameters
     ----------
-    source
+    source : lobutils.data.binance.Recording or pandas.DataFrame
         A :class:`~lobutils.data.binance.Recording`, or a depth frame in the event schema.
-    levels
+    levels : int
         Levels per side in the output (any N; levels the book lacks are NaN / 0).
-    chain
+    chain : str
         ``"spot"``, ``"futures"``, ``"none"`` (no update-id chain: Bybit, Tardis) or
         ``"auto"`` (futures when diffs carry ``prev_id``, else spot).
-    include_invalid
+    include_invalid : bool
         Keep crossed rows and gap markers, with a ``status`` column.
 
     Returns
     -------
     Book
+        The book frame, the replay's counters and the number of levels.
 
     Raises
     ------
@@ -327,6 +352,14 @@ def check_bbo(frame: pd.DataFrame, bbo: pd.DataFrame) -> dict:
     Every quote whose ``update_id`` equals the ``update_id`` of an emitted book state must
     match that state's best bid, best ask and their sizes exactly.
 
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        A book frame from :func:`reconstruct` (rows whose ``status`` is not ``VALID`` are
+        left out).
+    bbo : pandas.DataFrame
+        Quotes in the :data:`lobutils.schema.BBO_COLUMNS` schema.
+
     Returns
     -------
     dict
@@ -373,6 +406,21 @@ class ReferenceBook:
     reconstruction chapter walks through. :meth:`run` produces the same rows as
     :func:`reconstruct` with ``include_invalid=True``.
 
+    Parameters
+    ----------
+    chain : str
+        The update-id rule: ``"spot"`` (``U == prev_u + 1``), ``"futures"``
+        (``pu == prev_u``) or ``"none"`` (no chain: every snapshot resets the book).
+
+    Attributes
+    ----------
+    bids, asks : dict of float to float
+        Price to size, per side.
+    state : str
+        ``"no_book"``, ``"syncing"`` or ``"live"``.
+    counts : dict of str to int
+        The counters of :attr:`Book.stats`, kept as the replay goes.
+
     Examples
     --------
     >>> b = ReferenceBook(chain="spot")
@@ -403,10 +451,30 @@ class ReferenceBook:
             side[px] = qty
 
     def crossed(self) -> bool:
+        """Whether the best bid is at or above the best ask.
+
+        Returns
+        -------
+        bool
+            False when a side is empty.
+        """
         return bool(self.bids) and bool(self.asks) and max(self.bids) >= min(self.asks)
 
     def snapshot(self, last_id: int, bids, asks) -> bool:
-        """Load a snapshot; returns False when it is ignored (book live, or crossed)."""
+        """Load a snapshot.
+
+        Parameters
+        ----------
+        last_id : int
+            The snapshot's update id.
+        bids, asks : iterable of (float, float)
+            Its ``(price, size)`` levels.
+
+        Returns
+        -------
+        bool
+            False when it is ignored: the book is live (under a chain), or it is crossed.
+        """
         if self.state == "live" and self.chain != "none":
             self.counts["snapshots_skipped"] += 1
             return False
@@ -428,9 +496,20 @@ class ReferenceBook:
         return True
 
     def diff(self, first: int, last: int, prev: int, bids, asks) -> str:
-        """Apply one diff if the rules allow; returns what happened.
+        """Apply one diff if the chain rules allow.
 
-        One of ``"applied"``, ``"stale"``, ``"duplicate"``, ``"gap"``, ``"no_book"``.
+        Parameters
+        ----------
+        first, last, prev : int
+            The diff's update ids ``U``, ``u`` and ``pu`` (-1 where absent).
+        bids, asks : iterable of (float, float)
+            Its ``(price, size)`` levels; size 0 deletes the level.
+
+        Returns
+        -------
+        str
+            What happened: ``"applied"``, ``"stale"``, ``"duplicate"``, ``"gap"`` or
+            ``"no_book"``.
         """
         if self.state == "no_book":
             return "no_book"
@@ -474,20 +553,54 @@ class ReferenceBook:
         return outcome
 
     def top(self, n: int) -> tuple[list, list]:
-        """The best ``n`` (price, size) levels of each side, best first."""
+        """The best ``n`` (price, size) levels of each side, best first.
+
+        Parameters
+        ----------
+        n : int
+            Levels per side.
+
+        Returns
+        -------
+        bids, asks : list of (float, float)
+            At most ``n`` levels each.
+        """
         bids = sorted(self.bids.items(), reverse=True)[:n]
         asks = sorted(self.asks.items())[:n]
         return bids, asks
 
     def run(self, depth: pd.DataFrame, levels: int) -> pd.DataFrame:
-        """Replay a depth frame like :func:`reconstruct` (``include_invalid=True``)."""
+        """Replay a depth frame like :func:`reconstruct` (``include_invalid=True``).
+
+        Parameters
+        ----------
+        depth : pandas.DataFrame
+            Depth events in the :data:`lobutils.schema.DEPTH_COLUMNS` schema.
+        levels : int
+            Levels per side in the output.
+
+        Returns
+        -------
+        pandas.DataFrame
+            The book frame with a ``status`` column.
+        """
         return self.replay(self.messages(depth), levels)
 
     @staticmethod
     def messages(depth: pd.DataFrame) -> list[tuple]:
-        """The depth frame as a list of Python message tuples (what :meth:`replay` takes):
-        ``(kind, first_id, last_id, prev_id, ts, local_ts, bids, asks)`` with ``bids`` and
-        ``asks`` lists of ``(price, qty)`` in message order."""
+        """The depth frame as a list of Python message tuples (what :meth:`replay` takes).
+
+        Parameters
+        ----------
+        depth : pandas.DataFrame
+            Depth events in the :data:`lobutils.schema.DEPTH_COLUMNS` schema.
+
+        Returns
+        -------
+        list of tuple
+            ``(kind, first_id, last_id, prev_id, ts, local_ts, bids, asks)`` per message, with
+            ``bids`` and ``asks`` lists of ``(price, qty)`` in message order.
+        """
         m = _messages(depth)
         side = depth["side"].to_numpy()
         price = depth["price"].to_numpy()
@@ -512,6 +625,19 @@ class ReferenceBook:
         snapshot. A snapshot that arrives while the book is live is kept on standby: if the
         chain then breaks, the book resyncs from it at once, replaying the diffs it does not
         contain (states already emitted are not emitted twice).
+
+        Parameters
+        ----------
+        msgs : list of tuple
+            Messages from :meth:`messages`.
+        levels : int
+            Levels per side in the output.
+
+        Returns
+        -------
+        pandas.DataFrame
+            The book frame with a ``status`` column, as :func:`reconstruct` gives it with
+            ``include_invalid=True``.
         """
         rows: list = []
         pending = None  # index of the first diff buffered while there is no book

@@ -35,6 +35,23 @@ __all__ = ["sample_clock", "grid_times", "to_ns"]
 def to_ns(every: str | int | pd.Timedelta) -> int:
     """A duration in ns from ``"100ms"``, ``"1s"``, a Timedelta or an int of ns.
 
+    Parameters
+    ----------
+    every : str, int or pandas.Timedelta
+        The duration; an int is already in ns.
+
+    Returns
+    -------
+    int
+        Nanoseconds, positive.
+
+    Raises
+    ------
+    ValueError
+        If ``every`` is not a duration or is not positive.
+
+    Examples
+    --------
     >>> to_ns("100ms"), to_ns("1s"), to_ns(5)
     (100000000, 1000000000, 5)
     """
@@ -53,6 +70,20 @@ def to_ns(every: str | int | pd.Timedelta) -> int:
 def grid_times(first_ts: int, last_ts: int, every) -> np.ndarray:
     """Grid times ``k * every`` from the first multiple >= ``first_ts`` to the last <= ``last_ts``.
 
+    Parameters
+    ----------
+    first_ts, last_ts : int
+        Bounds in ns since the epoch, both included.
+    every : str, int or pandas.Timedelta
+        The grid step (see :func:`to_ns`).
+
+    Returns
+    -------
+    numpy.ndarray of int64
+        The grid times in ns, empty when no multiple of the step lies in the bounds.
+
+    Examples
+    --------
     >>> grid_times(1_200, 3_100, 1_000).tolist()
     [2000, 3000]
     """
@@ -74,11 +105,11 @@ def sample_clock(
 
     Parameters
     ----------
-    frame
+    frame : pandas.DataFrame
         A book frame ordered by ``ts`` (optionally with a ``status`` column).
-    every
+    every : str or int
         The grid step: ``"100ms"``, ``"1s"``, or ns.
-    start, end
+    start, end : int, optional
         Grid bounds in ns (default: the frame's first and last ``ts``).
 
     Returns

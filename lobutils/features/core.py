@@ -265,6 +265,7 @@ def mid(bid_px, ask_px) -> np.ndarray:
     Returns
     -------
     numpy.ndarray, shape (N,)
+        The mid price.
 
     Examples
     --------
@@ -280,6 +281,16 @@ def mid(bid_px, ask_px) -> np.ndarray:
 def spread(bid_px, ask_px) -> np.ndarray:
     """Quoted spread ``best ask - best bid`` in price units; NaN where a side is empty.
 
+    Parameters
+    ----------
+    bid_px, ask_px : array_like, shape (N, L) or (N,)
+        Prices; only level 1 is used.
+
+    Returns
+    -------
+    numpy.ndarray, shape (N,)
+        The spread in price units.
+
     Examples
     --------
     >>> spread(np.array([100.0]), np.array([100.5])).tolist()
@@ -294,6 +305,16 @@ def spread(bid_px, ask_px) -> np.ndarray:
 def spread_bps(bid_px, ask_px) -> np.ndarray:
     """Quoted spread relative to the mid, in basis points: ``1e4 * (ask - bid) / mid``.
 
+    Parameters
+    ----------
+    bid_px, ask_px : array_like, shape (N, L) or (N,)
+        Prices; only level 1 is used.
+
+    Returns
+    -------
+    numpy.ndarray, shape (N,)
+        The spread in bps of the mid.
+
     Examples
     --------
     >>> spread_bps(np.array([99.5]), np.array([100.5])).tolist()
@@ -307,6 +328,17 @@ def microprice(bid_px, bid_qty, ask_px, ask_qty) -> np.ndarray:
 
     It leans toward the side with *less* size (the price more likely to move). NaN where a
     side is empty.
+
+    Parameters
+    ----------
+    bid_px, bid_qty, ask_px, ask_qty : array_like, shape (N, L) or (N,)
+        The book (:func:`lobutils.schema.book_arrays`).
+        Only level 1 is used.
+
+    Returns
+    -------
+    numpy.ndarray, shape (N,)
+        The microprice.
 
     Examples
     --------
@@ -332,6 +364,11 @@ def quote_value(px, qty, contract_value: float | None = None) -> np.ndarray:
         None for a linear market (``px * qty``); the quote value of one contract for an inverse
         (COIN-M) market (``qty * contract_value``).
 
+    Returns
+    -------
+    numpy.ndarray, shape (N, L)
+        Quote value per level (NaN where the quantity is NaN).
+
     Examples
     --------
     >>> quote_value([[100.0, np.nan]], [[2.0, 0.0]]).tolist()
@@ -354,6 +391,18 @@ def depth(qty, levels: int | None = None) -> np.ndarray:
 
     Pass :func:`quote_value` instead of quantities for depth in quote currency.
 
+    Parameters
+    ----------
+    qty : array_like, shape (N, L) or (N,)
+        Quantities of one side, level 1 first.
+    levels : int, optional
+        Levels summed, at most L (default all).
+
+    Returns
+    -------
+    numpy.ndarray, shape (N,)
+        The summed quantity.
+
     Examples
     --------
     >>> depth([[2.0, 5.0, 1.0]], levels=2).tolist()
@@ -371,6 +420,16 @@ def depth(qty, levels: int | None = None) -> np.ndarray:
 
 def cumulative_depth(qty) -> np.ndarray:
     """Cumulative quantity from level 1 to each level, shape (N, L).
+
+    Parameters
+    ----------
+    qty : array_like, shape (N, L) or (N,)
+        Quantities of one side, level 1 first.
+
+    Returns
+    -------
+    numpy.ndarray, shape (N, L)
+        Column m holds the quantity of levels 1..m.
 
     Examples
     --------
@@ -391,8 +450,14 @@ def quote_imbalance(bid_qty, ask_qty, levels: int = 5) -> np.ndarray:
     Parameters
     ----------
     bid_qty, ask_qty : array_like, shape (N, L)
+        Quantities of each side, level 1 first.
     levels : int
         k, the number of levels summed (default 5); must not exceed L.
+
+    Returns
+    -------
+    numpy.ndarray, shape (N,)
+        The imbalance in [-1, 1].
 
     Examples
     --------
@@ -474,6 +539,7 @@ def vamp_detail(
     Parameters
     ----------
     bid_px, bid_qty, ask_px, ask_qty : array_like, shape (N, L)
+        The book (:func:`lobutils.schema.book_arrays`).
     cutoff : float
         v, in quote currency (default 60,000, as in the paper).
     contract_value : float, optional
@@ -483,6 +549,7 @@ def vamp_detail(
     Returns
     -------
     VampResult
+        Both side prices, VAMP, and where each side lacks depth.
 
     Examples
     --------
@@ -535,6 +602,20 @@ def vamp(
 ) -> np.ndarray:
     """VAMP values only, shape (N,); see :func:`vamp_detail` for the definition and counts.
 
+    Parameters
+    ----------
+    bid_px, bid_qty, ask_px, ask_qty : array_like, shape (N, L)
+        The book (:func:`lobutils.schema.book_arrays`).
+    cutoff : float
+        In quote currency (default 60,000).
+    contract_value : float, optional
+        None for a linear market; quote value of one contract for an inverse market.
+
+    Returns
+    -------
+    numpy.ndarray, shape (N,)
+        VAMP; NaN where a side lacks depth.
+
     Examples
     --------
     >>> vamp([[100.0, 99.0]], [[1.0, 2.0]], [[101.0, 102.0]], [[1.0, 2.0]], 150.0).round(4)
@@ -555,6 +636,20 @@ def mid_minus_vamp(
 
     Positive when filling the cutoff costs more on the bid side than on the ask side (the
     bid book is thinner within the cutoff, so its fill price lies further from the mid).
+
+    Parameters
+    ----------
+    bid_px, bid_qty, ask_px, ask_qty : array_like, shape (N, L)
+        The book (:func:`lobutils.schema.book_arrays`).
+    cutoff : float
+        In quote currency (default 60,000).
+    contract_value : float, optional
+        None for a linear market; quote value of one contract for an inverse market.
+
+    Returns
+    -------
+    numpy.ndarray, shape (N,)
+        ``mid - VAMP``; NaN where a side lacks depth.
 
     Examples
     --------
@@ -586,12 +681,14 @@ def ofi_contributions(bid_px, bid_qty, ask_px, ask_qty, levels: int = 1) -> np.n
     Parameters
     ----------
     bid_px, bid_qty, ask_px, ask_qty : array_like, shape (N, L)
+        The book (:func:`lobutils.schema.book_arrays`).
     levels : int
         Number of levels (default 1, the best).
 
     Returns
     -------
     numpy.ndarray, shape (N, levels)
+        ``e_n`` per row and level; row 0 is NaN.
 
     Examples
     --------
@@ -631,6 +728,22 @@ def ofi(
     events); ``seconds=W`` those of rows with ``ts[i] - W < ts <= ts[i]``. NaN where the
     window reaches before the first row. See :func:`ofi_contributions`.
 
+    Parameters
+    ----------
+    bid_px, bid_qty, ask_px, ask_qty : array_like, shape (N, L) or (N,)
+        The book (:func:`lobutils.schema.book_arrays`).
+    events : int, optional
+        Window in rows (give ``events`` or ``seconds``, not both).
+    seconds : float, optional
+        Window in seconds; needs ``ts``.
+    ts : array_like of int64 ns, shape (N,), optional
+        The rows' times, sorted.
+
+    Returns
+    -------
+    numpy.ndarray, shape (N,)
+        The summed best-level contributions.
+
     Examples
     --------
     >>> ofi([100.0, 100.0, 100.0], [5.0, 7.0, 7.0], [101.0, 101.0, 100.5], [4.0, 4.0, 3.0],
@@ -656,6 +769,24 @@ def mlofi(
 
     Windows as in :func:`ofi`; per-level contributions as in :func:`ofi_contributions`.
 
+    Parameters
+    ----------
+    bid_px, bid_qty, ask_px, ask_qty : array_like, shape (N, L) or (N,)
+        The book (:func:`lobutils.schema.book_arrays`).
+    levels : int
+        Levels, at most L (default 5).
+    events : int, optional
+        Window in rows (give ``events`` or ``seconds``, not both).
+    seconds : float, optional
+        Window in seconds; needs ``ts``.
+    ts : array_like of int64 ns, shape (N,), optional
+        The rows' times, sorted.
+
+    Returns
+    -------
+    numpy.ndarray, shape (N, levels)
+        The summed contributions per level.
+
     Examples
     --------
     >>> ts = np.array([0, 1, 2]) * 1_000_000_000
@@ -668,7 +799,7 @@ def mlofi(
 
 
 # --------------------------------------------------------------------------------------
-# per-level features (seed 002), returns and volatility
+# per-level features, returns and volatility
 # --------------------------------------------------------------------------------------
 
 
@@ -677,6 +808,16 @@ def level_log_returns(px) -> np.ndarray:
 
     ``1e4 * log(p[i, m] / p[i-1, m])``; row 0, and rows where the level is missing now or
     before, are NaN.
+
+    Parameters
+    ----------
+    px : array_like, shape (N, L) or (N,)
+        Prices of one side; NaN for missing levels.
+
+    Returns
+    -------
+    numpy.ndarray, shape (N, L)
+        Log returns in bps.
 
     Examples
     --------
@@ -694,6 +835,16 @@ def level_log_returns(px) -> np.ndarray:
 
 def level_log_volumes(qty) -> np.ndarray:
     """Natural log of each level's quantity, shape (N, L); NaN for missing (zero) levels.
+
+    Parameters
+    ----------
+    qty : array_like, shape (N, L) or (N,)
+        Quantities of one side.
+
+    Returns
+    -------
+    numpy.ndarray, shape (N, L)
+        ``log(qty)``, NaN where ``qty == 0``.
 
     Examples
     --------
@@ -721,6 +872,22 @@ def past_returns(
     ``1e4 * log(p[i] / p[j])`` where ``j = i - h`` (``events=h``) or ``j`` is the last row
     with ``ts <= ts[i] - h`` (``seconds=h``). NaN where that reaches before the first row.
     The mirror image of :func:`lobutils.features.targets.forward_returns`.
+
+    Parameters
+    ----------
+    price : array_like, shape (N,)
+        Prices (e.g. the mid), positive or NaN.
+    ts : array_like of int64 ns, shape (N,), optional
+        The rows' times, sorted; needed with ``seconds``.
+    seconds : float, optional
+        Horizon in seconds (give ``seconds`` or ``events``, not both).
+    events : int, optional
+        Horizon in rows.
+
+    Returns
+    -------
+    numpy.ndarray, shape (N,)
+        Past log returns in bps.
 
     Examples
     --------
@@ -760,6 +927,22 @@ def realized_volatility(
     annualised and not scaled by the window: the square root of the summed squared returns.
     NaN where the window reaches before the first return or holds a NaN price.
 
+    Parameters
+    ----------
+    price : array_like, shape (N,)
+        Prices (e.g. the mid), positive or NaN.
+    events : int, optional
+        Window in rows (give ``events`` or ``seconds``, not both).
+    seconds : float, optional
+        Window in seconds; needs ``ts``.
+    ts : array_like of int64 ns, shape (N,), optional
+        The rows' times, sorted.
+
+    Returns
+    -------
+    numpy.ndarray, shape (N,)
+        Realised volatility in bps.
+
     Examples
     --------
     >>> realized_volatility([100.0, 101.0, 100.0], events=2).round(2).tolist()
@@ -778,6 +961,16 @@ def time_of_day(ts) -> tuple[np.ndarray, np.ndarray]:
 
     ``s`` is seconds since 00:00 UTC (nanosecond resolution), so 23:59:59 and 00:00:00 are
     close.
+
+    Parameters
+    ----------
+    ts : array_like of int64 ns, shape (N,)
+        Times since the epoch, any order.
+
+    Returns
+    -------
+    sin, cos : numpy.ndarray, shape (N,)
+        The two coordinates.
 
     Examples
     --------
@@ -868,6 +1061,7 @@ def trade_imbalance(
     Returns
     -------
     numpy.ndarray, shape (N,)
+        The imbalance in [-1, 1], in the order of ``query_ts``.
 
     Examples
     --------
@@ -912,6 +1106,22 @@ def trade_intensity(query_ts, trade_ts, *, window: float = 60.0, start_ts=None) 
     NaN where ``t - W < start_ts`` (default: the first trade's time), as in
     :func:`trade_imbalance`.
 
+    Parameters
+    ----------
+    query_ts : array_like of int64 ns, shape (N,)
+        Times to evaluate at; any order.
+    trade_ts : array_like of int64 ns, shape (M,)
+        The trades' times.
+    window : float
+        W in seconds (default 60).
+    start_ts : int, optional
+        When the trade data starts (ns).
+
+    Returns
+    -------
+    numpy.ndarray, shape (N,)
+        Trades per second, in the order of ``query_ts``.
+
     Examples
     --------
     >>> s = 1_000_000_000
@@ -937,7 +1147,7 @@ def trade_intensity(query_ts, trade_ts, *, window: float = 60.0, start_ts=None) 
 class FeatureConfig:
     """Parameters of :func:`compute_features`.
 
-    Attributes
+    Parameters
     ----------
     vamp_cutoff : float
         VAMP cutoff in quote currency.
@@ -950,7 +1160,8 @@ class FeatureConfig:
     ofi_window_s, vol_window_s, trade_window_s : float
         Past windows, in seconds, of OFI, realised volatility, and the trade features.
     level_features : bool
-        Add seed 002's per-level log returns and log volumes (4 L columns).
+        Add the per-level log returns and log volumes (4 L columns), the inputs of the
+        level-1 LSTM of chapter 7.
     """
 
     vamp_cutoff: float = 60_000.0
@@ -971,6 +1182,20 @@ def compute_features(
     Windows are in clock time (``config.*_window_s``), so this works on event-sampled and
     clock-sampled frames alike. QI and MLOFI use at most the frame's levels. Trade features
     are included when ``trades`` is given.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        A book frame (:func:`lobutils.schema.book_columns`) ordered by ``ts``.
+    trades : pandas.DataFrame, optional
+        Trades (:data:`lobutils.schema.TRADE_COLUMNS`) for ``ti`` and ``trade_intensity``.
+    config : FeatureConfig, optional
+        Windows, cutoffs and levels (default ``FeatureConfig()``).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One column per feature, with the frame's index.
 
     Examples
     --------

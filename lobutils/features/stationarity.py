@@ -84,6 +84,18 @@ def _series(x, name: str = "x") -> np.ndarray:
 def difference(x, periods: int = 1) -> np.ndarray:
     """``x[i] - x[i - periods]``; the first ``periods`` rows are NaN.
 
+    Parameters
+    ----------
+    x : array_like or pandas.Series, shape (N,)
+        The series, in time order.
+    periods : int
+        The lag, at least 1.
+
+    Returns
+    -------
+    numpy.ndarray, shape (N,)
+        The differences.
+
     Examples
     --------
     >>> difference([1.0, 4.0, 9.0]).tolist()
@@ -100,6 +112,21 @@ def difference(x, periods: int = 1) -> np.ndarray:
 def log_transform(x) -> np.ndarray:
     """Natural log; raises on non-positive values (NaN stays NaN).
 
+    Parameters
+    ----------
+    x : array_like or pandas.Series, shape (N,)
+        The series, in time order.
+
+    Returns
+    -------
+    numpy.ndarray, shape (N,)
+        ``log(x)``.
+
+    Raises
+    ------
+    ValueError
+        If a value is zero or negative.
+
     Examples
     --------
     >>> log_transform([1.0, np.e]).tolist()
@@ -113,6 +140,18 @@ def log_transform(x) -> np.ndarray:
 
 def log_difference(x, periods: int = 1) -> np.ndarray:
     """``log(x[i]) - log(x[i - periods])`` (a log return, not scaled to bps).
+
+    Parameters
+    ----------
+    x : array_like or pandas.Series, shape (N,)
+        The series, in time order.
+    periods : int
+        The lag, at least 1.
+
+    Returns
+    -------
+    numpy.ndarray, shape (N,)
+        The log differences; the first ``periods`` rows are NaN.
 
     Examples
     --------
@@ -129,6 +168,20 @@ def rolling_zscore(x, window: int, *, min_periods: int | None = None) -> np.ndar
     statistics exclude the current value and never look ahead, so no test-period
     information enters. NaN while fewer than ``min_periods`` (default ``window``) past values
     are available, and where the past std is 0.
+
+    Parameters
+    ----------
+    x : array_like or pandas.Series, shape (N,)
+        The series, in time order.
+    window : int
+        Past values in the statistics, at least 2.
+    min_periods : int, optional
+        Fewest past values for a z-score, between 2 and ``window`` (default ``window``).
+
+    Returns
+    -------
+    numpy.ndarray, shape (N,)
+        The z-scores.
 
     Examples
     --------
@@ -164,6 +217,18 @@ TRANSFORMS: Mapping[str, Callable[[np.ndarray], np.ndarray]] = {
 
 def transform(x, name: str) -> np.ndarray:
     """Apply a named transformation: ``level``, ``diff``, ``log``, ``log_diff``, ``zscore_<w>``.
+
+    Parameters
+    ----------
+    x : array_like or pandas.Series, shape (N,)
+        The series, in time order.
+    name : str
+        A key of :data:`TRANSFORMS`, or ``"zscore_<window>"``.
+
+    Returns
+    -------
+    numpy.ndarray, shape (N,)
+        The transformed series.
 
     Examples
     --------
@@ -238,9 +303,28 @@ def adf_test(
 ) -> dict:
     """Augmented Dickey-Fuller test (statsmodels ``adfuller``) on the finite values of x.
 
-    Returns a dict with ``test, statistic, pvalue, lags, nobs, n_dropped, null, verdict,
-    note``; a constant or too-short series gives NaN numbers, verdict ``"not tested"`` and a
-    note instead of an error.
+    Parameters
+    ----------
+    x : array_like or pandas.Series, shape (N,)
+        The series, in time order.
+    regression : {"c", "ct", "n"}
+        Deterministic terms: a constant, a constant and a trend, or none.
+    autolag : str or None
+        Lag selection of ``adfuller`` (``"AIC"``, ``"BIC"``, ``"t-stat"``, or None for
+        ``maxlag``).
+    maxlag : int, optional
+        The largest lag tried.
+    alpha : float
+        Significance level of the verdict.
+    min_obs : int
+        Fewer finite values than this: not tested.
+
+    Returns
+    -------
+    dict
+        ``test, statistic, pvalue, lags, nobs, n_dropped, null, verdict, note``; a constant or
+        too-short series gives NaN numbers, verdict ``"not tested"`` and a note instead of an
+        error.
 
     Examples
     --------
@@ -282,6 +366,24 @@ def kpss_test(
     statsmodels' ``"auto"`` (Hobijn et al. 2004) can pick nearly ``n`` lags on a series of tiny
     noise with rare spikes (a differenced spread, say); the statistic then collapses to 0.5 and
     the test rejects whatever the data. A lag count of ``n/2`` or more is flagged in ``note``.
+
+    Parameters
+    ----------
+    x : array_like or pandas.Series, shape (N,)
+        The series, in time order.
+    regression : {"c", "ct"}
+        Stationary around a level, or around a linear trend.
+    nlags : str or int
+        ``"legacy"``, ``"auto"`` or a lag count.
+    alpha : float
+        Significance level of the verdict.
+    min_obs : int
+        Fewer finite values than this: not tested.
+
+    Returns
+    -------
+    dict
+        The keys of :func:`adf_test`.
 
     Examples
     --------
@@ -360,7 +462,7 @@ def stationarity_table(
         Significance level of each verdict.
     min_obs : int
         Fewer finite values than this: not tested.
-    adf_autolag, adf_maxlag, kpss_nlags
+    adf_autolag, adf_maxlag, kpss_nlags : str, int or None
         Passed to statsmodels' ``adfuller`` (``autolag``, ``maxlag``) and ``kpss``
         (``nlags``).
 

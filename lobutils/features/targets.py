@@ -99,6 +99,7 @@ def forward_returns(
     Returns
     -------
     numpy.ndarray, shape (N,)
+        Forward log returns in bps.
 
     Examples
     --------
@@ -158,6 +159,20 @@ def smoothed_returns(
     NaN where ``i + k > N - 1`` or (``"past"``) ``i - k + 1 < 0``, or a mid in either mean is
     NaN. Horizons are in rows: events, or grid steps on a clock-sampled frame.
 
+    Parameters
+    ----------
+    mid : array_like, shape (N,)
+        Mid prices (> 0, or NaN).
+    k : int
+        The horizon in rows.
+    reference : {"current", "past"}
+        The mid the future mean is compared with (see above).
+
+    Returns
+    -------
+    numpy.ndarray, shape (N,)
+        Smoothed forward log returns in bps.
+
     Examples
     --------
     >>> smoothed_returns([100.0, 100.0, 102.0, 104.0], 2).round(2).tolist()
@@ -185,7 +200,7 @@ def smoothed_returns(
 
 
 def ema_smoothed_returns(returns, alpha: float = 0.2) -> np.ndarray:
-    """Exponentially smoothed forward returns (seed 004's target): ``s_t = a r_t + (1-a) s_t-1``.
+    """Exponentially smoothed forward returns (a training option of chapter 7): ``s_t = a r_t + (1-a) s_t-1``.
 
     The recursion runs forward in row order over the forward returns ``r`` (e.g. from
     :func:`forward_returns`), so ``s_t = sum_j a (1-a)^j r_t-j`` (with the oldest term's
@@ -200,8 +215,14 @@ def ema_smoothed_returns(returns, alpha: float = 0.2) -> np.ndarray:
     Parameters
     ----------
     returns : array_like, shape (N,)
+        Forward returns, e.g. from :func:`forward_returns`.
     alpha : float
-        Weight of the newest return, in (0, 1] (default 0.2, as seed 004).
+        Weight of the newest return, in (0, 1] (default 0.2).
+
+    Returns
+    -------
+    numpy.ndarray, shape (N,)
+        The smoothed returns; NaN where ``returns`` is NaN.
 
     Examples
     --------
@@ -241,7 +262,13 @@ class Labels:
     classes: tuple[str, ...]
 
     def balance(self) -> pd.DataFrame:
-        """Class-balance table: see :func:`class_balance`."""
+        """Class-balance table: see :func:`class_balance`.
+
+        Returns
+        -------
+        pandas.DataFrame
+            ``count`` and ``share`` per class, then the invalid rows.
+        """
         return class_balance(self)
 
 
@@ -250,6 +277,17 @@ def class_balance(labels: Labels) -> pd.DataFrame:
 
     The ``share`` of the invalid row is its share of *all* rows; class shares are of valid
     rows (the majority share is the accuracy of always predicting that class).
+
+    Parameters
+    ----------
+    labels : Labels
+        Labels from :func:`binary_labels` or :func:`three_class_labels`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Index ``class`` (the class names, then ``"(invalid)"``); columns ``count`` (int) and
+        ``share``.
 
     Examples
     --------
@@ -283,6 +321,18 @@ def binary_labels(returns, *, no_change: Literal["drop", "keep"] = "drop") -> La
     Rows with ``r == 0`` exactly (no change) are invalid with ``no_change="drop"`` (classes
     ``("down", "up")``); with ``"keep"`` they join class 0, which is then ``"not up"``
     (``r <= 0``). NaN returns are always invalid.
+
+    Parameters
+    ----------
+    returns : array_like, shape (N,)
+        Forward returns.
+    no_change : {"drop", "keep"}
+        What a return of exactly 0 becomes: invalid, or class 0.
+
+    Returns
+    -------
+    Labels
+        Codes 0 (down, or not up) and 1 (up).
 
     Examples
     --------
@@ -329,10 +379,16 @@ def fit_threshold(returns, train_mask, k: float = 1.0) -> Threshold:
     Parameters
     ----------
     returns : array_like, shape (N,)
+        Forward returns.
     train_mask : array_like of bool, shape (N,)
         True on training rows. Only their finite returns are used.
     k : float
         Multiple of the standard deviation (default 1).
+
+    Returns
+    -------
+    Threshold
+        The value ``k x std`` and what it was fitted on.
 
     Examples
     --------
@@ -381,6 +437,22 @@ def three_class_labels(
     mask first (:mod:`lobutils.evaluation`).
 
     DeepLOB-style labels are ``three_class_labels(smoothed_returns(mid, k), ...)``.
+
+    Parameters
+    ----------
+    returns : array_like, shape (N,)
+        Forward returns.
+    threshold : Threshold or float, optional
+        A fitted threshold, or a fixed one in the returns' units.
+    train_mask : array_like of bool, shape (N,), optional
+        Fit ``k x std`` on these rows instead.
+    k : float
+        Multiple of the standard deviation, with ``train_mask`` (default 1).
+
+    Returns
+    -------
+    Labels
+        Codes 0 (down), 1 (flat), 2 (up).
 
     Examples
     --------
@@ -453,6 +525,18 @@ def past_correlation(target, past) -> float:
 
     Uses the rows where both are finite; NaN with fewer than 3 such rows or zero variance.
 
+    Parameters
+    ----------
+    target : array_like, shape (N,)
+        The target.
+    past : array_like, shape (N,)
+        A series known at each row.
+
+    Returns
+    -------
+    float
+        The correlation, or NaN.
+
     Examples
     --------
     >>> round(past_correlation([1.0, 2.0, 3.0, np.nan], [2.0, 4.0, 7.0, 1.0]), 4)
@@ -483,10 +567,17 @@ def variance_explained_by_past(target, past, *, train_mask=None) -> float:
     Parameters
     ----------
     target : array_like, shape (N,)
+        The target.
     past : mapping of str to array_like (N,), or pandas.DataFrame
         Series observable at t, e.g. :func:`lobutils.features.core.past_returns` at several
         lookbacks.
     train_mask : array_like of bool, optional
+        Fit on these rows and measure R^2 on the others.
+
+    Returns
+    -------
+    float
+        R^2, NaN when too few rows are left.
 
     Examples
     --------
@@ -528,9 +619,16 @@ def leakage_audit(targets, past, *, train_mask=None) -> pd.DataFrame:
     Parameters
     ----------
     targets : mapping of str to array_like (N,), or pandas.DataFrame
+        The targets, by name.
     past : mapping of str to array_like (N,), or pandas.DataFrame
+        Series known at t, by name.
     train_mask : array_like of bool, optional
         Fit the R^2 regression on these rows and measure it on the others.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Index ``target``; columns ``n``, ``corr_<name>`` per past series, ``r2_past``.
 
     Examples
     --------

@@ -117,8 +117,15 @@ def event_rates(
     color, facet : str
         Column names: a line per value of ``color``; with ``facet``, a panel (shared time
         axis) per value of it.
+    ts : str
+        The time column.
     ylabel, title : str
         Labels.
+
+    Returns
+    -------
+    plotly.graph_objects.Figure
+        One line per group and panel.
 
     Examples
     --------
@@ -193,6 +200,11 @@ def histograms(
     ylabel, title : str
         Labels.
 
+    Returns
+    -------
+    plotly.graph_objects.Figure
+        One step line per sample.
+
     Examples
     --------
     >>> fig = histograms({"a": np.array([1.0, 10, 100]), "b": np.array([0.0, 5, 50])},
@@ -256,6 +268,15 @@ def price_paths(
         Frames with ``ts`` (int64 ns) and a ``price`` column, e.g. trades.
     every : str or int
         Grid step.
+    price : str
+        The price column.
+    title : str, optional
+        The figure's title.
+
+    Returns
+    -------
+    plotly.graph_objects.Figure
+        One line per series.
 
     Examples
     --------
@@ -295,6 +316,20 @@ def mid_spread(
 
     ``mid = (bid_px_1 + ask_px_1) / 2`` and ``spread_bps = 1e4 * (ask_px_1 - bid_px_1) / mid``.
     Rows whose best levels are NaN (no valid book) leave gaps in the lines.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        A book frame, in event or clock time.
+    price_unit : str
+        Unit of the mid axis label, e.g. ``"USDT"``.
+    title : str, optional
+        The figure's title.
+
+    Returns
+    -------
+    plotly.graph_objects.Figure
+        Two panels sharing the time axis.
 
     Examples
     --------
@@ -360,6 +395,15 @@ def clock_vs_event(
         The column to show.
     start, end : int, optional
         A time window in ns (default: the whole frame).
+    ylabel : str, optional
+        The y axis label (default the column's name).
+    title : str, optional
+        The figure's title.
+
+    Returns
+    -------
+    plotly.graph_objects.Figure
+        The event-time step line and the clock-grid markers.
 
     Examples
     --------
@@ -481,6 +525,24 @@ def depth_profile(
     Pass a clock-sampled frame (:func:`lobutils.book.sampling.sample_clock`) so that each second
     weighs the same; the median over its rows is drawn. See :func:`cumulative_profile` for the
     computation.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        A book frame, best clock-sampled.
+    qty_unit : str
+        Unit of the depth axis label, e.g. ``"BTC"``.
+    points : int
+        Points of the bps grid.
+    max_bps : float, optional
+        Cap on the distance (default: where the shallowest row's top N levels end).
+    title : str, optional
+        The figure's title.
+
+    Returns
+    -------
+    plotly.graph_objects.Figure
+        A step line per side.
 
     Examples
     --------
@@ -612,6 +674,28 @@ def depth_heatmap(
     blank, where the top N levels do not reach). The colour scale is capped at the
     ``zmax_quantile`` of the non-empty bins so that a few very large orders do not wash out the
     rest. Two lines mark the best bid and best ask at each grid time.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        A book frame in event time.
+    every : str or int
+        The clock grid.
+    max_bins : int
+        The most price bins.
+    bin_size : float, optional
+        Bin width in price units (default: chosen from ``max_bins``, see :func:`heatmap_grid`).
+    price_unit, qty_unit : str
+        Units of the axis and colour-bar labels.
+    zmax_quantile : float
+        Quantile of the non-empty bins where the colour scale stops.
+    title : str, optional
+        The figure's title.
+
+    Returns
+    -------
+    plotly.graph_objects.Figure
+        The heatmap and the two best-quote lines.
 
     Examples
     --------

@@ -44,9 +44,13 @@ BPS = 1e4
 """Basis points per unit: a relative difference ``x`` is ``x * BPS`` bps."""
 
 TEMPLATE = "plotly_white"
+"""The Plotly template of every figure."""
 COLORS = qualitative.Plotly
+"""Colours of successive series (segments, models), in order."""
 BID_COLOR = "#1f77b4"
+"""Colour of the bid side."""
 ASK_COLOR = "#d62728"
+"""Colour of the ask side."""
 _QUOTES = ("usdt", "usdc", "fdusd", "busd", "tusd", "usd", "btc", "eth", "bnb", "eur", "try")
 
 METRIC_LABELS = {
@@ -68,6 +72,16 @@ METRIC_LABELS = {
 def utc(ts) -> pd.DatetimeIndex:
     """int64 ns since the epoch -> UTC datetimes (naive, as plotly wants); ``TS_NA`` -> NaT.
 
+    Parameters
+    ----------
+    ts : array_like of int64
+        Nanoseconds since the epoch.
+
+    Returns
+    -------
+    pandas.DatetimeIndex
+        Naive datetimes in UTC.
+
     Examples
     --------
     >>> from lobutils.schema import TS_NA
@@ -83,6 +97,18 @@ def units(market: str, symbol: str) -> tuple[str, str]:
     Spot and USD-M symbols are ``<base><quote>``: prices are in the quote asset, quantities in
     the base asset. COIN-M (``cm``) books quote USD per coin, and their quantities are
     contracts. A symbol with no known quote suffix gets generic names. This is for labels only.
+
+    Parameters
+    ----------
+    market : str
+        ``"spot"``, ``"usdm"`` or ``"cm"``.
+    symbol : str
+        The symbol, e.g. ``"btcusdt"`` or ``"btcusd_perp"``.
+
+    Returns
+    -------
+    price, quantity : str
+        The units, e.g. ``("USDT", "BTC")``.
 
     Examples
     --------
@@ -100,6 +126,16 @@ def units(market: str, symbol: str) -> tuple[str, str]:
 
 def nice_step(raw: float) -> float:
     """The smallest of 1, 2, 2.5 or 5 times a power of ten that is >= ``raw`` (> 0).
+
+    Parameters
+    ----------
+    raw : float
+        The step wanted, positive and finite.
+
+    Returns
+    -------
+    float
+        A round step at least as large.
 
     Examples
     --------
