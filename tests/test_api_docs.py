@@ -31,9 +31,6 @@ KNOWN_WARNINGS = [
     # a Parameters entry whose names wrap onto a second line
     ("lobutils.models.deeplob.build_deeplob_tcn", "Field list ends without a blank line"),
     ("lobutils.models.deeplob.build_multitask", "Field list ends without a blank line"),
-    # a simple table whose text runs past its column (":mod:`lobutils.evaluation`")
-    ("docstring of lobutils:", "Malformed table"),
-    ("docstring of lobutils.data.archives:", "Malformed table"),
     # window_ends's first sentence is cut at "e - T + 1 .. e", inside a literal
     ("lobutils.models.windows", "Inline literal start-string without end-string"),
 ]

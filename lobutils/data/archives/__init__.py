@@ -5,20 +5,15 @@ starts. Exchange archives give history. Each reader here turns one archive forma
 event schema of :mod:`lobutils.schema`, so that everything downstream (the book engine, the
 features, the lake) works on it unchanged:
 
-=========================  ==========================================  ======================
-source                     reader                                      gives
-=========================  ==========================================  ======================
-Binance data.vision        :func:`read_binance_vision`                 trades (``trades``,
-                           (:mod:`~lobutils.data.archives.binance_vision`)  ``aggTrades``), quotes
-                                                                       (``bookTicker``), depth
-                                                                       bands (``bookDepth``)
-Bybit order-book archives  :func:`read_bybit_orderbook`                L2 depth events
-                           (:mod:`~lobutils.data.archives.bybit`)           (snapshot + deltas)
-Tardis.dev CSV             :func:`read_tardis_book`,                   L2 depth events, book
-                           :func:`read_tardis_book_snapshots`,         frames, trades
-                           :func:`read_tardis_trades`
-                           (:mod:`~lobutils.data.archives.tardis`)
-=========================  ==========================================  ======================
+Binance data.vision
+    :func:`read_binance_vision` (:mod:`~lobutils.data.archives.binance_vision`): trades
+    (``trades``, ``aggTrades``), quotes (``bookTicker``), depth bands (``bookDepth``).
+Bybit order-book archives
+    :func:`read_bybit_orderbook` (:mod:`~lobutils.data.archives.bybit`): L2 depth events
+    (snapshot + deltas).
+Tardis.dev CSV
+    :func:`read_tardis_book`, :func:`read_tardis_book_snapshots`, :func:`read_tardis_trades`
+    (:mod:`~lobutils.data.archives.tardis`): L2 depth events, book frames, trades.
 
 :func:`lobutils.acquire.download.fetch` downloads them (with caching, resume and checksums) and
 :func:`lobutils.data.lake.convert` stores them in the parquet lake.
