@@ -295,3 +295,24 @@ def test_saving_a_chapter_in_jupyterlab_changes_nothing(tmp_path, stem):
         manager.save(model, f"{stem}.py")
         assert (tmp_path / f"{stem}.py").read_text(encoding="utf-8") == before
     assert (tmp_path / f"{stem}.ipynb").is_file()
+
+
+# The sidebar shows each page's title: the book numbers its chapters in their titles ("# 3. ..."),
+# not with `numbered: true` in _toc.yml (which would also number the appendix pages).
+_UNNUMBERED = {"01_acquisition": "its title lacks the '1. ' (notebooks/01_acquisition.py)"}
+
+
+@pytest.mark.parametrize(
+    "stem",
+    [
+        pytest.param(stem, marks=pytest.mark.xfail(reason=_UNNUMBERED[stem], strict=False))
+        if stem in _UNNUMBERED
+        else stem
+        for stem in sorted(p.stem for p in paths.NOTEBOOKS_DIR.glob("[0-9][0-9]_*.py"))
+    ],
+)
+def test_chapter_titles_are_numbered(stem):
+    """A chapter's title (its first ``# # `` line) starts with its number: ``# # 2. ...``."""
+    text = (paths.NOTEBOOKS_DIR / f"{stem}.py").read_text(encoding="utf-8")
+    title = next(line[4:] for line in text.splitlines() if line.startswith("# # "))
+    assert title.startswith(f"{int(stem[:2])}. "), f"{stem}: title {title!r}"
