@@ -501,3 +501,25 @@ def test_vendored_mathjax_is_configured():
         f"folders to every page, MathJax included ({js[:3]}): move the files of _static/ "
         "into one of the html_static_path folders of jupyter-book.yml"
     )
+
+
+def test_generated_prose_and_plotly_are_configured():
+    """Needs no browser: say() outputs are parsed as MyST, and plotly.js comes from _ext/.
+
+    ``nb_render_markdown_format: myst`` makes myst-nb parse ``text/markdown`` outputs with the
+    book's MyST extensions (``dollarmath`` among them), so their ``$...$`` becomes maths; the
+    default, CommonMark, leaves raw TeX on the page. The local extension copies the installed
+    plotly's ``plotly.min.js`` into the built ``_static/`` and loads it on every page.
+    """
+    book = _book_config()
+    sphinx = book.get("sphinx") or {}
+    assert _book_sphinx_config().get("nb_render_markdown_format") == "myst"
+    assert "dollarmath" in book["parse"]["myst_enable_extensions"]
+    local = sphinx.get("local_extensions") or {}
+    assert local.get("plotly_js") == "_ext", local
+    sys.path.insert(0, str(paths.REPO_ROOT / "_ext"))
+    try:
+        import plotly_js
+    finally:
+        sys.path.pop(0)
+    assert plotly_js.plotly_js_source().stat().st_size > 1_000_000
