@@ -130,9 +130,9 @@ walk
 # The futures first-diff condition has two halves. Binance documents the `U` half. The `pu`
 # half is needed because futures ids are not contiguous (chapter 1): a diff can start well
 # after $L + 1$ and still continue the snapshot exactly, which `pu` (the last id before it)
-# shows. The table finds the first applied diff of each segment: `buffered` counts the diffs
-# that arrived before the snapshot, `stale` those skipped as already in it, and the last three
-# columns are the first applied diff's ids relative to $L$.
+# shows. The table finds the first applied diff of each segment: the snapshot's line in its
+# file, `buffered` (the diffs that arrived before the snapshot), `stale` (those skipped as
+# already in it), and the first applied diff's ids relative to $L$.
 
 # %%
 reconstruct(rec, levels=LEVELS)  # warm-up: numba loads its compiled kernel once per process
@@ -559,7 +559,7 @@ print(f"identical top of book with 1 and {LEVELS} levels: {one.equals(top)}")
 try:
     reconstruct(depth[depth.kind != SNAPSHOT], levels=LEVELS, chain=rec.market)
 except ValueError as exc:
-    print(textwrap.fill(f"{type(exc).__name__}: {exc}", 90))
+    print(textwrap.fill(f"{type(exc).__name__}: {exc}", 72))
 
 # %% [markdown]
 # ````{admonition} Solution 3

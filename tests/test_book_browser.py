@@ -181,11 +181,12 @@ def check_heatmap(url: str, profile: Path) -> str:
     return section["id"] if section else ""
 
 
-PAGE_LIMIT = 1_500_000
-"""Bytes a chapter page may weigh: plotly.js (4.8 MB) is loaded from _static/, not inlined."""
+PAGE_LIMIT = 3_000_000
+"""Bytes a chapter page may weigh, its figures' data included: less than plotly.js alone
+(4.8 MB), which is loaded from _static/, not inlined."""
 
 
-def check_plotly_once(page: Path) -> None:
+def check_plotly_once(page: Path, limit: int = PAGE_LIMIT) -> None:
     """The page loads plotly.js from one file of the book, and stays small.
 
     The figures' outputs hold no copy of the library (:class:`lobutils.plots.style.BookRenderer`);
@@ -193,7 +194,7 @@ def check_plotly_once(page: Path) -> None:
     ``_ext/plotly_js.py``), a file that exists in the built book.
     """
     size = page.stat().st_size
-    assert size < PAGE_LIMIT, f"{page.name} weighs {size:,} bytes: plotly.js inlined again?"
+    assert size < limit, f"{page.name} weighs {size:,} bytes: plotly.js inlined again?"
     raw = bs4.BeautifulSoup(page.read_text(encoding="utf-8"), "html.parser")
     srcs = [s["src"] for s in raw.select("script[src]") if "plotly" in s["src"].lower()]
     assert len(srcs) == 1, f"{page.name}: plotly.js is loaded by {srcs}, not by one script"
@@ -374,7 +375,7 @@ def test_synthetic_book_in_the_browser(synthetic_book, tmp_path):
     page2 = (html / "notebooks" / "02_heatmap.html").as_uri()
     section = check_heatmap(page2, profile)
     assert section == "the-depth-heatmap"
-    check_plotly_once(html / "notebooks" / "02_heatmap.html")
+    check_plotly_once(html / "notebooks" / "02_heatmap.html", limit=300_000)
     # generated prose (lobutils.report.say) renders its maths, offline
     check_math(html / "notebooks" / "02_heatmap.html", profile, least=2)
     # the results table

@@ -55,6 +55,11 @@ def _messages(depth: pd.DataFrame) -> pd.DataFrame:
     return depth.drop_duplicates("msg")
 
 
+def _line_in_file(rec, line: int) -> int:
+    """The line number within its file of a recording's global line number."""
+    return int(rec.locate(int(line)).rsplit(":", 1)[1])
+
+
 def sync_walk(rec, after: int = 6) -> tuple[pd.DataFrame, int]:
     """The first diffs of a recording, fed to the reference book as a reader must.
 
@@ -71,7 +76,7 @@ def sync_walk(rec, after: int = 6) -> tuple[pd.DataFrame, int]:
     Returns
     -------
     walk : pandas.DataFrame
-        One row per diff: ``line`` (``file:line``), ``arrived`` (before or after the snapshot),
+        One row per diff: ``line`` (in its file), ``arrived`` (before or after the snapshot),
         its ids relative to the snapshot's ``lastUpdateId`` L (``U - L``, ``u - L``,
         ``pu - L``; ``<NA>`` on spot, which has no ``pu``), ``levels`` and the book's
         ``outcome``.
@@ -101,7 +106,7 @@ def sync_walk(rec, after: int = 6) -> tuple[pd.DataFrame, int]:
             continue  # buffered diffs (i < snap_pos) are replayed first, then the rest in order
         rows.append(
             {
-                "line": rec.locate(int(lines[i])),
+                "line": _line_in_file(rec, lines[i]),
                 "arrived": "before the snapshot" if i < snap_pos else "after",
                 "U - L": first - L,
                 "u - L": last - L,
@@ -127,7 +132,7 @@ def first_applied(recs: Mapping[str, object], books: Mapping[str, Book]) -> pd.D
     Returns
     -------
     pandas.DataFrame
-        One row per segment: ``chain``, ``snapshot`` (``file:line``), ``buffered`` (diffs that
+        One row per segment: ``chain``, ``snapshot line`` (in its file), ``buffered`` (diffs that
         arrived before the snapshot), ``stale`` (diffs skipped as already in it), and the first
         applied diff's ids relative to the snapshot's L (``U - L``, ``u - L``, ``pu - L``).
 
@@ -149,7 +154,7 @@ def first_applied(recs: Mapping[str, object], books: Mapping[str, Book]) -> pd.D
         lid = int(snap.last_id)
         rows[name] = {
             "chain": r.market,
-            "snapshot": r.locate(int(snap.line)),
+            "snapshot line": _line_in_file(r, snap.line),
             "buffered": int((diffs.line < snap.line).sum()),
             "stale": int(book.stats["stale"]),
             "U - L": int(first.first_id) - lid,
