@@ -24,10 +24,22 @@ def say(text: str) -> None:
     In a notebook the text renders as Markdown; elsewhere IPython prints the object's repr.
     IPython is imported on the first call (it comes with the ``book`` extra).
 
+    Maths is written as in the chapters' Markdown cells, ``$R^2_{oos}$`` inline and ``$$...$$``
+    for a display (in an f-string: ``rf"$\\alpha = {a}$"``, braces doubled). JupyterLab
+    typesets it in the output; the book parses these outputs as MyST with the chapters'
+    extensions (``nb_render_markdown_format: myst`` in ``jupyter-book.yml``), so MathJax
+    renders it there too (``tests/test_book_browser.py`` checks). A cell that only calls
+    ``say`` is tagged ``remove-input``: the reader sees the sentence, not the code.
+
     Parameters
     ----------
     text
         Markdown source.
+
+    Returns
+    -------
+    None
+        The text is displayed.
 
     Examples
     --------

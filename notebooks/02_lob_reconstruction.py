@@ -12,7 +12,7 @@
 # ---
 
 # %% [markdown]
-# # Exact L2 reconstruction
+# # 2. Exact L2 reconstruction
 #
 # A recording holds one snapshot of the book and a stream of diffs. This chapter turns them
 # into the book itself: the exact top N price levels after every update, checked against the
@@ -46,18 +46,19 @@ import contextlib
 import inspect
 import io
 import json
-import time
+import textwrap
 
 import numpy as np
 import pandas as pd
 
 from lobutils.book import INVALID, VALID, ReferenceBook, check_bbo, reconstruct, sample_clock
+from lobutils.book import diagnostics as diag
 from lobutils.data import read_binance_recording, segment, segments
 from lobutils.paths import report_dir, write_metrics
 from lobutils.plots import book as plots
-from lobutils.report import setup_display
+from lobutils.report import say, setup_display
 from lobutils.runner import cli
-from lobutils.schema import BID, DIFF, SNAPSHOT
+from lobutils.schema import DIFF, SNAPSHOT
 
 setup_display(width=120)
 
@@ -110,31 +111,9 @@ print(inspect.getsource(ReferenceBook.diff))
 # in that order, with their ids relative to $L$.
 
 # %%
-snap_msg = int(rec.depth.loc[rec.depth.kind == SNAPSHOT, "msg"].iat[0])
-head = rec.depth[rec.depth.msg <= snap_msg + 6]
-msgs = ReferenceBook.messages(head)
-lines = head.drop_duplicates("msg")["line"].to_numpy()
-snap_pos = next(i for i, m in enumerate(msgs) if m[0] == SNAPSHOT)
-walk = ReferenceBook(rec.market)
-_, _, L, _, _, _, snap_bids, snap_asks = msgs[snap_pos]
-walk.snapshot(L, snap_bids, snap_asks)
-steps = []
-for i, (kind, first, last, prev, _, _, bids, asks) in enumerate(msgs):
-    if kind == SNAPSHOT:
-        continue  # buffered diffs (i < snap_pos) are replayed first, then the rest in order
-    steps.append(
-        {
-            "line": rec.locate(int(lines[i])),
-            "arrived": "before the snapshot" if i < snap_pos else "after",
-            "U - L": first - L,
-            "u - L": last - L,
-            "pu - L": prev - L if prev >= 0 else None,
-            "levels": len(bids) + len(asks),
-            "outcome": walk.diff(first, last, prev, bids, asks),
-        }
-    )
-print(f"snapshot at {rec.locate(int(lines[snap_pos]))}, lastUpdateId L = {L}")
-pd.DataFrame(steps)
+walk, L = diag.sync_walk(rec, after=6)
+print(f"the snapshot's lastUpdateId: L = {L}")
+walk
 
 # %% [markdown]
 # The diffs that ended before the snapshot are stale and skipped. The first one that reaches
@@ -151,52 +130,32 @@ pd.DataFrame(steps)
 # The futures first-diff condition has two halves. Binance documents the `U` half. The `pu`
 # half is needed because futures ids are not contiguous (chapter 1): a diff can start well
 # after $L + 1$ and still continue the snapshot exactly, which `pu` (the last id before it)
-# shows. The table finds the first applied diff of each segment.
+# shows. The table finds the first applied diff of each segment: the snapshot's line in its
+# file, `buffered` (the diffs that arrived before the snapshot), `stale` (those skipped as
+# already in it), and the first applied diff's ids relative to $L$.
 
 # %%
 reconstruct(rec, levels=LEVELS)  # warm-up: numba loads its compiled kernel once per process
 books = {name: reconstruct(r, levels=LEVELS, include_invalid=True) for name, r in recs.items()}
 
-
-def sync_row(r, book):
-    m = r.depth.drop_duplicates("msg")
-    snap = m[m.kind == SNAPSHOT].iloc[0]
-    diffs = m[m.kind == DIFF]
-    first = diffs[diffs.last_id == book.frame.update_id.iat[0]].iloc[0]
-    lid = int(snap.last_id)
-    return {
-        "chain": r.market,
-        "snapshot at": r.locate(int(snap.line)),
-        "lastUpdateId L": lid,
-        "diffs before the snapshot": int((diffs.line < snap.line).sum()),
-        "stale": book.stats["stale"],
-        "first applied: U - L": int(first.first_id) - lid,
-        "u - L": int(first.last_id) - lid,
-        "pu - L": int(first.prev_id) - lid if first.prev_id >= 0 else None,
-    }
-
-
-pd.DataFrame({name: sync_row(recs[name], b) for name, b in books.items()}).T
+# %%
+diag.first_applied(recs, books)
 
 # %% [markdown]
 # Futures keep a diff whose `u` equals $L$ (it is not stale, and applying it again changes
 # nothing). A reader that drops it, as the spot rule would, meets next a diff that starts
-# after $L + 1$. The cell below looks for that case in each futures segment.
+# after $L + 1$. Here is that case in each futures segment: the first diff with $u > L$.
 
-# %%
+# %% tags=["remove-input"]
 for name, r in recs.items():
-    if r.market != "futures":
-        continue
-    m = r.depth.drop_duplicates("msg")
-    lid = int(m.loc[m.kind == SNAPSHOT, "last_id"].iat[0])
-    nxt = m[(m.kind == DIFF) & (m.last_id > lid)].iloc[0]
-    U, pu = int(nxt.first_id), int(nxt.prev_id)
-    verdict = (
-        "U alone would call this a gap; pu == L shows it continues the snapshot"
-        if U > lid + 1
-        else "it straddles L + 1, so U alone suffices"
-    )
-    print(f"{name}: first diff with u > L has U - L = {U - lid}, pu - L = {pu - lid}: {verdict}")
+    if r.market == "futures":
+        c = diag.futures_continuation(r)
+        verdict = (
+            "`U` alone would call this a gap, while `pu` shows it continues the snapshot"
+            if c["gap_by_U"]
+            else "it straddles $L + 1$, so `U` alone suffices"
+        )
+        say(f"- **{name}**: $U - L = {c['U - L']}$, $pu - L = {c['pu - L']}$: {verdict}.")
 
 # %% [markdown]
 # ## 3. Every segment, with the numba kernel
@@ -209,16 +168,21 @@ for name, r in recs.items():
 # column and the rows that are not valid states.
 
 # %%
-cols = ["applied", "stale", "duplicates", "gaps", "crossed", "snapshots", "unsynced", "rows"]
-cols += ["level_updates", "max_bid_levels", "max_ask_levels"]
 raw_stats = pd.DataFrame({name: b.stats for name, b in books.items()}).T
-stats = raw_stats[cols].astype(int)
-stats["level updates/s"] = (stats.level_updates / raw_stats.seconds.astype(float)).astype(int)
-stats
+raw_stats[["applied", "stale", "duplicates", "gaps", "crossed", "unsynced"]].astype(int)
+
+# %% [markdown]
+# The book frame each replay produced, how deep the kernel's book got, and its throughput:
+
+# %%
+size = raw_stats[["rows", "level_updates", "max_bid_levels", "max_ask_levels"]].astype(int)
+size["updates/s"] = (size.level_updates / raw_stats.seconds.astype(float)).astype(int)
+size.rename(columns=lambda c: c.replace("_", " "))
 
 # %% [markdown]
 # On the bundled data every diff after the snapshot was applied: no gap, no duplicate, no crossed
-# state, nothing left unsynced. `max_bid_levels` and `max_ask_levels` show how deep the book the kernel tracked got.
+# state, nothing left unsynced. The max bid and ask levels show how deep the book the kernel
+# tracked got.
 # It can exceed the snapshot's 1000 levels per side, because diffs add levels outside its range.
 # Only the top of the book is certain, though: a level beyond the snapshot's depth that no diff
 # touched is missing from the book, so the top N are exact only while N stays well inside the
@@ -234,12 +198,12 @@ stats
 # %%
 bbo = pd.DataFrame({name: check_bbo(b.frame, recs[name].bbo) for name, b in books.items()}).T
 bbo = bbo.drop(columns="bbo_first_mismatch").astype(int)
-bbo.assign(**{"matched (%)": (100 * bbo.bbo_matched / bbo.bbo_compared).round(2)})
+shown = bbo.rename(columns=lambda c: c.removeprefix("bbo_")).rename(columns={"total": "quotes"})
+shown.assign(**{"matched (%)": (100 * bbo.bbo_matched / bbo.bbo_compared).round(2)})
 
-# %%
-total_compared = int(bbo.bbo_compared.sum())
-total_bad = int(bbo.bbo_mismatched.sum())
-print(
+# %% tags=["remove-input"]
+total_compared, total_bad = int(bbo.bbo_compared.sum()), int(bbo.bbo_mismatched.sum())
+say(
     f"{total_compared:,} quotes compared over {len(bbo)} segments, {total_bad} mismatched: "
     + ("every compared quote matches the rebuilt book exactly." if total_bad == 0 else "CHECK!")
 )
@@ -266,51 +230,23 @@ diff_msgs = depth.loc[depth.kind == DIFF, "msg"].unique()
 k = int(diff_msgs[len(diff_msgs) // 2])  # a diff in the middle of the recording
 base = books[FOCUS.name].frame
 after_k = base[base.update_id == int(depth.loc[depth.msg == k, "last_id"].iat[0])].iloc[0]
+scenarios = diag.damaged_depth(depth, k, ask_px=after_k.ask_px_1)
 
-gap_depth = depth[depth.msg != k]
-renumbered = depth.assign(msg=2 * depth.msg)  # room for a second copy of message k
-dup_depth = pd.concat([renumbered, renumbered[renumbered.msg == 2 * k].assign(msg=2 * k + 1)])
-dup_depth = dup_depth.sort_values("msg", kind="stable")
-bogus = depth[depth.msg == k].iloc[:1].assign(side=BID, price=after_k.ask_px_1, qty=1.0)
-cross_depth = pd.concat([depth, bogus]).sort_values("msg", kind="stable")
+# %% [markdown]
+# Each copy is replayed with the same rules. The table counts what the replay did, the valid
+# rows and `INVALID` marker rows of its frame, the valid rows whose levels are *unlike* the
+# undamaged book's row of the same update id, and the bookTicker check.
 
-scenarios = {"original": depth, "gap": gap_depth, "duplicate": dup_depth, "crossed": cross_depth}
+# %%
 damaged = {
     name: reconstruct(d, levels=LEVELS, chain=rec.market, include_invalid=True)
     for name, d in scenarios.items()
 }
-original = base[base.status == VALID].drop(columns=["ts", "local_ts", "status"])
-original = original.set_index("update_id")
-
-
-def unlike_original(frame):
-    """Valid rows whose levels differ from the undamaged book's row of the same update id."""
-    rows = frame[frame.status == VALID].drop(columns=["ts", "local_ts", "status"])
-    rows = rows.set_index("update_id")
-    same = np.isclose(rows, original.loc[rows.index], rtol=0, atol=0, equal_nan=True)
-    return int((~same).any(axis=1).sum())
-
-
-demo = pd.DataFrame(
-    {
-        name: {
-            **{c: b.stats[c] for c in ("applied", "gaps", "duplicates", "crossed", "unsynced")},
-            "valid rows": int((b.frame.status == VALID).sum()),
-            "INVALID markers": int((b.frame.status == INVALID).sum()),
-            "valid rows unlike the original": unlike_original(b.frame),
-            **{
-                c: v
-                for c, v in check_bbo(b.frame, rec.bbo).items()
-                if c in ("bbo_matched", "bbo_mismatched")
-            },
-        }
-        for name, b in damaged.items()
-    }
-).T
-demo
+demo = diag.damage_table(damaged, rec.bbo)
+demo.T
 
 # %% [markdown]
-# Reading the table row by row:
+# Reading the table scenario by scenario:
 #
 # - **gap**: the next diff does not chain, so the book counts one gap, emits one `INVALID`
 #   marker row at that moment, and stops. Every later diff waits for a new snapshot. The bundled
@@ -323,7 +259,7 @@ demo
 #   flagged `CROSSED` instead of being emitted as valid, and the quotes of flagged states are
 #   not compared (fewer matches, no mismatch). The flag lasts only while the bogus level is at
 #   or above the best ask. If the market moves away, the book uncrosses, and the bogus level can
-#   linger below the top until a real update at its price replaces it: the last column counts
+#   linger below the top until a real update at its price replaces it: `unlike original` counts
 #   the valid rows that still differ from the undamaged book. The crossed check catches a
 #   corrupted book only while the damage touches the top; update ids and the bookTicker check
 #   guard the rest.
@@ -332,14 +268,12 @@ demo
 # carries the last valid state across an invalid stretch.
 
 # %%
-gap_grid = sample_clock(damaged["gap"].frame, GRID, start=base.ts.iat[0], end=base.ts.iat[-1])
-gap_ts = damaged["gap"].frame.loc[damaged["gap"].frame.status == INVALID, "ts"].iat[0]
-has_book = gap_grid.bid_px_1.notna()
-print(
-    f"{GRID} grid: {int(has_book[gap_grid.ts < gap_ts].sum())} of {int((gap_grid.ts < gap_ts).sum())} "
-    f"grid times before the gap have a book, {int(has_book[gap_grid.ts >= gap_ts].sum())} of "
-    f"{int((gap_grid.ts >= gap_ts).sum())} after it"
-)
+gap_frame = damaged["gap"].frame
+gap_grid = sample_clock(gap_frame, GRID, start=base.ts.iat[0], end=base.ts.iat[-1])
+gap_ts = gap_frame.loc[gap_frame.status == INVALID, "ts"].iat[0]
+when = np.where(gap_grid.ts < gap_ts, "before the gap", "from the gap on")
+has_book = gap_grid.bid_px_1.notna().groupby(when).agg(["sum", "size"])
+has_book.set_axis([f"{GRID} grid times with a book", "grid times"], axis=1)
 
 # %% [markdown]
 # ## 6. The reference book and the kernel agree
@@ -350,27 +284,15 @@ print(
 # both on the same input.
 
 # %%
-prefix = depth[depth.msg < REFERENCE_MESSAGES]
-n_updates = int((prefix.side != 0).sum())
-ref_msgs = ReferenceBook.messages(prefix)
-t0 = time.perf_counter()
-ref_frame = ReferenceBook(rec.market).replay(ref_msgs, LEVELS)
-ref_s = time.perf_counter() - t0
-fast = [
-    reconstruct(prefix, levels=LEVELS, chain=rec.market, include_invalid=True) for _ in range(5)
-]
-kernel_s = min(b.stats["seconds"] for b in fast)
-pd.testing.assert_frame_equal(fast[0].frame, ref_frame)  # raises if any value differs
-identical = fast[0].frame.equals(ref_frame)
-print(
-    f"{FOCUS.name}, first {len(ref_msgs):,} messages ({n_updates:,} level updates): "
-    f"{len(ref_frame):,} rows, identical: {identical}"
-)
-print(
-    "measured on this machine, in this run:\n"
-    f"  reference book  {n_updates / ref_s:12,.0f} level updates/s\n"
-    f"  numba kernel    {n_updates / kernel_s:12,.0f} level updates/s (best of 5)\n"
-    f"  kernel / reference: {ref_s / kernel_s:,.0f}x"
+ref = diag.reference_check(depth, rec.market, LEVELS, REFERENCE_MESSAGES)  # raises if unequal
+
+# %% tags=["remove-input"]
+n_updates, ref_s, kernel_s = ref["level_updates"], ref["reference_s"], ref["kernel_s"]
+say(
+    f"{FOCUS.name}, first {ref['messages']:,} messages ({n_updates:,} level updates): "
+    f"{ref['rows']:,} rows, identical: **{ref['identical']}**. Measured on this machine, in "
+    f"this run: the reference book replays {n_updates / ref_s:,.0f} level updates/s, the numba "
+    f"kernel {n_updates / kernel_s:,.0f} (best of 5), {ref_s / kernel_s:,.0f} times as fast."
 )
 
 # %% [markdown]
@@ -386,19 +308,7 @@ print(
 # event time. Its rows are irregular, and their rate differs from market to market.
 
 # %%
-event = pd.DataFrame(
-    {
-        name: {
-            "rows": int((b.frame.status == VALID).sum()),
-            "rows/s": (b.frame.status == VALID).sum()
-            / ((b.frame.ts.iat[-1] - b.frame.ts.iat[0]) / 1e9),
-            "median gap between rows (ms)": np.median(np.diff(b.frame.ts)) / 1e6,
-            "max gap between rows (ms)": np.max(np.diff(b.frame.ts)) / 1e6,
-        }
-        for name, b in books.items()
-    }
-).T.astype(float)
-event.round(1)
+diag.event_time_table(books)
 
 # %% [markdown]
 # Models and statistics usually want **clock time**: one row every 100 ms or every second.
@@ -410,24 +320,11 @@ event.round(1)
 # Taking the *nearest* state, or interpolating between the states around $t$, would use a diff
 # from after $t$: information nobody had at $t$. Features built that way leak the future into
 # every backtest that uses them. The sampled frame keeps `state_ts`, the time of the state it
-# used, so the age of the book at each grid time, $t - \text{state\_ts}$, is visible.
+# used, so the age of the book at each grid time, $t - \text{state\_ts}$, is visible. The table
+# checks, on every row, that no state comes from after its grid time.
 
 # %%
-clock_rows = {}
-for name, b in books.items():
-    for every in (FINE_GRID, GRID):
-        s = sample_clock(b.frame, every)
-        ok = s.bid_px_1.notna()
-        age_ms = (s.ts - s.state_ts)[ok] / 1e6
-        assert (s.state_ts[ok] <= s.ts[ok]).all()  # no look-ahead, checked on every row
-        clock_rows[(name, every)] = {
-            "grid rows": len(s),
-            "with a book": int(ok.sum()),
-            "median age (ms)": float(np.median(age_ms)),
-            "p99 age (ms)": float(np.percentile(age_ms, 99)),
-        }
-clock = pd.DataFrame(clock_rows).T.round(1)
-clock.astype({"grid rows": int, "with a book": int})
+diag.clock_age_table(books, (FINE_GRID, GRID))
 
 # %% [markdown]
 # On spot, a diff arrives every 100 ms, so on a 100 ms grid the state is up to 100 ms old; on
@@ -471,11 +368,13 @@ fig.show()
 # %%
 spread_bps = 1e4 * (fine.ask_px_1 - fine.bid_px_1) / ((fine.ask_px_1 + fine.bid_px_1) / 2)
 tick = float(np.min(np.diff(np.unique(valid.bid_px_1.round(10)))))
-one_tick = np.isclose(fine.ask_px_1 - fine.bid_px_1, tick)
-print(
-    f"{FOCUS.name}: median spread {spread_bps.median():.4f} bps; the smallest bid price step "
-    f"seen is {tick:g} {PRICE_UNIT}, and the spread is exactly that one step "
-    f"{100 * one_tick[fine.bid_px_1.notna()].mean():.1f}% of the time"
+one_tick = np.isclose(fine.ask_px_1 - fine.bid_px_1, tick)[fine.bid_px_1.notna()]
+
+# %% tags=["remove-input"]
+say(
+    f"{FOCUS.name}: the median spread is {spread_bps.median():.4f} bps; the smallest bid price "
+    f"step seen is {tick:g} {PRICE_UNIT}, and the spread is exactly that one step "
+    f"{100 * one_tick.mean():.1f}% of the time."
 )
 
 # %% [markdown]
@@ -504,9 +403,12 @@ fig.show()
 
 # %%
 x_bps, bid_depth, ask_depth = plots.cumulative_profile(deep_grid)
-print(
-    f"within {x_bps[-1]:.2f} bps of the mid, median depth: bids {np.median(bid_depth[:, -1]):,.2f}, "
-    f"asks {np.median(ask_depth[:, -1]):,.2f} {QTY_UNIT}"
+
+# %% tags=["remove-input"]
+say(
+    f"Within {x_bps[-1]:.2f} bps of the mid, the median depth is "
+    f"{np.median(bid_depth[:, -1]):,.2f} {QTY_UNIT} on the bid side and "
+    f"{np.median(ask_depth[:, -1]):,.2f} {QTY_UNIT} on the ask side."
 )
 
 # %% [markdown]
@@ -549,18 +451,24 @@ fig.show()
 # %%
 argv = ["reconstruct", *(str(f) for f in FOCUS.files)]
 argv += ["--levels", str(LEVELS), "--grid", GRID, "--out", "book.parquet", "--json"]
-print("python -m lobutils " + " ".join([argv[0], *(f.name for f in FOCUS.files), *argv[-7:]]))
+files = " ".join(f.name for f in FOCUS.files)
+print(f"python -m lobutils reconstruct \\\n    {files} \\\n    {' '.join(argv[-7:])}")
 with contextlib.chdir(OUT), contextlib.redirect_stdout(io.StringIO()) as captured:
     exit_status = cli.main(argv)
-summary = json.loads(captured.getvalue())
-print(f"exit status {exit_status}")
-print(json.dumps(summary, indent=1))
+summary = json.loads(captured.getvalue())  # the JSON line: a few of its counts below
+counts = ["rows", "applied", "gaps", "crossed", "unsynced", "bbo_compared", "bbo_mismatched"]
+pd.Series(
+    {"exit status": exit_status, **{c: summary[c] for c in counts}}, name=FOCUS.name
+).to_frame()
 
 # %%
 written = pd.read_parquet(OUT / "book.parquet")
 same = written.equals(sample_clock(books[FOCUS.name].frame, GRID))
-print(
-    f"book.parquet: {written.shape[0]} rows x {written.shape[1]} columns; equal to this chapter's {GRID} grid: {same}"
+
+# %% tags=["remove-input"]
+say(
+    f"`book.parquet` has {written.shape[0]:,} rows and {written.shape[1]} columns, and it is "
+    f"equal to this chapter's {GRID} grid: **{same}**."
 )
 
 # %% [markdown]
@@ -568,35 +476,36 @@ print(
 
 # %%
 keys = ["applied", "stale", "gaps", "crossed", "duplicates", "unsynced", "rows", "level_updates"]
-metrics = {
-    "levels": LEVELS,
-    "segments": {
-        name: {
-            **{c: b.stats[c] for c in keys},
-            **{c: bbo.loc[name, c] for c in ("bbo_matched", "bbo_mismatched", "bbo_compared")},
-        }
-        for name, b in books.items()
-    },
-    "gap_demo": {
-        "segment": FOCUS.name,
-        **{
-            scenario: {
-                c.lower().replace(" ", "_"): demo.loc[scenario, c]
-                for c in demo.columns
-                if c not in ("bbo_matched", "bbo_mismatched")
-            }
-            for scenario in ("gap", "duplicate", "crossed")
+quotes = ["bbo_matched", "bbo_mismatched", "bbo_compared"]
+per_segment = {
+    name: {**{c: b.stats[c] for c in keys}, **bbo.loc[name, quotes].to_dict()}
+    for name, b in books.items()
+}
+damage = demo.drop(columns=["bbo_matched", "bbo_mismatched"]).rename(
+    columns=lambda c: c.replace(" ", "_")
+)
+gap_demo = {s: damage.loc[s].to_dict() for s in ("gap", "duplicate", "crossed")}
+speed = round(ref["reference_s"] / ref["kernel_s"], 1)
+reference = {c: ref[c] for c in ("messages", "level_updates", "identical")}
+
+# %% [markdown]
+# `metrics.json` holds all of them; the table shows the counts that must be zero or large.
+
+# %%
+metrics = write_metrics(
+    OUT,
+    {
+        "levels": LEVELS,
+        "segments": per_segment,
+        "gap_demo": {"segment": FOCUS.name, **gap_demo},
+        "reference_check": {
+            "segment": FOCUS.name,
+            **reference,
+            "kernel_over_reference_speed": speed,
         },
     },
-    "reference_check": {
-        "segment": FOCUS.name,
-        "messages": len(ref_msgs),
-        "level_updates": n_updates,
-        "identical": identical,
-        "kernel_over_reference_speed": round(ref_s / kernel_s, 1),
-    },
-}
-pd.DataFrame(write_metrics(OUT, metrics)["segments"]).T
+)
+pd.DataFrame(metrics["segments"]).T[["applied", "gaps", "crossed", "unsynced", *quotes[1:]]]
 
 # %% [markdown]
 # ## Key takeaways
@@ -623,30 +532,51 @@ pd.DataFrame(write_metrics(OUT, metrics)["segments"]).T
 # 3. On the fine grid, what share of grid times sees a book state older than 100 ms, per
 #    segment? Relate the answer to each stream's update interval.
 
+# %% [markdown]
+# ````{admonition} Solution 1
+# :class: dropdown
+# No. Each side is kept in full by tick, and only the read-out is cut at N levels, so the best
+# bid and ask, and their sizes, are the same in a one-level book as in the `LEVELS`-level book,
+# row for row.
+# ````
+
 # %% tags=["hide-input"]
 # Solution 1: the top level is the same whatever N is.
 one = reconstruct(rec, levels=1).frame
 top = valid[one.columns]
 print(f"identical top of book with 1 and {LEVELS} levels: {one.equals(top)}")
 
+# %% [markdown]
+# ````{admonition} Solution 2
+# :class: dropdown
+# Without a snapshot the book never leaves `no_book`: no diff may be applied, since a diff only
+# says how levels *changed*, and nothing can be said about the levels it leaves alone.
+# `reconstruct` refuses with an error rather than emit a book it cannot know.
+# ````
+
 # %% tags=["hide-input"]
 # Solution 2: without a snapshot no diff can be applied, and reconstruct says so.
 try:
     reconstruct(depth[depth.kind != SNAPSHOT], levels=LEVELS, chain=rec.market)
 except ValueError as exc:
-    print(f"{type(exc).__name__}: {exc}")
+    print(textwrap.fill(f"{type(exc).__name__}: {exc}", 72))
+
+# %% [markdown]
+# ````{admonition} Solution 3
+# :class: dropdown
+# Spot diffs come every 100 ms, so a state is rarely older than that: only when a 100 ms batch
+# is missing (no change, so no message) or late. Futures diffs come more often, but a quiet
+# moment can leave the book unchanged for longer than 100 ms.
+# ````
 
 # %% tags=["hide-input"]
-# Solution 3: the share of grid times whose state is older than 100 ms.
+# Solution 3: the share of grid times whose state is older than 100 ms, per segment.
 older = {}
 for name, b in books.items():
     s = sample_clock(b.frame, FINE_GRID)
     ok = s.bid_px_1.notna()
     older[name] = float(((s.ts - s.state_ts)[ok] > 100_000_000).mean())
-print(pd.Series(older, name="share older than 100 ms").round(4).to_string())
-# Spot diffs come every 100 ms, so a state is rarely older than that: only when a 100 ms batch
-# is missing (no change, so no message) or late. Futures diffs come more often, but a quiet
-# moment can leave the book unchanged for longer than 100 ms.
+pd.Series(older, name="share older than 100 ms").round(4).to_frame()
 
 # %% [markdown]
 # ## References

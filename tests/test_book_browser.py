@@ -5,7 +5,7 @@ Two books are checked:
 1. **A tiny synthetic book, always** (where Chromium and Jupyter Book are installed). It is
    built in a temporary folder with the repository's own ``jupyter-book.yml``, from three
    synthetic chapters executed by :func:`lobutils.runner.chapters.run_chapter` (so with the
-   ``notebook`` Plotly renderer, as in ``make book``): an intro, a chapter with a heatmap,
+   runner's Plotly renderer, which :mod:`lobutils.plots` turns into ``book``, as in ``make book``): an intro, a chapter with a heatmap,
    and a chapter with a results table. Building the real book needs every chapter executed
    (many minutes), so the test builds one that exercises the same configuration, renderer,
    theme and navigation in about a minute.
@@ -22,8 +22,8 @@ The real book's chapter 3, and the synthetic intro, also have their formulas che
 (Chromium resolves no host name): the page loads MathJax from the book's own ``_static/`` (the
 copy vendored in ``_vendor/mathjax/``, see ``jupyter-book.yml``), once, from no CDN, and every
 ``$...$``/``$$...$$`` became an SVG ``mjx-container`` (raw TeX is what a reader sees otherwise).
-Plotly's ``notebook`` renderer writes a ``<script>`` for MathJax from cdnjs into every figure
-output (plotly hard-codes it); offline it fails to load, harmlessly, and the check ignores it.
+Each figure page loads plotly.js once, from the book's ``_static/plotly/`` (no page inlines the
+4.8 MB library), and generated prose (``lobutils.report.say``) has its maths rendered too.
 Screenshots go to ``reports/browser/`` (``$LOBUTILS_REPORTS_DIR/browser``).
 
 One check needs neither Chromium nor a built book: that ``jupyter-book.yml`` points MathJax at
@@ -181,6 +181,28 @@ def check_heatmap(url: str, profile: Path) -> str:
     return section["id"] if section else ""
 
 
+PAGE_LIMIT = 3_000_000
+"""Bytes a chapter page may weigh, its figures' data included: less than plotly.js alone
+(4.8 MB), which is loaded from _static/, not inlined."""
+
+
+def check_plotly_once(page: Path, limit: int = PAGE_LIMIT) -> None:
+    """The page loads plotly.js from one file of the book, and stays small.
+
+    The figures' outputs hold no copy of the library (:class:`lobutils.plots.style.BookRenderer`);
+    the page's head loads ``_static/plotly/plotly.min.js`` (the local extension
+    ``_ext/plotly_js.py``), a file that exists in the built book.
+    """
+    size = page.stat().st_size
+    assert size < limit, f"{page.name} weighs {size:,} bytes: plotly.js inlined again?"
+    raw = bs4.BeautifulSoup(page.read_text(encoding="utf-8"), "html.parser")
+    srcs = [s["src"] for s in raw.select("script[src]") if "plotly" in s["src"].lower()]
+    assert len(srcs) == 1, f"{page.name}: plotly.js is loaded by {srcs}, not by one script"
+    local = Path(url2pathname(urlparse(urljoin(page.as_uri(), srcs[0])).path))
+    assert local.is_file() and "/_static/" in local.as_posix(), f"{page.name}: {srcs[0]}"
+    assert local.stat().st_size > 1_000_000, f"{local} is not plotly.js"
+
+
 def check_results_table(url: str, profile: Path, columns: set[str]) -> tuple[int, str]:
     """The page holds a pandas results table with these columns; returns its rows and section."""
     dom = dump_dom(url, profile)
@@ -268,6 +290,11 @@ REPORT_DIR = None
 import numpy as np
 import plotly.graph_objects as go
 
+import lobutils.plots.style  # noqa: F401  (as every chapter that draws: the book's renderer)
+from lobutils.report import say
+
+say(rf"Generated prose with maths: $R^2_{{oos}} = {0.012:.3f}$ and $\\alpha = {0.05}$.")
+
 z = np.add.outer(np.arange(LEVELS), np.arange(30)) % 7
 go.Figure(go.Heatmap(z=z, colorscale="Viridis")).update_layout(title="depth heatmap").show()
 """
@@ -306,7 +333,9 @@ def synthetic_book(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("book")
     for name in ("jupyter-book.yml", "references.bib"):
         shutil.copy(paths.REPO_ROOT / name, root / name)
-    for folder in _book_sphinx_config().get("html_static_path", []):  # the vendored MathJax
+    folders = _book_sphinx_config().get("html_static_path", [])  # the vendored MathJax
+    folders += list(_book_config().get("sphinx", {}).get("local_extensions", {}).values())
+    for folder in folders:
         shutil.copytree(paths.REPO_ROOT / folder, root / folder)
     (root / "intro.md").write_text(INTRO)
     (root / "_toc.yml").write_text(TOC)
@@ -334,6 +363,7 @@ def synthetic_book(tmp_path_factory) -> Path:
 
 
 @browser
+@pytest.mark.notebook  # executes its synthetic chapters through papermill
 def test_synthetic_book_in_the_browser(synthetic_book, tmp_path):
     html = synthetic_book
     profile = tmp_path / "profile"
@@ -341,10 +371,13 @@ def test_synthetic_book_in_the_browser(synthetic_book, tmp_path):
     nxt = check_intro(html, profile, "A synthetic book")
     assert nxt == (html / "notebooks" / "01_first.html").as_uri()
     check_chapter_page(nxt, profile, "First synthetic chapter", "/intro.html")
-    # the heatmap is drawn by plotly.js, from the notebook renderer's embedded bundle
+    # the heatmap is drawn by plotly.js, loaded once from the book's _static/plotly/
     page2 = (html / "notebooks" / "02_heatmap.html").as_uri()
     section = check_heatmap(page2, profile)
     assert section == "the-depth-heatmap"
+    check_plotly_once(html / "notebooks" / "02_heatmap.html", limit=300_000)
+    # generated prose (lobutils.report.say) renders its maths, offline
+    check_math(html / "notebooks" / "02_heatmap.html", profile, least=2)
     # the results table
     rows, section = check_results_table(
         (html / "notebooks" / "06_results.html").as_uri(), profile, {"model", "value", "ci_low"}
@@ -402,6 +435,7 @@ def test_real_book_intro_and_navigation(tmp_path):
 
 @browser
 def test_real_book_depth_heatmap(tmp_path):
+    check_plotly_once(_page("02"))
     page = _page("02").as_uri()
     profile = tmp_path / "profile"
     section = check_heatmap(page, profile)
@@ -431,9 +465,12 @@ def test_real_book_math_offline(tmp_path):
 # ------------------------------------------------------------------------------ the vendored MathJax
 
 
+def _book_config() -> dict:
+    return yaml.safe_load((paths.REPO_ROOT / "jupyter-book.yml").read_text(encoding="utf-8"))
+
+
 def _book_sphinx_config() -> dict:
-    book = yaml.safe_load((paths.REPO_ROOT / "jupyter-book.yml").read_text(encoding="utf-8"))
-    return (book.get("sphinx") or {}).get("config") or {}
+    return (_book_config().get("sphinx") or {}).get("config") or {}
 
 
 def test_vendored_mathjax_is_configured():
@@ -465,3 +502,25 @@ def test_vendored_mathjax_is_configured():
         f"folders to every page, MathJax included ({js[:3]}): move the files of _static/ "
         "into one of the html_static_path folders of jupyter-book.yml"
     )
+
+
+def test_generated_prose_and_plotly_are_configured():
+    """Needs no browser: say() outputs are parsed as MyST, and plotly.js comes from _ext/.
+
+    ``nb_render_markdown_format: myst`` makes myst-nb parse ``text/markdown`` outputs with the
+    book's MyST extensions (``dollarmath`` among them), so their ``$...$`` becomes maths; the
+    default, CommonMark, leaves raw TeX on the page. The local extension copies the installed
+    plotly's ``plotly.min.js`` into the built ``_static/`` and loads it on every page.
+    """
+    book = _book_config()
+    sphinx = book.get("sphinx") or {}
+    assert _book_sphinx_config().get("nb_render_markdown_format") == "myst"
+    assert "dollarmath" in book["parse"]["myst_enable_extensions"]
+    local = sphinx.get("local_extensions") or {}
+    assert local.get("plotly_js") == "_ext", local
+    sys.path.insert(0, str(paths.REPO_ROOT / "_ext"))
+    try:
+        import plotly_js
+    finally:
+        sys.path.pop(0)
+    assert plotly_js.plotly_js_source().stat().st_size > 1_000_000

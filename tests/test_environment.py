@@ -129,3 +129,25 @@ def test_python_version_satisfies_requires_python():
 )
 def test_normalise(spec, expected):
     assert parse(spec, "test")[0] == expected
+
+
+def test_lab_opens_chapters_as_notebooks():
+    """The lab settings `make lab` installs make jupytext's notebook the viewer of .py files.
+
+    The viewer's name must be a document factory that the installed jupyterlab-jupytext
+    extension registers (checked where JupyterLab's extensions are installed).
+    """
+    import json
+    import sys
+    from pathlib import Path
+
+    overrides = json.loads((REPO_ROOT / ".jupyter/lab/settings/overrides.json").read_text())
+    viewer = overrides["@jupyterlab/docmanager-extension:plugin"]["defaultViewers"]["python"]
+    assert viewer == "Jupytext Notebook"
+    make = (REPO_ROOT / "Makefile").read_text()
+    assert ".jupyter/lab/settings/overrides.json $(LAB_SETTINGS)" in make
+    assert "LAB_SETTINGS := $(VENV)/share/jupyter/lab/settings/overrides.json" in make
+    ext = Path(sys.prefix) / "share/jupyter/labextensions/jupyterlab-jupytext/static"
+    if not ext.is_dir():
+        pytest.skip(f"jupyterlab-jupytext is not installed in {sys.prefix}")
+    assert any(f'"{viewer}"' in js.read_text(errors="ignore") for js in ext.glob("*.js"))

@@ -135,3 +135,13 @@ def test_time_axes_are_utc_datetimes():
     fig = plots.mid_spread(f)
     assert pd.Timestamp(fig.data[0].x[0]) == pd.Timestamp("2024-08-09 00:00:00")
     assert fig.layout.yaxis2.title.text == "spread (bps)"
+
+
+def test_heatmap_best_quote_lines_show_in_the_legend():
+    """Every line of the depth heatmap has a legend swatch that shows on the white page."""
+    f = frame([(0, [(99.5, 1.0)], [(100.5, 2.0)]), (2 * S, [(99.5, 1.0)], [(100.5, 2.0)])])
+    fig = plots.depth_heatmap(f, "1s", bin_size=1.0)
+    lines = {d.name: d.line.color.lower() for d in fig.data[1:]}
+    assert set(lines) == {"best bid", "best ask"}
+    assert not {"#fff", "#ffffff", "white"} & set(lines.values()), lines
+    assert len(set(lines.values())) == 2, "bid and ask lines share a colour"

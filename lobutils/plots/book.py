@@ -29,7 +29,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from lobutils.book.sampling import grid_times, sample_clock, to_ns
-from lobutils.plots.style import (
+from lobutils.plots.style import (  # units and utc: chapters 1 and 2 use them as plots.units/utc
     ASK_COLOR,
     BID_COLOR,
     BPS,
@@ -42,6 +42,7 @@ from lobutils.plots.style import (
 from lobutils.schema import book_arrays
 
 __all__ = [
+    "HEATMAP_BID",
     "clock_vs_event",
     "cumulative_profile",
     "depth_heatmap",
@@ -54,6 +55,11 @@ __all__ = [
     "rates",
 ]
 
+
+HEATMAP_BID = "#00bfff"
+"""The best-bid line of :func:`depth_heatmap`: a light blue that shows on the heatmap's dark
+colours and, in the legend, on the white page (the bid blue, :data:`BID_COLOR`, is too dark on
+the heatmap; white, as before, left a white swatch on a white legend)."""
 
 # ----------------------------------------------------------------------------- event rates
 
@@ -673,7 +679,7 @@ def depth_heatmap(
     The grid comes from :func:`heatmap_grid` (the state at or before each grid time; NaN, drawn
     blank, where the top N levels do not reach). The colour scale is capped at the
     ``zmax_quantile`` of the non-empty bins so that a few very large orders do not wash out the
-    rest. Two lines mark the best bid and best ask at each grid time.
+    rest. Two lines mark the best bid (:data:`HEATMAP_BID`) and best ask at each grid time.
 
     Parameters
     ----------
@@ -705,6 +711,8 @@ def depth_heatmap(
     >>> fig = depth_heatmap(f, "1s", bin_size=1.0)
     >>> len(fig.data), np.asarray(fig.data[0].z).shape
     (3, (2, 4))
+    >>> [(d.name, d.line.color) for d in fig.data[1:]]
+    [('best bid', '#00bfff'), ('best ask', '#d62728')]
     """
     times, edges, z, sampled = heatmap_grid(frame, every, max_bins=max_bins, bin_size=bin_size)
     x = utc(times)
@@ -725,7 +733,7 @@ def depth_heatmap(
         )
     )
     for name, col, color in (
-        ("best bid", "bid_px_1", "#ffffff"),
+        ("best bid", "bid_px_1", HEATMAP_BID),
         ("best ask", "ask_px_1", ASK_COLOR),
     ):
         fig.add_trace(
@@ -734,7 +742,7 @@ def depth_heatmap(
                 y=sampled[col].to_numpy(np.float64),
                 name=name,
                 mode="lines",
-                line={"width": 1.2, "color": color},
+                line={"width": 1.6, "color": color},
             )
         )
     return _layout(

@@ -9,7 +9,9 @@ Each builder in :mod:`lobutils.plots` takes frames or arrays in the book's schem
 * one template (:data:`TEMPLATE`), bid and ask colours, and metric labels (:data:`METRIC_LABELS`);
 * time axes are UTC datetimes: int64 ns timestamps go through :func:`utc`;
 * anything sampled in time uses the last value *at or before* each grid time, never a later
-  one (the rule of :func:`lobutils.book.sampling.sample_clock`), so no figure looks ahead.
+  one (the rule of :func:`lobutils.book.sampling.sample_clock`), so no figure looks ahead;
+* a figure is written once for the book and JupyterLab alike, without plotly.js
+  (:class:`BookRenderer`): the book loads one copy of plotly.js per site.
 
 Examples
 --------
@@ -26,7 +28,9 @@ import math
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
+import plotly.io as pio
 from plotly.colors import qualitative
+from plotly.io.base_renderers import MimetypeRenderer, PlotlyRenderer
 
 __all__ = [
     "BPS",
@@ -35,6 +39,8 @@ __all__ = [
     "COLORS",
     "BID_COLOR",
     "ASK_COLOR",
+    "BookRenderer",
+    "use_book_renderer",
     "nice_step",
     "units",
     "utc",
@@ -169,3 +175,106 @@ def _layout(fig: go.Figure, title: str | None, xlabel: str | None, ylabel: str |
 
 def _color(i: int) -> str:
     return COLORS[i % len(COLORS)]
+
+
+# ----------------------------------------------------------------------------- rendering
+
+
+class BookRenderer(MimetypeRenderer):
+    """Plotly renderer ``"book"``: each figure as Plotly JSON and as HTML without plotly.js.
+
+    The output of a figure holds two representations, and each reader takes its own:
+
+    * ``application/vnd.plotly.v1+json``: JupyterLab (its bundled ``jupyterlab-plotly``
+      extension), VS Code and nteract draw the figure from it;
+    * ``text/html``: a ``div`` and a script that calls ``Plotly.newPlot``, *without* the 4.8 MB
+      plotly.js library. The book picks this one, and loads plotly.js once per site from
+      ``_static/plotly/plotly.min.js`` in every page's head (the local Sphinx extension
+      ``_ext/plotly_js.py``, configured in ``jupyter-book.yml``), offline.
+
+    Plotly's own ``notebook`` renderer instead inlines plotly.js in every page that has a
+    figure (pages of 5-7 MB).
+
+    Parameters
+    ----------
+    config : dict, optional
+        plotly.js config options (default: ``{"responsive": True}``, as the ``notebook``
+        renderer).
+
+    Returns
+    -------
+    BookRenderer
+        A renderer; :meth:`to_mimebundle` gives a figure's output bundle.
+
+    Examples
+    --------
+    >>> bundle = BookRenderer().to_mimebundle(go.Figure(go.Scatter(y=[1, 2])).to_dict())
+    >>> sorted(bundle)
+    ['application/vnd.plotly.v1+json', 'text/html']
+    >>> "Plotly.newPlot" in bundle["text/html"], len(bundle["text/html"]) < 10_000
+    (True, True)
+    """
+
+    def __init__(self, config: dict | None = None):
+        self.config = dict(config) if config else {"responsive": True}
+
+    def to_mimebundle(self, fig_dict: dict) -> dict:
+        """The figure's output bundle: Plotly JSON and HTML without the library.
+
+        Parameters
+        ----------
+        fig_dict : dict
+            A figure as a dict (``fig.to_dict()``).
+
+        Returns
+        -------
+        dict
+            ``{mime type: data}`` for IPython's ``display``.
+        """
+        bundle = PlotlyRenderer(config=self.config).to_mimebundle(dict(fig_dict))
+        html = pio.to_html(
+            fig_dict,
+            config=self.config,
+            include_plotlyjs=False,
+            include_mathjax=False,
+            full_html=False,
+            validate=False,
+        )
+        return {**bundle, "text/html": html}
+
+
+def use_book_renderer() -> str:
+    """Register the ``"book"`` renderer, and use it where the book's runner asked for ``notebook``.
+
+    :mod:`lobutils.runner.chapters` executes the chapters with ``PLOTLY_RENDERER=notebook``
+    (plotly validates that variable when it is imported, before this module can register a
+    renderer of its own). Where that is the default, it becomes ``"book"``: the same static
+    HTML, without a copy of plotly.js in every page. Any other default (JupyterLab's
+    ``plotly_mimetype``, a browser, one a user set) is left alone. Called when
+    :mod:`lobutils.plots` is imported.
+
+    Parameters
+    ----------
+    None
+
+    Returns
+    -------
+    str
+        The default renderer now in force.
+
+    Examples
+    --------
+    >>> before = pio.renderers.default
+    >>> pio.renderers.default = "notebook"
+    >>> use_book_renderer()
+    'book'
+    >>> pio.renderers.default = before
+    """
+    if "book" not in pio.renderers:
+        pio.renderers["book"] = BookRenderer()
+    if pio.renderers.default == "notebook":
+        pio.renderers.default = "book"
+    return pio.renderers.default
+
+
+use_book_renderer()
