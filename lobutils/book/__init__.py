@@ -8,6 +8,12 @@
     Event time to clock time: the book on a regular grid, never looking ahead.
 :mod:`lobutils.book.market`
     One recorded market ready for features: read, replay, sample, contract value.
+:mod:`lobutils.book.diagnostics`
+    What a replay tells about its data: the ``bookTicker`` check summarised, gaps, the damage
+    a lost message does, staleness of the clock grid (chapter 2).
+:mod:`lobutils.book.export`
+    Book frames written in other formats (Tardis ``incremental_book_L2`` CSV), through the
+    reference replay.
 
 The most used names are importable from here:
 

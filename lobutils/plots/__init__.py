@@ -17,3 +17,5 @@
 Every builder returns a :class:`plotly.graph_objects.Figure` and never shows it. Only the
 chapters and the runner import this package.
 """
+
+from lobutils.plots import style  # noqa: E402, F401  (registers the book's Plotly renderer)

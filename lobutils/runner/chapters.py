@@ -7,8 +7,9 @@ the ``notebooks/NN_*`` entries of ``_toc.yml``, in order. Running one means:
 2. check the chapter contract: exactly one cell tagged ``parameters``, which defines
    ``REPORT_DIR`` and every parameter that is passed in;
 3. execute it in-process with papermill on the ``python3`` kernel, in the ``notebooks/``
-   directory (as JupyterLab would), with the Plotly renderer set to ``notebook`` so that the
-   figures embed plotly.js and display offline in the book;
+   directory (as JupyterLab would), with ``PLOTLY_RENDERER=notebook``, which
+   :mod:`lobutils.plots.style` turns into its ``book`` renderer: each figure carries Plotly
+   JSON (for JupyterLab) and HTML without plotly.js (the book loads one local copy per page);
 4. on failure, raise :class:`ChapterError` naming the chapter, the failing cell and the error.
 
 Per-chapter overrides (small parameters for tests, a per-cell timeout, ``slow`` and ``gpu``
