@@ -17,6 +17,7 @@ import pytest
 from sklearn.base import BaseEstimator, RegressorMixin
 
 from lobutils import evaluation as ev
+from lobutils import markets
 from lobutils.features import targets as T
 from lobutils.features.core import FeatureConfig
 from lobutils.features.dataset import Dataset
@@ -331,6 +332,15 @@ def test_results_table_has_a_baseline_and_a_ci_for_every_model_row(real_and_plac
     assert {"n_trades", "mean_net_bps", "ci_low", "fee_bps"} <= set(real.pnl.columns)
     assert (real.splits["n_test_independent"] > 0).all()
     assert real.skipped.empty
+
+
+def test_pnl_fee_defaults_to_the_market_taker_fee(real_and_placebo):
+    # Fees are declared once, in lobutils.markets; the zoo and evaluation read them there.
+    real, _ = real_and_placebo
+    taker = markets.fees_bps("usdm")[1]
+    assert real.pnl["fee_bps"].eq(taker).all()
+    assert ev.BINANCE_USDM_TAKER_FEE_BPS == taker
+    assert ev.BINANCE_SPOT_TAKER_FEE_BPS == markets.fees_bps("spot")[1]
 
 
 def test_headline_metrics_and_saved_files(real_and_placebo, tmp_path):

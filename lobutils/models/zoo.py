@@ -38,8 +38,8 @@ Targets
 with a ``k x std`` threshold fitted on training rows. ``"binary"``: up / down; with
 ``binary_no_change="drop"`` (the default, as in most papers) rows whose price does not move are
 left out, which conditions on the future: its accuracy describes moving rows only.
-``"bid"``, ``"ask"``, ``"mid"``: seed 002's future L1 state, as the change in bps from the
-current value, against the persistence baseline (no change).
+``"bid"``, ``"ask"``, ``"mid"``: the future level-1 state (best bid, best ask, mid), as the
+change in bps from the current value, against the persistence baseline (no change).
 
 Examples
 --------
@@ -79,6 +79,7 @@ from sklearn.utils.metaestimators import available_if
 from lobutils import evaluation as ev
 from lobutils.features import targets as _targets
 from lobutils.features.dataset import Dataset
+from lobutils.markets import fees_bps
 
 __all__ = [
     "CLASSIFICATION_TARGETS",
@@ -101,7 +102,6 @@ __all__ = [
     "XGBConfig",
     "ZooConfig",
     "ZooResult",
-    "default_fee_bps",
     "default_models",
     "describe_models",
     "evaluate_task",
@@ -126,7 +126,7 @@ TARGETS: tuple[str, ...] = ("return", "binary", "three_class", "bid", "ask", "mi
 
 CLASSIFICATION_TARGETS: tuple[str, ...] = ("binary", "three_class")
 L1_TARGETS: tuple[str, ...] = ("bid", "ask", "mid")
-"""Seed 002's future level-1 states, as changes in bps from the current value."""
+"""The future level-1 states (best bid, best ask, mid), as changes in bps from the current value."""
 
 DEFAULT_TUNE_METRIC: Mapping[str, str] = {
     "regression": "mse",
@@ -798,28 +798,26 @@ class ZooConfig:
         From :data:`TARGETS`.
     horizons : tuple of int, optional
         A subset of each dataset's horizons (in its unit); default all.
-    features : tuple of str, optional
-        Columns of ``Dataset.X`` to use; default all.
     holdout : lobutils.evaluation.HoldoutConfig
         Train/validation/test fractions (by time) and embargo (ns).
     three_class_k : float
         The 3-class threshold is ``k x std`` of the training returns.
     binary_no_change : {"drop", "keep"}
         See :func:`lobutils.features.targets.binary_labels`.
-    tune_metric_regression, tune_metric_classification : str
-        Validation metrics of :func:`tune`.
+    tune_metric_classification : str
+        Validation metric of :func:`tune` for classifiers; regression models are tuned on
+        :data:`DEFAULT_TUNE_METRIC` (MSE).
     refit : {"train_val", "train"}
+        Rows of the final fit: train and validation, or train only.
     n_boot, confidence : int, float
         Block bootstrap of the CIs.
     min_block_rows : int
         Bootstrap blocks are ``max(horizon in rows, min_block_rows)`` rows (at most the test
         block), so overlapping targets and autocorrelated errors stay together.
     fee_bps : float, optional
-        Taker fee per side; default :func:`default_fee_bps` of the market.
+        Taker fee per side; default the market's (:func:`lobutils.markets.fees_bps`).
     pnl_threshold_bps : float
         A regression forecast trades when ``|forecast|`` exceeds this.
-    proba_threshold : float
-        A classifier trades its arg-max class when its probability is at least this.
     importance_repeats : int
         Permutation-importance repeats on the test block; 0 turns it off.
     importance_models : tuple of str, optional
@@ -831,11 +829,9 @@ class ZooConfig:
     models: tuple[ModelConfig, ...] = field(default_factory=default_models)
     targets: tuple[str, ...] = ("return", "three_class")
     horizons: tuple[int, ...] | None = None
-    features: tuple[str, ...] | None = None
     holdout: ev.HoldoutConfig = ev.HoldoutConfig()
     three_class_k: float = 1.0
     binary_no_change: Literal["drop", "keep"] = "drop"
-    tune_metric_regression: str = DEFAULT_TUNE_METRIC["regression"]
     tune_metric_classification: str = DEFAULT_TUNE_METRIC["classification"]
     refit: Literal["train_val", "train"] = "train_val"
     n_boot: int = 500
@@ -843,7 +839,6 @@ class ZooConfig:
     min_block_rows: int = 10
     fee_bps: float | None = None
     pnl_threshold_bps: float = 0.0
-    proba_threshold: float = 0.0
     importance_repeats: int = 5
     importance_models: tuple[str, ...] | None = None
     seed: int = 0
@@ -860,34 +855,32 @@ class ZooConfig:
             task_of(t)
         if self.horizons is not None:
             object.__setattr__(self, "horizons", tuple(int(h) for h in self.horizons))
-        if self.features is not None:
-            object.__setattr__(self, "features", tuple(self.features))
-        for m in (self.tune_metric_regression, self.tune_metric_classification):
-            if m not in _METRIC_FUNCS:
-                raise ValueError(f"unknown metric {m!r}")
+        if self.tune_metric_classification not in _METRIC_FUNCS:
+            raise ValueError(f"unknown metric {self.tune_metric_classification!r}")
         if self.binary_no_change not in ("drop", "keep"):
             raise ValueError("binary_no_change must be 'drop' or 'keep'")
         ev.BootstrapConfig(block_length=1, n_boot=self.n_boot, confidence=self.confidence)
 
     def tune_metric(self, task: Task) -> str:
-        return (
-            self.tune_metric_regression if task == "regression" else self.tune_metric_classification
-        )
+        """The validation metric of :func:`tune` for ``task``.
 
+        Parameters
+        ----------
+        task : {"regression", "classification"}
 
-def default_fee_bps(market: str) -> float:
-    """Binance's regular-tier taker fee per side, in bps: spot 10, USD-M and COIN-M 5.
+        Returns
+        -------
+        str
+            A metric name of :data:`lobutils.evaluation.GREATER_IS_BETTER`.
 
-    Examples
-    --------
-    >>> default_fee_bps("spot"), default_fee_bps("cm")
-    (10.0, 5.0)
-    """
-    if market == "spot":
-        return ev.BINANCE_SPOT_TAKER_FEE_BPS
-    if market in ("usdm", "cm", "futures"):
-        return ev.BINANCE_USDM_TAKER_FEE_BPS
-    raise ValueError(f"no default fee for market {market!r}; pass fee_bps")
+        Examples
+        --------
+        >>> ZooConfig(tune_metric_classification="accuracy").tune_metric("regression")
+        'mse'
+        """
+        if task == "regression":
+            return DEFAULT_TUNE_METRIC["regression"]
+        return self.tune_metric_classification
 
 
 @dataclass(frozen=True, eq=False)
@@ -1019,7 +1012,7 @@ def make_task(
         y_all = ds.ask_change[lab].to_numpy()
     else:
         y_all = r_all
-    cols = list(cfg.features) if cfg.features is not None else list(ds.X.columns)
+    cols = list(ds.X.columns)
     mask = ds.usable(lab, cols) & np.isfinite(y_all)
     if target == "binary" and cfg.binary_no_change == "drop":
         mask &= r_all != 0
@@ -1170,6 +1163,13 @@ def _block_config(td: TaskData, config: ZooConfig, n: int) -> ev.BootstrapConfig
 def evaluate_task(td: TaskData, config: ZooConfig) -> dict[str, Any]:
     """Tune, refit and score every model of ``config`` on one task, next to the baselines.
 
+    Parameters
+    ----------
+    td : TaskData
+        The task (:func:`make_task`).
+    config : ZooConfig
+        Models, tuning metric, refit rule, bootstrap, costs and importance settings.
+
     Returns
     -------
     dict
@@ -1178,150 +1178,216 @@ def evaluate_task(td: TaskData, config: ZooConfig) -> dict[str, Any]:
         one-row frame of :meth:`TaskData.split_summary`) and ``fitted`` (model name ->
         :class:`FittedModel`).
     """
-    task = td.task
-    s = td.split
-    test = np.asarray(s.test)
-    train_all = np.union1d(s.train, s.val) if config.refit == "train_val" else np.asarray(s.train)
-    y_test = td.y[test]
-    key = {"segment": td.segment, "target": td.target, "horizon": td.horizon}
-    preds: dict[str, np.ndarray] = {}
-    probas: dict[str, tuple[np.ndarray, np.ndarray]] = {}
-    tuning, importance, gain = [], [], []
-    fitted: dict[str, FittedModel] = {}
-    metric = config.tune_metric(task)
-    for mc in config.models:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", ConvergenceWarning)
-            t0 = time.perf_counter()
-            tr = tune(mc, task, td.X, td.y, s, metric=metric, labels=td.labels)
-            fit = fit_final(tr.best, task, td.X, td.y, s, refit=config.refit)
-            secs = time.perf_counter() - t0
-        sc = tr.scores.assign(**key, seconds=secs)
-        tuning.append(sc)
-        preds[mc.name] = fit.y_pred
-        if fit.proba is not None and fit.classes is not None:
-            probas[mc.name] = (fit.proba, fit.classes)
-        fitted[mc.name] = FittedModel(tr.best, fit.estimator, tuple(td.X.columns))
-        if config.importance_repeats > 0 and (
-            config.importance_models is None or mc.name in config.importance_models
-        ):
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", UserWarning)
-                imp = permutation_importance_frame(
-                    fit.estimator,
-                    td.X.iloc[test],
-                    y_test,
-                    task,
-                    metric=metric if metric in _SK_SCORING else None,
-                    n_repeats=config.importance_repeats,
-                    seed=config.seed,
-                )
-            importance.append(imp.assign(model=mc.name, **key))
-        if isinstance(mc, XGBConfig):
-            g = xgb_gain(fit.estimator, td.X.columns)
-            gain.append(
-                pd.DataFrame({"feature": g.index, "gain_share": g.to_numpy()}).assign(
-                    model=mc.name, **key
-                )
-            )
-
-    base = ev.walk_forward_baselines(
-        td.y,
-        [ev.Fold(train_all, test)],
-        task=task,
-        ts=td.ts,
-        target_end=td.target_end,
-        seed=config.seed,
-    )
-    base_cols = [c for c in base.columns if c not in ("row", "fold", "y_true")]
-    baselines = {td.baseline_names.get(c, c): base[c].to_numpy() for c in base_cols}
+    test = np.asarray(td.split.test)
+    train_all = _refit_rows(td.split, config.refit)
+    runs = [_run_model(mc, td, config) for mc in config.models]
+    preds = {r.name: r.fit.y_pred for r in runs}
+    baselines = _baselines(td, train_all, config.seed)
     boot = _block_config(td, config, len(test))
     table = ev.results_table(
-        y_test,
+        td.y[test],
         preds,
         baselines,
-        task=task,
+        task=td.task,
         config=boot,
         target=td.target,
         horizon=td.horizon,
         labels=td.labels,
         dm_horizon=td.horizon_rows,
     )
-    params = {
-        name: _params_text(f.config, task) for name, f in fitted.items()
-    }  # the chosen hyperparameters
+    params = {r.name: _params_text(r.fitted.config, td.task) for r in runs}
+    probas = {
+        r.name: (r.fit.proba, r.fit.classes)
+        for r in runs
+        if r.fit.proba is not None and r.fit.classes is not None
+    }
+    return {
+        "table": _with_task_columns(table, td, params, n_train=len(train_all)),
+        "predictions": _prediction_frame(td, preds, baselines),
+        "tuning": pd.concat([r.tuning for r in runs], ignore_index=True),
+        "pnl": _pnl_frame(td, config, preds, baselines, probas, boot),
+        "importance": _concat([r.importance for r in runs]),
+        "gain": _concat([r.gain for r in runs]),
+        "split": pd.DataFrame([td.split_summary()]),
+        "fitted": {r.name: r.fitted for r in runs},
+    }
+
+
+def _key(td: TaskData) -> dict[str, Any]:
+    """The (segment, target, horizon) columns of every frame of one task."""
+    return {"segment": td.segment, "target": td.target, "horizon": td.horizon}
+
+
+def _refit_rows(split: ev.TrainValTest, refit: str) -> np.ndarray:
+    """Rows the final model is fitted on: train, or train and validation."""
+    if refit == "train_val":
+        return np.union1d(split.train, split.val)
+    return np.asarray(split.train)
+
+
+def _concat(frames: Sequence[pd.DataFrame | None]) -> pd.DataFrame:
+    """The frames that exist, concatenated; an empty frame when there are none."""
+    parts = [f for f in frames if f is not None]
+    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
+
+
+@dataclass(frozen=True, eq=False)
+class _ModelRun:
+    """One model on one task: its validation scores, its test fit and its importances."""
+
+    name: str
+    tuning: pd.DataFrame
+    fit: ev.FoldResult
+    fitted: FittedModel
+    importance: pd.DataFrame | None
+    gain: pd.DataFrame | None
+
+
+def _run_model(mc: ModelConfig, td: TaskData, config: ZooConfig) -> _ModelRun:
+    """Tune ``mc`` on validation, refit it, predict the test block; importances if asked."""
+    metric = config.tune_metric(td.task)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        t0 = time.perf_counter()
+        tr = tune(mc, td.task, td.X, td.y, td.split, metric=metric, labels=td.labels)
+        fit = fit_final(tr.best, td.task, td.X, td.y, td.split, refit=config.refit)
+        secs = time.perf_counter() - t0
+    wants_importance = config.importance_repeats > 0 and (
+        config.importance_models is None or mc.name in config.importance_models
+    )
+    return _ModelRun(
+        name=mc.name,
+        tuning=tr.scores.assign(**_key(td), seconds=secs),
+        fit=fit,
+        fitted=FittedModel(tr.best, fit.estimator, tuple(td.X.columns)),
+        importance=_test_importance(fit.estimator, mc.name, td, config)
+        if wants_importance
+        else None,
+        gain=_gain_frame(fit.estimator, mc.name, td) if isinstance(mc, XGBConfig) else None,
+    )
+
+
+def _test_importance(estimator: Any, name: str, td: TaskData, config: ZooConfig) -> pd.DataFrame:
+    """Permutation importance of a fitted model on the test block, on the tuning metric."""
+    test = np.asarray(td.split.test)
+    metric = config.tune_metric(td.task)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        imp = permutation_importance_frame(
+            estimator,
+            td.X.iloc[test],
+            td.y[test],
+            td.task,
+            metric=metric if metric in _SK_SCORING else None,
+            n_repeats=config.importance_repeats,
+            seed=config.seed,
+        )
+    return imp.assign(model=name, **_key(td))
+
+
+def _gain_frame(estimator: Any, name: str, td: TaskData) -> pd.DataFrame:
+    """XGBoost's gain shares of a fitted model, one row per feature."""
+    g = xgb_gain(estimator, td.X.columns)
+    return pd.DataFrame({"feature": g.index, "gain_share": g.to_numpy()}).assign(
+        model=name, **_key(td)
+    )
+
+
+def _baselines(td: TaskData, train_all: np.ndarray, seed: int) -> dict[str, np.ndarray]:
+    """The naive forecasts of the test block, named for the task (persistence for L1 targets)."""
+    base = ev.walk_forward_baselines(
+        td.y,
+        [ev.Fold(train_all, np.asarray(td.split.test))],
+        task=td.task,
+        ts=td.ts,
+        target_end=td.target_end,
+        seed=seed,
+    )
+    cols = [c for c in base.columns if c not in ("row", "fold", "y_true")]
+    return {td.baseline_names.get(c, c): base[c].to_numpy() for c in cols}
+
+
+def _with_task_columns(
+    table: pd.DataFrame, td: TaskData, params: Mapping[str, str], n_train: int
+) -> pd.DataFrame:
+    """The results table with the task's identity, sizes and the tuned hyperparameters."""
     table.insert(0, "segment", td.segment)
     table.insert(1, "market", td.market)
     table.insert(2, "symbol", td.symbol)
-    table.insert(3, "task", task)
+    table.insert(3, "task", td.task)
     table["horizon_value"] = td.horizon_value
     table["unit"] = td.unit
-    table["n_train"] = len(train_all)
-    table["n_test_independent"] = len(test) / td.horizon_rows
+    table["n_train"] = n_train
+    table["n_test_independent"] = len(td.split.test) / td.horizon_rows
     table["params"] = table["model"].map(params)
+    return table
 
-    pred_parts = []
+
+def _prediction_frame(
+    td: TaskData, preds: Mapping[str, np.ndarray], baselines: Mapping[str, np.ndarray]
+) -> pd.DataFrame:
+    """Test-block forecasts of every model and baseline, one row per (forecast, test row)."""
+    test = np.asarray(td.split.test)
+    parts = [
+        pd.DataFrame(
+            {
+                **_key(td),
+                "model": name,
+                "role": role,
+                "row": td.rows[test],
+                "ts": td.ts[test],
+                "y_true": td.y[test],
+                "y_pred": p,
+            }
+        )
+        for role, src in (("model", preds), ("baseline", baselines))
+        for name, p in src.items()
+    ]
+    return pd.concat(parts, ignore_index=True)
+
+
+def _pnl_frame(
+    td: TaskData,
+    config: ZooConfig,
+    preds: Mapping[str, np.ndarray],
+    baselines: Mapping[str, np.ndarray],
+    probas: Mapping[str, tuple[np.ndarray, np.ndarray]],
+    boot: ev.BootstrapConfig,
+) -> pd.DataFrame:
+    """P&L net of costs of every model and baseline traded naively; empty for L1 targets.
+
+    The taker fee is ``config.fee_bps`` or the market's (:func:`lobutils.markets.fees_bps`).
+    """
+    if td.target in L1_TARGETS:
+        return pd.DataFrame()
+    test = np.asarray(td.split.test)
+    fee = config.fee_bps if config.fee_bps is not None else fees_bps(td.market)[1]
+    costs = ev.CostModel(fee_bps=fee)
+    rows = []
     for role, src in (("model", preds), ("baseline", baselines)):
         for name, p in src.items():
-            pred_parts.append(
-                pd.DataFrame(
-                    {
-                        **key,
-                        "model": name,
-                        "role": role,
-                        "row": td.rows[test],
-                        "ts": td.ts[test],
-                        "y_true": y_test,
-                        "y_pred": p,
-                    }
-                )
+            direction = _direction(td, config, p, probas.get(name))
+            res = ev.pnl_net_of_costs(
+                direction, td.returns[test], td.spread_bps[test], costs=costs, bootstrap=boot
             )
-
-    pnl_rows = []
-    if td.target not in L1_TARGETS:
-        fee = config.fee_bps if config.fee_bps is not None else default_fee_bps(td.market)
-        costs = ev.CostModel(fee_bps=fee)
-        for role, src in (("model", preds), ("baseline", baselines)):
-            for name, p in src.items():
-                direction = _direction(td, config, name, p, probas.get(name))
-                res = ev.pnl_net_of_costs(
-                    direction,
-                    td.returns[test],
-                    td.spread_bps[test],
-                    costs=costs,
-                    bootstrap=boot,
-                )
-                pnl_rows.append(
-                    {**key, "task": task, "model": name, "role": role, "fee_bps": fee}
-                    | res.to_dict()
-                )
-
-    return {
-        "table": table,
-        "predictions": pd.concat(pred_parts, ignore_index=True),
-        "tuning": pd.concat(tuning, ignore_index=True),
-        "pnl": pd.DataFrame(pnl_rows),
-        "importance": pd.concat(importance, ignore_index=True) if importance else pd.DataFrame(),
-        "gain": pd.concat(gain, ignore_index=True) if gain else pd.DataFrame(),
-        "split": pd.DataFrame([td.split_summary()]),
-        "fitted": fitted,
-    }
+            head = {**_key(td), "task": td.task, "model": name, "role": role, "fee_bps": fee}
+            rows.append(head | res.to_dict())
+    return pd.DataFrame(rows)
 
 
 def _direction(
     td: TaskData,
     config: ZooConfig,
-    name: str,
     pred: np.ndarray,
     proba: tuple[np.ndarray, np.ndarray] | None,
 ) -> np.ndarray:
-    """Trade direction per test row: sign of a return forecast, or the class's direction."""
+    """Trade direction per test row: sign of a return forecast, or the arg-max class's direction."""
     if td.task == "regression":
         return ev.regression_signal(np.asarray(pred, np.float64), config.pnl_threshold_bps)
     dirs = np.asarray(td.directions, dtype=np.int8)
     if proba is not None:
         P, cls = proba
-        return ev.classifier_signal(P, cls, config.proba_threshold, directions=dirs[cls])
+        return ev.classifier_signal(P, cls, 0.0, directions=dirs[cls])
     return dirs[np.asarray(pred, dtype=np.int64)]
 
 
