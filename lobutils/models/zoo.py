@@ -80,6 +80,7 @@ from lobutils import evaluation as ev
 from lobutils.features import targets as _targets
 from lobutils.features.dataset import Dataset
 from lobutils.markets import fees_bps
+from lobutils.report import fmt_ci
 
 __all__ = [
     "CLASSIFICATION_TARGETS",
@@ -116,6 +117,14 @@ __all__ = [
     "task_of",
     "tune",
     "unwrap",
+    "best_models",
+    "ci_pivot",
+    "claim_table",
+    "pnl_table",
+    "split_table",
+    "verdict_pivot",
+    "verdicts",
+    "wide_band_claim",
     "xgb_gain",
 ]
 
@@ -1635,3 +1644,302 @@ def save_results(
         getattr(result, name).to_csv(out / f"{name}.csv", index=False)
     metrics = {"headline": headline_metrics(result.table), **dict(extra_metrics or {})}
     return write_metrics(out, metrics)
+
+
+# --------------------------------------------------------------------------------------
+# narrow views for the book (full tables go to the report directory)
+# --------------------------------------------------------------------------------------
+
+_KEY = ["segment", "target", "horizon"]
+
+
+def _in_order(values: Any) -> list:
+    return list(dict.fromkeys(values))
+
+
+def verdicts(view: pd.DataFrame) -> pd.Series:
+    """Where each model's paired interval against its best baseline lies.
+
+    Parameters
+    ----------
+    view : pandas.DataFrame
+        Rows of :func:`primary_view` (columns ``metric``, ``diff_ci_low``, ``diff_ci_high``).
+
+    Returns
+    -------
+    pandas.Series
+        ``"better"`` (the whole interval of the difference is on the better side of zero,
+        ``beats_baseline``), ``"worse"`` (on the worse side) or ``"undecided"``.
+
+    Examples
+    --------
+    >>> v = pd.DataFrame({"metric": ["mse", "mse", "r2_oos"], "diff_ci_low": [-2.0, 1.0, -0.1],
+    ...                   "diff_ci_high": [-1.0, 2.0, 0.1]})
+    >>> verdicts(v).tolist()
+    ['better', 'worse', 'undecided']
+    """
+    greater = view["metric"].map(ev.GREATER_IS_BETTER).astype(bool).to_numpy()
+    above = (view["diff_ci_low"] > 0).to_numpy()
+    below = (view["diff_ci_high"] < 0).to_numpy()
+    win = np.where(greater, above, below)
+    lose = np.where(greater, below, above)
+    out = np.select([win, lose], ["better", "worse"], "undecided")
+    return pd.Series(out, index=view.index, name="verdict")
+
+
+def verdict_pivot(view: pd.DataFrame) -> pd.DataFrame:
+    """Per (target, horizon) and model: in how many segments the model beats its baseline.
+
+    Parameters
+    ----------
+    view : pandas.DataFrame
+        Rows of :func:`primary_view`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Index (target, horizon), one column per model, cells ``"wins/segments"``.
+
+    Examples
+    --------
+    >>> v = pd.DataFrame({"segment": ["a", "b", "a"], "target": ["return"] * 3,
+    ...     "horizon": ["1s"] * 3, "model": ["linear", "linear", "tree"], "metric": ["r2_oos"] * 3,
+    ...     "diff_ci_low": [0.1, -0.1, -0.2], "diff_ci_high": [0.2, 0.1, -0.1]})
+    >>> verdict_pivot(v).to_dict("records")
+    [{'linear': '1/2', 'tree': '0/1'}]
+    """
+    v = view.assign(win=verdicts(view).eq("better"))
+    g = v.groupby(["target", "horizon", "model"], sort=False)["win"].agg(["sum", "size"])
+    cells = g["sum"].astype(int).astype(str) + "/" + g["size"].astype(str)
+    rows = _in_order(zip(v["target"], v["horizon"], strict=True))
+    out = cells.unstack("model").reindex(index=pd.MultiIndex.from_tuples(rows))
+    out.index.names = ["target", "horizon"]
+    return out[_in_order(v["model"])].fillna("–").rename_axis(columns=None)
+
+
+def split_table(splits: pd.DataFrame, target: str) -> pd.DataFrame:
+    """Rows of each split of one target, one row per (segment, horizon), integers only.
+
+    Parameters
+    ----------
+    splits : pandas.DataFrame
+        ``ZooResult.splits``.
+    target : str
+        The target whose splits are shown (the others differ only in dropped rows).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Index (segment, horizon); columns ``train``, ``val``, ``test``, ``purged`` (rows) and
+        ``independent`` (test rows / horizon rows: the non-overlapping test targets).
+
+    Examples
+    --------
+    >>> s = pd.DataFrame({"segment": ["a"], "target": ["return"], "horizon": ["10s"],
+    ...     "n_train": [300], "n_val": [90], "n_test": [100], "n_purged": [20],
+    ...     "n_test_independent": [10.0]})
+    >>> split_table(s, "return").to_dict("records")
+    [{'train': 300, 'val': 90, 'test': 100, 'purged': 20, 'independent': 10}]
+    """
+    t = splits[splits["target"] == target].set_index(["segment", "horizon"])
+    out = t[["n_train", "n_val", "n_test", "n_purged"]].astype(int)
+    out.columns = ["train", "val", "test", "purged"]
+    out["independent"] = t["n_test_independent"].round().astype(int)
+    return out
+
+
+def best_models(view: pd.DataFrame) -> pd.DataFrame:
+    """The best model per (segment, target, horizon) on the primary metric.
+
+    Parameters
+    ----------
+    view : pandas.DataFrame
+        Rows of :func:`primary_view`; the primary metrics are all "greater is better".
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``segment``, ``target``, ``horizon``, ``model``.
+
+    Examples
+    --------
+    >>> v = pd.DataFrame({"segment": ["a", "a"], "target": ["return"] * 2, "horizon": ["1s"] * 2,
+    ...                   "model": ["linear", "tree"], "value": [0.01, -0.2]})
+    >>> best_models(v)["model"].tolist()
+    ['linear']
+    """
+    idx = view.groupby(_KEY, sort=False)["value"].idxmax()
+    return view.loc[idx, [*_KEY, "model"]].reset_index(drop=True)
+
+
+def pnl_table(pnl: pd.DataFrame) -> pd.DataFrame:
+    """P&L per trade, narrow: trades, mean gross and mean net with its interval (bps).
+
+    Parameters
+    ----------
+    pnl : pandas.DataFrame
+        Rows of ``ZooResult.pnl`` (one per segment, target, horizon and model).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Index (segment, target, horizon); columns ``model``, ``trades``, ``gross bps`` and
+        ``net bps (CI)``.
+
+    Examples
+    --------
+    >>> p = pd.DataFrame({"segment": ["a"], "target": ["return"], "horizon": ["1s"],
+    ...     "model": ["linear"], "n_trades": [12], "mean_gross_bps": [0.41],
+    ...     "mean_net_bps": [-9.6], "ci_low": [-10.2], "ci_high": [-9.1]})
+    >>> pnl_table(p).to_dict("records")
+    [{'model': 'linear', 'trades': 12, 'gross bps': '0.41', 'net bps (CI)': '-9.60 [-10.20, -9.10]'}]
+    """
+    out = pnl.set_index(_KEY)[["model"]].copy()
+    out["trades"] = pnl["n_trades"].astype(int).to_numpy()
+    out["gross bps"] = [f"{v:.2f}" for v in pnl["mean_gross_bps"]]
+    out["net bps (CI)"] = [
+        fmt_ci(v, lo, hi, 2)
+        for v, lo, hi in zip(pnl["mean_net_bps"], pnl["ci_low"], pnl["ci_high"], strict=True)
+    ]
+    return out
+
+
+def ci_pivot(view: pd.DataFrame, digits: int = 2) -> pd.DataFrame:
+    """The primary metric with its interval, one row per (segment, horizon), one column per
+    target; a ✓ marks a model that beats its best baseline beyond the interval.
+
+    For a view with one model per task (the future-L1 section).
+
+    Parameters
+    ----------
+    view : pandas.DataFrame
+        Rows of :func:`primary_view`.
+    digits : int
+        Decimal places.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Cells ``"value [low, high]"`` (strings).
+
+    Examples
+    --------
+    >>> v = pd.DataFrame({"segment": ["a"], "target": ["bid"], "horizon": ["1s"], "model": ["x"],
+    ...     "metric": ["r2_oos"], "value": [0.2], "ci_low": [0.1], "ci_high": [0.3],
+    ...     "diff_ci_low": [0.05], "diff_ci_high": [0.2]})
+    >>> ci_pivot(v).loc[("a", "1s"), "bid"]
+    '0.20 [0.10, 0.30] ✓'
+    """
+    wins = verdicts(view).eq("better").to_numpy()
+    cells = [
+        fmt_ci(v, lo, hi, digits) + (" ✓" if w else "")
+        for v, lo, hi, w in zip(view["value"], view["ci_low"], view["ci_high"], wins, strict=True)
+    ]
+    t = view.assign(cell=cells)
+    out = t.pivot(index=["segment", "horizon"], columns="target", values="cell")
+    rows = _in_order(zip(t["segment"], t["horizon"], strict=True))
+    return out.reindex(index=pd.MultiIndex.from_tuples(rows, names=["segment", "horizon"]))[
+        _in_order(t["target"])
+    ].rename_axis(columns=None)
+
+
+def wide_band_claim(
+    datasets: Sequence[Dataset], horizon: int | str, config: ZooConfig, share: float
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Reproduce a headline accuracy: 3-class labels whose flat band holds ``share`` of the
+    training returns, models tuned for plain accuracy, scored next to the majority class.
+
+    Parameters
+    ----------
+    datasets : sequence of Dataset
+    horizon : int or str
+        The horizon (in the datasets' unit) or its label.
+    config : ZooConfig
+        The zoo's configuration; the claim tunes on accuracy and skips importance.
+    share : float
+        Share of the training returns inside the flat band (e.g. 0.86).
+
+    Returns
+    -------
+    claim : pandas.DataFrame
+        One row per segment: the most accurate model, the band, its accuracy and CI, the
+        majority-class share of the same test labels, balanced accuracy, MCC and
+        ``beats_majority`` (it beats its best baseline beyond the interval).
+    skipped : pandas.DataFrame
+        ``segment`` and ``reason`` of the segments that could not be labelled or split.
+    """
+    cfg = replace(
+        config,
+        targets=("three_class",),
+        tune_metric_classification="accuracy",
+        importance_repeats=0,
+    )
+    rows, skipped = [], []
+    for ds in datasets:
+        try:
+            rows.append(_claim_row(ds, horizon, cfg, share))
+        except ValueError as exc:
+            skipped.append({"segment": ds.name, "reason": str(exc)})
+    return pd.DataFrame(rows), pd.DataFrame(skipped, columns=["segment", "reason"])
+
+
+def _claim_row(ds: Dataset, horizon: int | str, cfg: ZooConfig, share: float) -> dict[str, Any]:
+    """One segment of :func:`wide_band_claim`."""
+    td = make_task(ds, horizon, "three_class", cfg)
+    band = float(np.quantile(np.abs(td.returns[td.split.train]), share))
+    y = _targets.three_class_labels(td.returns, threshold=band).codes.astype(np.int64)
+    if np.unique(y[td.split.train]).size < 2:
+        raise ValueError("the wide band leaves one class in the training block")
+    td_wide = replace(td, y=y, target="three_class_wide", threshold=band)
+    tab = evaluate_task(td_wide, cfg)["table"]
+    acc = tab[(tab["metric"] == "accuracy") & (tab["role"] == "model")]
+    best = acc.loc[acc["value"].idxmax()]
+    maj = tab[(tab["metric"] == "accuracy") & (tab["model"] == "majority")].iloc[0]
+    other = tab[tab["model"] == best["model"]].set_index("metric")
+    return {
+        "segment": ds.name,
+        "model": best["model"],
+        "band_bps": band,
+        "accuracy": best["value"],
+        "accuracy_ci_low": best["ci_low"],
+        "accuracy_ci_high": best["ci_high"],
+        "majority_share": maj["value"],
+        "balanced_accuracy": other.loc["balanced_accuracy", "value"],
+        "mcc": other.loc["mcc", "value"],
+        "beats_majority": bool(best["beats_baseline"]),
+    }
+
+
+def claim_table(claim: pd.DataFrame) -> pd.DataFrame:
+    """:func:`wide_band_claim`'s rows, narrow: accuracy with its CI next to the majority share.
+
+    Parameters
+    ----------
+    claim : pandas.DataFrame
+        The first frame :func:`wide_band_claim` returns.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Index segment; columns ``model``, ``accuracy (CI)``, ``majority``, ``bal. acc.``,
+        ``mcc`` (shares to two decimals).
+
+    Examples
+    --------
+    >>> c = pd.DataFrame({"segment": ["a"], "model": ["tree"], "accuracy": [0.861],
+    ...     "accuracy_ci_low": [0.82], "accuracy_ci_high": [0.9], "majority_share": [0.87],
+    ...     "balanced_accuracy": [0.34], "mcc": [0.02]})
+    >>> claim_table(c).iloc[0].tolist()
+    ['tree', '0.86 [0.82, 0.90]', '0.87', '0.34', '0.02']
+    """
+    out = claim.set_index("segment")[["model"]].copy()
+    out["accuracy (CI)"] = [
+        fmt_ci(v, lo, hi, 2)
+        for v, lo, hi in zip(
+            claim["accuracy"], claim["accuracy_ci_low"], claim["accuracy_ci_high"], strict=True
+        )
+    ]
+    for col, name in (("majority_share", "majority"), ("balanced_accuracy", "bal. acc.")):
+        out[name] = [f"{v:.2f}" for v in claim[col]]
+    out["mcc"] = [f"{v:.2f}" for v in claim["mcc"]]
+    return out
