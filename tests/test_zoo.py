@@ -417,3 +417,19 @@ def test_figures_build_from_a_results_table(real_and_placebo):
     assert fig.data
     with pytest.raises(ValueError, match="no rows"):
         plots_models.metric_ci(real.table, "balanced_accuracy", "bid")
+
+
+def test_wide_band_claim_accuracy_is_the_majority_share_without_skill():
+    # Synthetic data without signal: with 86% of the training returns inside the flat band, the
+    # most accurate model is about as accurate as always saying "flat", and beats nothing.
+    ds = synthetic_dataset(n=1500, horizons=(1,), signal=0.0, seed=5)
+    cfg = zoo.ZooConfig(models=(zoo.LinearConfig(),), n_boot=50, importance_repeats=0)
+    claim, skipped = zoo.wide_band_claim([ds], 1, cfg, 0.86)
+    assert skipped.empty and len(claim) == 1
+    row = claim.iloc[0]
+    assert abs(row["majority_share"] - 0.86) < 0.1
+    assert abs(row["accuracy"] - row["majority_share"]) < 0.05
+    assert not row["beats_majority"]
+    assert row["balanced_accuracy"] < 0.45
+    table = zoo.claim_table(claim)
+    assert list(table.columns) == ["model", "accuracy (CI)", "majority", "bal. acc.", "mcc"]

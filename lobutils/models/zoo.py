@@ -107,6 +107,7 @@ __all__ = [
     "describe_models",
     "evaluate_task",
     "fit_final",
+    "grid_table",
     "headline_metrics",
     "make_models",
     "make_task",
@@ -120,6 +121,7 @@ __all__ = [
     "best_models",
     "ci_pivot",
     "claim_table",
+    "pnl_summary",
     "pnl_table",
     "split_table",
     "verdict_pivot",
@@ -668,6 +670,39 @@ def describe_models(models: Sequence[ModelConfig]) -> pd.DataFrame:
             "grid": ", ".join(f"{k} in {list(v)}" for k, v in m.grid),
         }
     return pd.DataFrame(rows).T.rename_axis("model")
+
+
+def grid_table(models: Sequence[ModelConfig]) -> pd.DataFrame:
+    """The search grid of each model, one row per (model, hyperparameter): a narrow table.
+
+    Parameters
+    ----------
+    models : sequence of ModelConfig
+
+    Returns
+    -------
+    pandas.DataFrame
+        Index (model, hyperparameter); column ``values`` (the values :func:`tune` tries;
+        "classification only" marks fields that regression does not search).
+
+    Examples
+    --------
+    >>> grid_table([LinearConfig()]).loc[("linear", "alpha"), "values"]
+    '0.1, 1.0, 10.0, 100.0'
+    """
+    rows = [
+        {
+            "model": m.name,
+            "hyperparameter": k,
+            "values": ", ".join(str(v) for v in values)
+            + (" (classification only)" if k in m.classification_only else ""),
+        }
+        for m in models
+        for k, values in m.grid
+    ]
+    return pd.DataFrame(rows, columns=["model", "hyperparameter", "values"]).set_index(
+        ["model", "hyperparameter"]
+    )
 
 
 # --------------------------------------------------------------------------------------
@@ -1802,6 +1837,46 @@ def pnl_table(pnl: pd.DataFrame) -> pd.DataFrame:
         for v, lo, hi in zip(pnl["mean_net_bps"], pnl["ci_low"], pnl["ci_high"], strict=True)
     ]
     return out
+
+
+def pnl_summary(pnl: pd.DataFrame) -> dict[str, Any]:
+    """The numbers a chapter quotes about the P&L of its best models.
+
+    Parameters
+    ----------
+    pnl : pandas.DataFrame
+        Rows of ``ZooResult.pnl``.
+
+    Returns
+    -------
+    dict
+        ``n_traded`` (rows with at least one trade), ``n_gross_positive`` (mean gross P&L per
+        trade above zero), ``net_positive`` (``"model on segment (target, horizon)"`` of the
+        rows whose net CI lies above zero), and the range of the mean cost (``cost_min``,
+        ``cost_max``) and of the mean gross P&L (``gross_min``, ``gross_max``), in bps.
+
+    Examples
+    --------
+    >>> p = pd.DataFrame({"segment": ["a", "b"], "target": ["return"] * 2, "horizon": ["1s"] * 2,
+    ...     "model": ["linear", "tree"], "n_trades": [10, 0], "mean_gross_bps": [0.5, np.nan],
+    ...     "mean_cost_bps": [10.0, np.nan], "ci_low": [-10.1, np.nan]})
+    >>> s = pnl_summary(p)
+    >>> s["n_traded"], s["n_gross_positive"], s["net_positive"], s["cost_min"]
+    (1, 1, [], 10.0)
+    """
+    traded = pnl[pnl["n_trades"] > 0]
+    net = traded[traded["ci_low"] > 0]
+    return {
+        "n_traded": len(traded),
+        "n_gross_positive": int((traded["mean_gross_bps"] > 0).sum()),
+        "net_positive": [
+            f"{r.model} on {r.segment} ({r.target}, {r.horizon})" for r in net.itertuples()
+        ],
+        "cost_min": float(traded["mean_cost_bps"].min()),
+        "cost_max": float(traded["mean_cost_bps"].max()),
+        "gross_min": float(traded["mean_gross_bps"].min()),
+        "gross_max": float(traded["mean_gross_bps"].max()),
+    }
 
 
 def ci_pivot(view: pd.DataFrame, digits: int = 2) -> pd.DataFrame:
