@@ -10,6 +10,19 @@ from typing import Any
 
 import numpy as np
 
+__all__ = [
+    "_array_1d",
+    "_check_nonneg_int",
+    "_check_pos_int",
+    "_clock",
+    "_float_1d",
+    "_indices",
+    "_int64_times",
+    "_same_length",
+    "_target_end",
+]
+"""The helpers the evaluation modules share (private to the package: not re-exported)."""
+
 
 def _array_1d(name: str, a: Any) -> np.ndarray:
     arr = np.asarray(a)

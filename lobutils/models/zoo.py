@@ -1819,7 +1819,7 @@ def pnl_table(pnl: pd.DataFrame) -> pd.DataFrame:
     -------
     pandas.DataFrame
         Index (segment, target, horizon); columns ``model``, ``trades``, ``gross bps`` and
-        ``net bps (CI)``.
+        ``net bps (CI)`` ("–" where the model did not trade).
 
     Examples
     --------
@@ -1830,11 +1830,15 @@ def pnl_table(pnl: pd.DataFrame) -> pd.DataFrame:
     [{'model': 'linear', 'trades': 12, 'gross bps': '0.41', 'net bps (CI)': '-9.60 [-10.20, -9.10]'}]
     """
     out = pnl.set_index(_KEY)[["model"]].copy()
-    out["trades"] = pnl["n_trades"].astype(int).to_numpy()
-    out["gross bps"] = [f"{v:.2f}" for v in pnl["mean_gross_bps"]]
+    trades = pnl["n_trades"].astype(int).to_numpy()
+    out["trades"] = trades
+    gross = pnl["mean_gross_bps"].to_numpy()
+    out["gross bps"] = [f"{v:.2f}" if n else "–" for v, n in zip(gross, trades, strict=True)]
     out["net bps (CI)"] = [
-        fmt_ci(v, lo, hi, 2)
-        for v, lo, hi in zip(pnl["mean_net_bps"], pnl["ci_low"], pnl["ci_high"], strict=True)
+        fmt_ci(v, lo, hi, 2) if n else "–"
+        for v, lo, hi, n in zip(
+            pnl["mean_net_bps"], pnl["ci_low"], pnl["ci_high"], trades, strict=True
+        )
     ]
     return out
 
