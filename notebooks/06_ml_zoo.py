@@ -40,8 +40,9 @@
 #
 # **Outputs.** The tables and figures below, and in `reports/06_ml_zoo/`: `results.csv` and
 # `results.parquet` (one tidy table: model × target × horizon × metric, with CIs and the best
-# baseline beside each model), `pnl.csv`, `importance.csv`, `gain.csv`, `tuning.csv`,
-# `splits.csv`, and `metrics.json` with the headline numbers.
+# baseline beside each model), `primary_view.csv` (its headline metric per model),
+# `datasets.csv`, `models.csv`, `claim.csv`, `pnl.csv`, `importance.csv`, `gain.csv`,
+# `tuning.csv`, `splits.csv`, `skipped.csv`, and `metrics.json` with the headline numbers.
 #
 # **A caveat on size.** The bundled recordings are six to eleven minutes per market. On a
 # one-second grid that is a few hundred rows, and a test block of a few minutes. At a 60-second
@@ -59,7 +60,6 @@ import pandas as pd
 
 from lobutils import evaluation as ev
 from lobutils.data import segment, segments
-from lobutils.features import targets
 from lobutils.features.dataset import build_dataset
 from lobutils.models import zoo
 from lobutils.paths import report_dir
@@ -96,7 +96,7 @@ out_dir = report_dir("06_ml_zoo", REPORT_DIR)
 chosen = segments(DATA_DIR) if SEGMENTS is None else [segment(n, DATA_DIR) for n in SEGMENTS]
 models = zoo.make_models(MODELS, seed=SEED)
 unit_word = "s" if GRID is not None else "events"
-print(f"{len(chosen)} segment(s), horizons {HORIZONS} ({unit_word}), models {MODELS}")
+print(f"{len(chosen)} segment(s), horizons {HORIZONS} ({unit_word}), {len(models)} models")
 
 # %% [markdown]
 # ## 1. From a recording to a modelling table
@@ -118,28 +118,42 @@ print(f"{len(chosen)} segment(s), horizons {HORIZONS} ({unit_word}), models {MOD
 #
 # Every feature at row $i$ uses book states and trades stamped at or before $t_i$ only; the
 # tests of `lobutils.features.dataset` check that truncating the recording leaves earlier rows unchanged.
+#
+# The table below has one row per segment: its rows, minutes, median spread, and the rows
+# usable at each horizon (finite features and a target). The full overview is `datasets.csv`.
 
 # %%
 datasets = [
     build_dataset(seg, grid=GRID, levels=LEVELS, horizons=HORIZONS, feature_config=None)
     for seg in chosen
 ]
-overview = pd.DataFrame({ds.name: ds.summary() for ds in datasets}).T
-overview
+overview = pd.DataFrame({ds.name: ds.summary() for ds in datasets}).T.rename_axis("segment")
+overview.to_csv(out_dir / "datasets.csv")
+usable = [c for c in overview.columns if c.startswith("usable_")]
+pd.DataFrame(
+    {
+        "rows": overview["rows"].astype(int),
+        "minutes": overview["minutes"].astype(float).round(1),
+        "spread bps": overview["median_spread_bps"].astype(float).round(2),
+        **{c.replace("_", " "): overview[c].astype(int) for c in usable},
+    }
+)
+
+# %% [markdown]
+# The features of the first segment, summarised:
 
 # %%
-ds0 = datasets[0]
-print(f"features of {ds0.name}: {list(ds0.X.columns)}")
-ds0.X.describe().T.round(3)
+stats = datasets[0].X.describe().T.rename(columns={"50%": "median"})
+stats[["mean", "std", "min", "median", "max"]].round(3)
 
-# %%
+# %% tags=["remove-input"]
 shortest = min(datasets, key=len)
 longest = max(datasets, key=len)
 say(
     f"The segments hold {len(shortest)} to {len(longest)} rows "
     f"({float(overview['minutes'].min()):.1f} to {float(overview['minutes'].max()):.1f} minutes). "
     f"The first rows lack the 60-second windows of volatility and trade features, and the last "
-    f"rows lack a target, so the usable rows per horizon (`usable_*` above) are fewer still."
+    f"rows lack a target, so the usable rows per horizon are fewer still."
 )
 
 # %% [markdown]
@@ -215,7 +229,16 @@ zoo_cfg = zoo.ZooConfig(
 # search would mostly find the grid point that fits that block's noise best.
 
 # %%
-zoo.describe_models(models)
+model_table = zoo.describe_models(models)
+model_table.to_csv(out_dir / "models.csv")
+model_table[["regression", "classification", "scaled"]]
+
+# %% [markdown]
+# The grid each model searches on the validation block (the defaults of the other
+# hyperparameters are in `models.csv`):
+
+# %%
+zoo.grid_table(models)
 
 # %% [markdown]
 # ## 4. Running the zoo
@@ -227,155 +250,138 @@ zoo.describe_models(models)
 # %%
 results = zoo.run_zoo(datasets, zoo_cfg)
 print(f"zoo: {results.seconds:.0f} s, {len(results.table)} result rows")
-results.skipped
+print(f"skipped: {len(results.skipped)} (segment, target, horizon)")
+
+# %% [markdown]
+# The rows of each split of the first target (the other target keeps the same rows): training,
+# validation and test rows, the rows purged at the boundaries, and the number of independent
+# (non-overlapping) targets in the test block.
 
 # %%
-splits = results.splits.copy()
-splits[
-    [
-        "segment",
-        "target",
-        "horizon",
-        "n_rows",
-        "n_train",
-        "n_val",
-        "n_test",
-        "n_purged",
-        "n_test_independent",
-        "threshold_bps",
-    ]
-].round(2)
+zoo.split_table(results.splits, TARGETS[0])
 
-# %%
-indep = splits.groupby("horizon", sort=False)["n_test_independent"].agg(["min", "max"])
+# %% tags=["remove-input"]
+indep = results.splits.groupby("horizon", sort=False)["n_test_independent"].agg(["min", "max"])
 lines = [
     f"- at **{h}**: {row['min']:.0f} to {row['max']:.0f} independent test targets"
     for h, row in indep.iterrows()
 ]
-skipped_note = (
-    f" {len(results.skipped)} (segment, target, horizon) combinations could not be split at all "
-    "and are listed above."
-    if len(results.skipped)
-    else ""
-)
 say(
     "How much evidence does a test block hold? Overlapping targets are not independent: a test "
     "block of $n$ rows at a horizon of $h$ rows holds about $n / h$ non-overlapping targets.\n\n"
     + "\n".join(lines)
     + "\n\nEvery interval below is as wide as these counts allow, and at the longest horizon "
     "the bootstrap has only a few blocks to resample: its intervals are themselves rough."
-    + skipped_note
 )
+
+# %% tags=["remove-input"]
+if len(results.skipped):
+    say(
+        " ".join(
+            f"{r.segment} ({r.target}, {r.horizon}) could not be split: {r.reason}."
+            for r in results.skipped.itertuples()
+        )
+    )
 
 # %% [markdown]
 # ## 5. Every model next to its baselines
 #
-# The full table has one row per (segment, target, horizon, model, metric). The view below
-# keeps the headline metric of each task: the out-of-sample $R^2_{oos} = 1 - \sum (y - \hat y)^2
-# / \sum y^2$ for returns (positive means better than forecasting no move; Campbell & Thompson
-# 2008 {cite}`campbell2008predicting`), and the balanced accuracy for labels (the mean recall
-# over classes; chance is $1/K$ whatever the class balance).
+# The full table has one row per (segment, target, horizon, model, metric); it is written to
+# `results.csv`. The view below keeps the headline metric of each task: the out-of-sample
+# $R^2_{oos} = 1 - \sum (y - \hat y)^2 / \sum y^2$ for returns (positive means better than
+# forecasting no move; Campbell & Thompson 2008 {cite}`campbell2008predicting`), and the balanced
+# accuracy for labels (the mean recall over classes; chance is $1/K$ whatever the class
+# balance). Each cell counts the segments in which the model beats its best baseline beyond the
+# 95% interval, out of the segments it ran on. The values and intervals behind the counts are in
+# the figures below and in `primary_view.csv`.
 
 # %%
 view = zoo.primary_view(results.table)
-view.round(3)
+view.to_csv(out_dir / "primary_view.csv", index=False)
+zoo.verdict_pivot(view)
 
 # %%
 for target in TARGETS:
-    task = zoo.task_of(target)
-    metric = zoo.PRIMARY_METRIC[task]
+    metric = zoo.PRIMARY_METRIC[zoo.task_of(target)]
     if not (results.table["target"] == target).any():
         continue
-    fig = plots.metric_ci(
+    plots.metric_ci(
         results.table,
         metric,
         target,
+        floor=-1.0 if metric == "r2_oos" else None,
         title=f"{target}: {plots.METRIC_LABELS[metric]} on the test block, 95% CI",
-    )
-    fig.show()
+    ).show()
 
 # %% [markdown]
 # Each panel is one horizon; each colour one market. Filled circles are the models, open
-# diamonds the baselines. The next figure shows what the verdict rests on: each model's
-# difference to its best baseline, with the paired interval.
+# diamonds the baselines. An $R^2$ has no lower bound: values below −1 are drawn at −1 as
+# downward triangles (hover for the true value), so that one bad fit does not flatten the rest.
+# The next figure shows what the verdict rests on: each model's difference to its best
+# baseline, with the paired interval (differences below −1 drawn at −1 as left triangles).
 
 # %%
 for target in TARGETS:
-    task = zoo.task_of(target)
-    metric = zoo.PRIMARY_METRIC[task]
+    metric = zoo.PRIMARY_METRIC[zoo.task_of(target)]
     if not (results.table["target"] == target).any():
         continue
     plots.diff_ci(
         results.table,
         metric,
         target,
+        floor=-1.0 if metric == "r2_oos" else None,
         title=f"{target}: model minus best baseline, {plots.METRIC_LABELS[metric]}, 95% CI",
     ).show()
 
 # %% [markdown]
 # ## 6. Which models beat the baselines?
+#
+# Each comparison gets a verdict from where its paired interval lies: *better* (wholly on the
+# better side of zero), *worse*, or *undecided*.
 
 # %%
-n_comp = len(view)
-beat = view[view["beats_baseline"].fillna(False).astype(bool)]
-worse = view[
-    np.where(
-        view["metric"].map(ev.GREATER_IS_BETTER),
-        view["diff_ci_high"] < 0,
-        view["diff_ci_low"] > 0,
-    )
-]
-parts = [
-    f"Of **{n_comp}** (model, segment, target, horizon) comparisons on the headline metric, "
-    f"**{len(beat)}** beat their best baseline beyond the 95% interval, **{len(worse)}** are "
-    f"worse than it beyond the interval, and the other {n_comp - len(beat) - len(worse)} cannot "
-    "be told apart from it."
-]
-for target in TARGETS:
-    vt = view[view["target"] == target]
-    bt = beat[beat["target"] == target]
-    if vt.empty:
-        continue
-    if bt.empty:
-        parts.append(f"- **{target}**: no model beats its baseline beyond the interval.")
-        continue
-    items = "; ".join(
-        f"{r.model} on {r.segment} at {r.horizon} ({r.metric} {r.value:.3f} vs "
-        f"{r.baseline} {r.baseline_value:.3f}, difference "
-        f"{fmt_ci(r.diff, r.diff_ci_low, r.diff_ci_high)})"
-        for r in bt.itertuples()
-    )
-    parts.append(f"- **{target}** ({len(bt)} of {len(vt)}): {items}.")
-by_h = (
-    view.assign(b=view["beats_baseline"].fillna(False).astype(bool))
-    .groupby("horizon", sort=False)["b"]
-    .agg(["sum", "size"])
+indep_of = results.splits.set_index(["segment", "target", "horizon"])["n_test_independent"]
+verdict = view.assign(
+    verdict=zoo.verdicts(view),
+    independent=[
+        indep_of.get(k) for k in zip(view["segment"], view["target"], view["horizon"], strict=True)
+    ],
 )
-parts.append(
-    "By horizon: "
-    + ", ".join(f"{h}: {int(r['sum'])} of {int(r['size'])}" for h, r in by_h.iterrows())
-    + "."
-)
-thin = splits.set_index(["segment", "target", "horizon"])["n_test_independent"]
-beat_thin = [
-    r for r in beat.itertuples() if thin.get((r.segment, r.target, r.horizon), np.inf) < 10
-]
-if len(beat):
-    parts.append(
-        f"{len(beat_thin)} of the {len(beat)} wins come from test blocks with fewer than ten "
-        "independent targets. There the bootstrap resamples a handful of blocks, and its "
-        "interval is too narrow to trust: treat those wins as anecdotes."
-    )
+counts = verdict["verdict"].value_counts().reindex(["better", "worse", "undecided"], fill_value=0)
+counts.to_frame("comparisons").T
+
+# %% tags=["remove-input"]
+n_comp, n_beat, n_worse = len(verdict), int(counts["better"]), int(counts["worse"])
 expected_by_chance = 0.025 * n_comp
-parts.append(
-    f"With {n_comp} comparisons, about {expected_by_chance:.1f} would land on the better side "
-    "of zero by chance alone if no model had any skill (each interval misses on that side 2.5% "
-    "of the time, and the comparisons share their test rows, so the count varies more than a "
-    "binomial one). The intervals are not corrected for this multiplicity."
+say(
+    f"Of **{n_comp}** (model, segment, target, horizon) comparisons on the headline metric, "
+    f"**{n_beat}** beat their best baseline beyond the 95% interval, **{n_worse}** are "
+    f"worse than it beyond the interval, and the other {n_comp - n_beat - n_worse} cannot "
+    f"be told apart from it. With {n_comp} comparisons, about {expected_by_chance:.1f} would "
+    "land on the better side of zero by chance alone if no model had any skill (each interval "
+    "misses on that side 2.5% of the time, and the comparisons share their test rows, so the "
+    "count varies more than a binomial one). The intervals are not corrected for this "
+    "multiplicity."
 )
-say("\n\n".join(parts))
 
-# %%
+# %% tags=["remove-input"]
+beat = verdict[verdict["verdict"] == "better"]
+items = [
+    f"- **{r.target}**, {r.model} on {r.segment} at {r.horizon}: {r.metric} {r.value:.3f} vs "
+    f"{r.baseline} {r.baseline_value:.3f}, difference "
+    f"{fmt_ci(r.diff, r.diff_ci_low, r.diff_ci_high)}" + (" (thin)" if r.independent < 10 else "")
+    for r in beat.itertuples()
+]
+thin = f"{int((beat['independent'] < 10).sum())} of the {len(beat)} wins (marked thin) come "
+say(
+    "No model beats its best baseline beyond the interval, on any target or horizon."
+    if beat.empty
+    else "The wins:\n\n" + "\n".join(items) + f"\n\n{thin} from test blocks with fewer than "
+    "ten independent targets. There the bootstrap resamples a handful of blocks and its interval "
+    "is too narrow to trust: treat those wins as anecdotes."
+)
+
+# %% tags=["remove-input"]
 loss = results.table[
     (results.table["role"] == "model")
     & (results.table["metric"].isin(["mse", "accuracy"]))
@@ -408,38 +414,37 @@ say(
 #   data it has not seen, and it is near zero for a model without skill.
 # - **XGBoost gain**: the total reduction of the training loss by the splits on each feature,
 #   as a share. It is an in-sample measure: a feature can carry much gain by fitting noise.
+#
+# Both are averaged over segments, horizons and models; the bars of the permutation importance
+# show the spread across them.
 
 # %%
-imp = results.importance
-if imp.empty:
-    print("permutation importance is off (IMPORTANCE_REPEATS = 0 or no IMPORTANCE_MODELS)")
-else:
+imp_mean = pd.DataFrame(columns=["target", "feature", "importance_mean", "importance_spread"])
+if not results.importance.empty:
     imp_mean = (
-        imp.groupby(["target", "feature"], sort=False)["importance_mean"]
-        .agg(["mean", "std"])
+        results.importance.groupby(["target", "feature"], sort=False)["importance_mean"]
+        .agg(importance_mean="mean", importance_spread="std")
         .reset_index()
-        .rename(columns={"mean": "importance_mean", "std": "importance_spread"})
     )
-    for target in TARGETS:
-        it = imp_mean[imp_mean["target"] == target]
-        if it.empty:
-            continue
-        unit = "mse, bps²" if zoo.task_of(target) == "regression" else "balanced accuracy"
-        plots.importance_bars(
-            it,
-            error="importance_spread",
-            top=12,
-            title=f"{target}: permutation importance on the test block, mean over segments, "
-            "horizons and models (bars: spread across them)",
-            xlabel=f"drop in score when shuffled ({unit})",
-        ).show()
+gain_mean = pd.DataFrame(columns=["target", "feature", "gain_share"])
+if not results.gain.empty:
+    gain_mean = (
+        results.gain.groupby(["target", "feature"], sort=False)["gain_share"].mean().reset_index()
+    )
 
 # %%
-gain = results.gain
-if gain.empty:
-    print("no XGBoost model in MODELS: no gain to show")
-else:
-    gain_mean = gain.groupby(["target", "feature"], sort=False)["gain_share"].mean().reset_index()
+for target in imp_mean["target"].unique():
+    unit = "mse, bps²" if zoo.task_of(target) == "regression" else "balanced accuracy"
+    plots.importance_bars(
+        imp_mean[imp_mean["target"] == target],
+        error="importance_spread",
+        top=12,
+        title=f"{target}: permutation importance on the test block",
+        xlabel=f"drop in score when shuffled ({unit})",
+    ).show()
+
+# %%
+if not gain_mean.empty:
     plots.importance_bars(
         gain_mean,
         value="gain_share",
@@ -449,31 +454,30 @@ else:
         xlabel="share of total gain",
     ).show()
 
-# %%
-sentences = []
-for target in TARGETS:
-    if not imp.empty and (imp_mean["target"] == target).any():
-        top = imp_mean[imp_mean["target"] == target].nlargest(3, "importance_mean")
-        sentences.append(
-            f"For **{target}**, the largest mean permutation importances "
-            f"({'drop in MSE, bps²' if zoo.task_of(target) == 'regression' else 'drop in balanced accuracy'}) are "
-            + ", ".join(f"`{r.feature}` ({r.importance_mean:.3g})" for r in top.itertuples())
-            + "."
-        )
-    if not gain.empty and (gain_mean["target"] == target).any():
-        topg = gain_mean[gain_mean["target"] == target].nlargest(3, "gain_share")
-        sentences.append(
-            f"XGBoost's largest gain shares for {target}: "
-            + ", ".join(f"`{r.feature}` ({r.gain_share:.0%})" for r in topg.itertuples())
-            + "."
-        )
-if sentences:
-    say(
-        " ".join(sentences)
-        + " Where a model has no skill on the test block, its permutation importances are noise "
-        "around zero; the averages above mix skilful and unskilful fits, so read them as a "
-        "ranking of what the models lean on, not as evidence that a feature predicts."
+# %% tags=["remove-input"]
+top_imp = imp_mean.sort_values("importance_mean", ascending=False).groupby("target").head(3)
+say(
+    " ".join(
+        f"For **{t}**, the largest mean permutation importances are "
+        + ", ".join(f"`{r.feature}` ({r.importance_mean:.3g})" for r in g.itertuples())
+        + "."
+        for t, g in top_imp.groupby("target", sort=False)
     )
+    + " Where a model has no skill on the test block, its permutation importances are noise "
+    "around zero; the averages above mix skilful and unskilful fits, so read them as a ranking "
+    "of what the models lean on, not as evidence that a feature predicts."
+)
+
+# %% tags=["remove-input"]
+top_gain = gain_mean.sort_values("gain_share", ascending=False).groupby("target").head(3)
+say(
+    " ".join(
+        f"XGBoost's largest gain shares for {t}: "
+        + ", ".join(f"`{r.feature}` ({r.gain_share:.0%})" for r in g.itertuples())
+        + "."
+        for t, g in top_gain.groupby("target", sort=False)
+    )
+)
 
 # %% [markdown]
 # ## 8. "86% accuracy": a headline claim, reproduced honestly
@@ -486,52 +490,15 @@ if sentences:
 # To see it on our data we make such labels on purpose: at the shortest horizon, the flat band
 # is set (on the training rows only) so that it holds `CLAIM_ACCURACY` of the training returns.
 # The models are then tuned for plain accuracy, as such reports do, and evaluated with the
-# protocol.
+# protocol (`zoo.wide_band_claim`). The table shows, per segment, the most accurate model's
+# accuracy with its interval next to the share of the majority class in the same test labels,
+# and the balanced accuracy and MCC (Matthews correlation) of the same model.
 
 # %%
 h_claim = HORIZONS[0]
-claim_cfg = dataclasses.replace(
-    zoo_cfg,
-    targets=("three_class",),
-    tune_metric_classification="accuracy",
-    importance_repeats=0,
-)
-claim_rows, claim_tables = [], []
-for ds in datasets:
-    try:
-        td = zoo.make_task(ds, h_claim, "three_class", zoo_cfg)
-    except ValueError as exc:
-        print(f"{ds.name}: skipped ({exc})")
-        continue
-    band = float(np.quantile(np.abs(td.returns[td.split.train]), CLAIM_ACCURACY))
-    labels = targets.three_class_labels(td.returns, threshold=band)
-    y = labels.codes.astype(np.int64)
-    if np.unique(y[td.split.train]).size < 2:
-        print(f"{ds.name}: the wide band leaves one class in the training block; skipped")
-        continue
-    td_wide = dataclasses.replace(td, y=y, target="three_class_wide", threshold=band)
-    tab = zoo.evaluate_task(td_wide, claim_cfg)["table"]
-    claim_tables.append(tab)
-    acc = tab[(tab["metric"] == "accuracy") & (tab["role"] == "model")]
-    best = acc.loc[acc["value"].idxmax()]
-    maj = tab[(tab["metric"] == "accuracy") & (tab["model"] == "majority")].iloc[0]
-    other = tab[(tab["model"] == best["model"])].set_index("metric")
-    claim_rows.append(
-        {
-            "segment": ds.name,
-            "model": best["model"],
-            "band_bps": band,
-            "accuracy": best["value"],
-            "accuracy_ci_low": best["ci_low"],
-            "accuracy_ci_high": best["ci_high"],
-            "majority_share": maj["value"],
-            "balanced_accuracy": other.loc["balanced_accuracy", "value"],
-            "mcc": other.loc["mcc", "value"],
-            "beats_majority": bool(best["beats_baseline"]),
-        }
-    )
-claim = pd.DataFrame(claim_rows)
-claim.round(3)
+claim, claim_skipped = zoo.wide_band_claim(datasets, h_claim, zoo_cfg, CLAIM_ACCURACY)
+claim.to_csv(out_dir / "claim.csv", index=False)
+zoo.claim_table(claim) if not claim.empty else claim_skipped
 
 # %%
 if not claim.empty:
@@ -540,34 +507,22 @@ if not claim.empty:
         title=f"the best model's accuracy at {h_claim}{unit_word} next to the majority-class share",
     ).show()
 
-# %%
-if claim.empty:
-    say("No segment could be labelled with the wide band; nothing to compare.")
-else:
-    n_beat = int(claim["beats_majority"].sum())
-    gap = float((claim["accuracy"] - claim["majority_share"]).abs().max())
-    lines = [
-        f"- **{r.segment}**: {r.model} scores {r.accuracy:.0%} accuracy "
-        f"[{r.accuracy_ci_low:.0%}, {r.accuracy_ci_high:.0%}]; always predicting the majority "
-        f"class scores {r.majority_share:.0%} on the same test labels. Balanced accuracy "
-        f"{r.balanced_accuracy:.2f} (chance 0.33), MCC {r.mcc:.2f} (chance 0)."
-        for r in claim.itertuples()
-    ]
-    say(
-        f"The flat band ({claim['band_bps'].min():.2g} to {claim['band_bps'].max():.2g} bps) "
-        f"holds {CLAIM_ACCURACY:.0%} of the *training* returns by construction, and "
-        f"{claim['majority_share'].min():.0%} to {claim['majority_share'].max():.0%} of the test "
-        "labels fall in the majority class. The best accuracy per market ranges from "
-        f"{claim['accuracy'].min():.0%} to {claim['accuracy'].max():.0%}:\n\n"
-        + "\n".join(lines)
-        + f"\n\nNo accuracy differs from the majority-class share of its own test labels by more "
-        f"than {gap:.1%}, and {n_beat} of {len(claim)} beat their best baseline (the majority "
-        "class, persistence or the stratified guess) beyond the 95% interval. An accuracy "
-        "like this one measures, for the most part, the share of flat moves in the labels; "
-        "balanced accuracy and MCC show how much is left once that share is accounted for. A "
-        "headline accuracy should always come with the class balance of its test labels and "
-        "the accuracy of the majority class on them."
-    )
+# %% tags=["remove-input"]
+gap = float((claim["accuracy"] - claim["majority_share"]).abs().max()) if len(claim) else 0.0
+say(
+    "No segment could be labelled with the wide band; nothing to compare."
+    if claim.empty
+    else f"The flat band ({claim['band_bps'].min():.2g} to {claim['band_bps'].max():.2g} bps) "
+    f"holds {CLAIM_ACCURACY:.0%} of the *training* returns by construction, and "
+    f"{claim['majority_share'].min():.0%} to {claim['majority_share'].max():.0%} of the test "
+    f"labels fall in the majority class. No accuracy differs from the majority-class share of "
+    f"its own test labels by more than {gap:.1%}, and {int(claim['beats_majority'].sum())} of "
+    f"{len(claim)} beat their best baseline (the majority class, persistence or the stratified "
+    "guess) beyond the 95% interval. An accuracy like this one measures, for the most part, the "
+    "share of flat moves in the labels; balanced accuracy and MCC show how much is left once "
+    "that share is accounted for. A headline accuracy should always come with the class "
+    "balance of its test labels."
+)
 
 # %% [markdown]
 # A second, subtler way to inflate accuracy is to drop the rows whose price does not move before
@@ -584,27 +539,13 @@ else:
 # return forecast whose size exceeds `PNL_THRESHOLD_BPS`; the up or down class of a classifier,
 # no trade on "flat") and hold for the horizon. Each trade pays half the spread and the taker
 # fee on entry and on exit (`evaluation.pnl_net_of_costs`). Trades overlap and are scored one by
-# one; chapter 8's backtest nets positions properly.
+# one; chapter 8's backtest nets positions properly. The table shows the number of trades and
+# the mean gross and net P&L per trade in bps of notional; every column is in `pnl.csv`.
 
 # %%
-best_idx = view.groupby(["segment", "target", "horizon"], sort=False)["value"].idxmax()
-best_models = view.loc[best_idx, ["segment", "target", "horizon", "model"]]
-pnl_best = results.pnl.merge(best_models, on=["segment", "target", "horizon", "model"])
-pnl_cols = [
-    "segment",
-    "target",
-    "horizon",
-    "model",
-    "fee_bps",
-    "n_trades",
-    "hit_rate",
-    "mean_gross_bps",
-    "mean_cost_bps",
-    "mean_net_bps",
-    "ci_low",
-    "ci_high",
-]
-pnl_best[pnl_cols].round(3)
+best = zoo.best_models(view)
+pnl_best = results.pnl.merge(best, on=["segment", "target", "horizon", "model"])
+zoo.pnl_table(pnl_best)
 
 # %%
 for target in TARGETS:
@@ -615,36 +556,28 @@ for target in TARGETS:
         pt, title=f"{target}: p&l per trade of the best model, net (●, 95% CI) and gross (○)"
     ).show()
 
-# %%
-traded = pnl_best[pnl_best["n_trades"] > 0]
-if traded.empty:
-    say("None of the best models traded on the test block.")
-else:
-    pos_net = traded[traded["ci_low"] > 0]
-    pos_gross = traded[traded["mean_gross_bps"] > 0]
-    best_gross = float(traded["mean_gross_bps"].max())
-    least_cost = float(traded["mean_cost_bps"].min())
-    verdict = (
-        "None of them pays for its costs at a taker's prices."
-        if pos_net.empty
-        else "Net of costs, "
-        + ", ".join(
-            f"{r.model} on {r.segment} ({r.target}, {r.horizon})" for r in pos_net.itertuples()
-        )
-        + " stay above zero; with this many candidates and minutes of data, that calls for a "
-        "longer test, not a strategy."
-    )
-    say(
-        f"Of the {len(traded)} best models that traded, {len(pos_gross)} earn a positive mean "
-        f"*gross* return per trade, and {len(pos_net)} a mean *net* P&L whose 95% interval is "
-        f"above zero. Mean costs run from {least_cost:.1f} to "
-        f"{traded['mean_cost_bps'].max():.1f} bps per round trip, against mean gross returns "
-        f"per trade from {traded['mean_gross_bps'].min():.2f} to {best_gross:.2f} bps: the "
-        f"largest gross edge is {best_gross / least_cost:.0%} of the smallest cost. {verdict}"
-    )
+# %% tags=["remove-input"]
+ps = zoo.pnl_summary(pnl_best)
+say(
+    "None of the best models traded on the test block."
+    if ps["n_traded"] == 0
+    else f"Of the {ps['n_traded']} best models that traded, {ps['n_gross_positive']} earn a "
+    f"positive mean *gross* return per trade, and {len(ps['net_positive'])} a mean *net* P&L "
+    f"whose 95% interval is above zero. Mean costs run from {ps['cost_min']:.1f} to "
+    f"{ps['cost_max']:.1f} bps per round trip, against mean gross returns per trade from "
+    f"{ps['gross_min']:.2f} to {ps['gross_max']:.2f} bps."
+)
+
+# %% tags=["remove-input"]
+say(
+    f"Net of costs, {', '.join(ps['net_positive'])} stay above zero; with this many candidates "
+    "and minutes of data, that calls for a longer test, not a strategy."
+    if ps["net_positive"]
+    else "None of them pays for its costs at a taker's prices."
+)
 
 # %% [markdown]
-# ## 10. Seed 002: the future L1 state
+# ## 10. The future L1 state
 #
 # Instead of the mid's direction, one can forecast the whole best quote: the best bid and the
 # best ask at $t + h$. We forecast each as its change from now in bps,
@@ -652,6 +585,10 @@ else:
 # above), against **persistence** (no change: the quote stays where it is) and the last realised
 # change. Persistence is a strong baseline wherever the best quotes often stay put over the
 # horizon. The LSTM version of this model comes with the deep-learning chapter.
+#
+# The table shows XGBoost's out-of-sample $R^2$ against no change, with its interval, per
+# segment, horizon and quote; ✓ marks a forecast that beats its best baseline beyond the
+# interval.
 
 # %%
 l1_cfg = dataclasses.replace(
@@ -663,7 +600,7 @@ l1_cfg = dataclasses.replace(
 )
 l1 = zoo.run_zoo(datasets, l1_cfg)
 l1_view = zoo.primary_view(l1.table)
-l1_view.round(3)
+zoo.ci_pivot(l1_view)
 
 # %%
 plots.diff_ci(
@@ -673,39 +610,44 @@ plots.diff_ci(
     title="future l1 state: xgboost mse minus the best baseline's (bps²), 95% CI",
 ).show()
 
+# %% [markdown]
+# How often do the two quotes move together? The median correlation, across markets, of the
+# changes of the best bid and the best ask over the shortest horizon:
+
+# %%
+h1 = datasets[0].horizon_labels[0]
+co_move = np.nanmedian(
+    [ds.bid_change[h1].corr(ds.ask_change[h1]) for ds in datasets if h1 in ds.horizon_labels]
+)
+print(f"median correlation of the {h1} bid and ask changes: {co_move:.2f}")
+
 # %%
 l1_mse = l1.table[(l1.table["role"] == "model") & (l1.table["metric"] == "mse")]
 l1_beat = l1_mse[l1_mse["beats_baseline"].fillna(False).astype(bool)]
 by_side = l1_beat.groupby("target").size().reindex(list(zoo.L1_TARGETS), fill_value=0)
-h1 = datasets[0].horizon_labels[0]
-co_move = np.nanmedian(
-    [
-        pd.Series(ds.bid_change[h1]).corr(pd.Series(ds.ask_change[h1]))
-        for ds in datasets
-        if h1 in ds.horizon_labels
-    ]
-)
+by_side.to_frame("cases where xgboost beats persistence").T
+
+# %% tags=["remove-input"]
 l1_wins = l1_view.loc[l1_view["beats_baseline"].fillna(False).astype(bool), "value"]
 say(
     f"XGBoost has a lower mean squared error than the best of persistence and the last change, "
     f"beyond the 95% interval, in {len(l1_beat)} of {len(l1_mse)} (segment, quote, horizon) "
-    "cases ("
-    + ", ".join(f"{side}: {n}" for side, n in by_side.items())
-    + "). "
+    "cases. "
     + (
         f"Where it wins, its out-of-sample $R^2$ against no change is {l1_wins.min():.3f} to "
-        f"{l1_wins.max():.3f}. "
+        f"{l1_wins.max():.3f}."
         if len(l1_wins)
-        else "Persistence is not beaten anywhere. "
+        else "Persistence is not beaten anywhere."
     )
-    + f"The {h1} changes of the best bid and the best ask have a median correlation of "
-    f"{co_move:.2f} across the markets: "
-    + (
-        "the two quotes mostly move together (the spread rarely changes), so the bid, ask and "
-        "mid forecasts are close to one problem."
-        if co_move > 0.8
-        else "the spread changes often enough that the bid and the ask are separate problems."
-    )
+)
+
+# %% tags=["remove-input"]
+say(
+    f"With a correlation of {co_move:.2f}, the two quotes mostly move together (the spread "
+    "rarely changes), so the bid, ask and mid forecasts are close to one problem."
+    if co_move > 0.8
+    else f"With a correlation of {co_move:.2f}, the spread changes often enough that the bid "
+    "and the ask are separate problems."
 )
 
 # %% [markdown]
@@ -718,41 +660,35 @@ say(
 # P&L of the best models; and the data sizes.
 
 # %%
+parameters = dict(grid=GRID, levels=LEVELS, horizons=HORIZONS, targets=TARGETS, models=MODELS)
+parameters |= dict(fractions=FRACTIONS, n_boot=N_BOOT, confidence=CONFIDENCE, fee_bps=FEE_BPS)
+zoo_counts = dict(n_comparisons=n_comp, n_beat_baseline=n_beat, n_worse_than_baseline=n_worse)
+zoo_counts |= dict(expected_by_chance=expected_by_chance, dm_better=len(dm_better))
+zoo_counts |= dict(dm_worse=len(dm_worse))
+claim_info = dict(target_accuracy=CLAIM_ACCURACY, horizon=f"{h_claim}{unit_word}")
+pnl_info = pnl_best.drop(columns=["task", "role", "n_rows", "trade_rate"])
+pnl_info = pnl_info.drop(columns=["total_gross_bps", "total_net_bps"])
+
+# %%
 combined = results.combine(l1)
 extra = {
-    "parameters": {
-        "grid": GRID,
-        "levels": LEVELS,
-        "horizons": HORIZONS,
-        "targets": TARGETS,
-        "models": MODELS,
-        "fractions": FRACTIONS,
-        "n_boot": N_BOOT,
-        "confidence": CONFIDENCE,
-        "fee_bps": FEE_BPS,
-    },
+    "parameters": parameters,
     "datasets": {ds.name: ds.summary() for ds in datasets},
     "min_test_independent_by_horizon": indep["min"],
-    "zoo": {
-        "n_comparisons": n_comp,
-        "n_beat_baseline": len(beat),
-        "n_worse_than_baseline": len(worse),
-        "expected_by_chance": expected_by_chance,
-        "dm_better": len(dm_better),
-        "dm_worse": len(dm_worse),
-    },
-    "claim": {
-        "target_accuracy": CLAIM_ACCURACY,
-        "horizon": f"{h_claim}{unit_word}",
-        "by_segment": claim,
-    },
-    "pnl_best": pnl_best[pnl_cols],
+    "zoo": zoo_counts,
+    "claim": claim_info | {"by_segment": claim},
+    "pnl_best": pnl_info,
     "l1": {"n_cases": len(l1_mse), "n_beat_persistence": len(l1_beat)},
     "skipped": combined.skipped,
     "seconds": {"zoo": results.seconds, "l1": l1.seconds},
 }
 written = zoo.save_results(combined, out_dir, extra)
-sorted(written)
+
+# %% tags=["remove-input"]
+say(
+    "Written to the report directory: "
+    + ", ".join(f"`{p.name}`" for p in sorted(out_dir.iterdir()))
+)
 
 # %% [markdown]
 # ## Key takeaways
@@ -794,55 +730,94 @@ sorted(written)
 # A busy book updates many times a second, so event time gives many more rows than the
 # one-second grid; but a horizon of 100 events is a fraction of a second on a busy book and
 # several seconds on a quiet one, and the number of independent targets is `n_test / 100` again.
+# The cell below builds the first segment in event time and splits its return target.
 # ````
-#
+
+# %% tags=["hide-input"]
+# Solution 1: rows and independent test targets of the first segment in event time
+ds_events = build_dataset(chosen[0], grid=None, levels=LEVELS, horizons=[10, 100])
+splits_events = pd.DataFrame(
+    [zoo.make_task(ds_events, h, "return", zoo_cfg).split_summary() for h in (10, 100)]
+)
+zoo.split_table(splits_events, "return")
+
+# %% [markdown]
 # ````{admonition} Solution 2
 # :class: dropdown
-# ```python
-# ds = datasets[0]
-# for mode in ("drop", "keep"):
-#     cfg = dataclasses.replace(zoo_cfg, models=(zoo.LinearConfig(seed=SEED),), targets=("binary",),
-#                               binary_no_change=mode, importance_repeats=0)
-#     td = zoo.make_task(ds, HORIZONS[0], "binary", cfg)
-#     tab = zoo.evaluate_task(td, cfg)["table"]
-#     print(mode, len(td.y), tab.query("model == 'linear' and metric in ['accuracy', 'balanced_accuracy']")
-#           [["metric", "value", "ci_low", "ci_high"]].round(3).to_dict("records"))
-# ```
 # With "drop", the rows where the mid does not move (at one second, often a large share) are gone
 # before the model is scored, so the model never has to say whether the price moves at all, and
-# those rows are chosen with knowledge of the future.
+# those rows are chosen with knowledge of the future. The cell below fits the logistic
+# regression on both versions of the first segment's labels at the shortest horizon.
 # ````
-#
+
+# %% tags=["hide-input"]
+# Solution 2: logistic regression on up/down labels, no-change rows dropped or kept
+sol2 = {}
+for mode in ("drop", "keep"):
+    cfg = dataclasses.replace(
+        zoo_cfg, models=(zoo.LinearConfig(seed=SEED),), binary_no_change=mode, importance_repeats=0
+    )
+    td = zoo.make_task(datasets[0], HORIZONS[0], "binary", cfg)
+    tab = zoo.evaluate_task(td, cfg)["table"].query("model == 'linear'").set_index("metric")
+    cis = {
+        m: fmt_ci(*tab.loc[m, ["value", "ci_low", "ci_high"]], 2)
+        for m in ("accuracy", "balanced_accuracy")
+    }
+    sol2[mode] = {"rows": len(td.y), **cis}
+pd.DataFrame(sol2).T
+
+# %% [markdown]
 # ````{admonition} Solution 3
 # :class: dropdown
-# ```python
-# maker = ev.CostModel(fee_bps=0.0, spread_fraction=0.0)
-# preds = results.predictions.merge(best_models.query("target == 'return'"),
-#                                   on=["segment", "target", "horizon", "model"])
-# for (seg, h), p in preds.groupby(["segment", "horizon"]):
-#     ds = next(d for d in datasets if d.name == seg)
-#     rows = p["row"].to_numpy()
-#     r = ev.pnl_net_of_costs(ev.regression_signal(p["y_pred"].to_numpy()),
-#                             ds.returns[h].to_numpy()[rows], ds.spread_bps[rows], costs=maker)
-#     print(seg, h, r.n_trades, round(r.mean_net_bps, 3))
-# ```
 # Without costs the mean per trade is the gross edge. A maker could live on it only if its own
 # orders were filled when the forecast is right, which is the adverse-selection problem of
-# chapter 8.
+# chapter 8. The cell below rescores the best return models' test forecasts with
+# `CostModel(fee_bps=0, spread_fraction=0)`.
 # ````
-#
+
+# %% tags=["hide-input"]
+# Solution 3: P&L per trade of the best return models for a maker (no spread, no fee)
+maker = ev.CostModel(fee_bps=0.0, spread_fraction=0.0)
+preds = results.predictions.merge(best.query("target == 'return'"), on=[*best.columns])
+sol3 = {}
+for (seg, h), p in preds.groupby(["segment", "horizon"], sort=False):
+    ds = next(d for d in datasets if d.name == seg)
+    rows = p["row"].to_numpy()
+    signal = ev.regression_signal(p["y_pred"].to_numpy())
+    r = ev.pnl_net_of_costs(
+        signal, ds.returns[h].to_numpy()[rows], ds.spread_bps[rows], costs=maker
+    )
+    sol3[(seg, h)] = {"trades": r.n_trades, "mean bps": round(r.mean_net_bps, 3)}
+pd.DataFrame.from_dict(sol3, orient="index")
+
+# %% [markdown]
 # ````{admonition} Solution 4
 # :class: dropdown
-# ```python
-# td = zoo.make_task(datasets[0], HORIZONS[0], "three_class", zoo_cfg)
-# placebo = dataclasses.replace(td, y=ev.block_shuffle(td.y, 50, seed=1))
-# cfg = dataclasses.replace(zoo_cfg, models=(zoo.LinearConfig(seed=SEED),), importance_repeats=0)
-# tab = zoo.evaluate_task(placebo, cfg)["table"]
-# tab.query("model == 'linear' and metric == 'balanced_accuracy'")[["value", "ci_low", "ci_high"]]
-# ```
-# The interval should cover 1/3: with the link between features and labels cut, nothing is
-# left to learn, and a leak-free protocol does not invent skill. `tests/test_zoo.py` runs the same check.
+# With the link between features and labels cut, nothing is left to learn, and a leak-free
+# protocol does not invent skill: the balanced accuracies should scatter around 1/3, and most
+# intervals should cover it. A single placebo can still land outside: an interval misses 5% of
+# the time by design, and on a test block of a few minutes it is rough. So the cell below
+# shuffles the 3-class labels of the first segment five times, in blocks as long as the
+# bootstrap's (longer shuffle blocks would give the labels a persistence that the bootstrap
+# does not see), and scores the logistic regression on each. `tests/test_zoo.py` runs the same
+# check on synthetic data.
 # ````
+
+# %% tags=["hide-input"]
+# Solution 4: five placebos, 3-class labels block-shuffled, logistic regression
+td = zoo.make_task(datasets[0], HORIZONS[0], "three_class", zoo_cfg)
+cfg = dataclasses.replace(zoo_cfg, models=(zoo.LinearConfig(seed=SEED),), importance_repeats=0)
+block = max(td.horizon_rows, MIN_BLOCK_ROWS)
+sol4 = {}
+for seed in range(1, 6):
+    placebo = dataclasses.replace(td, y=ev.block_shuffle(td.y, block, seed=seed))
+    tab = zoo.evaluate_task(placebo, cfg)["table"].set_index(["model", "metric"])
+    r = tab.loc[("linear", "balanced_accuracy")]
+    sol4[seed] = {
+        "balanced accuracy (CI)": fmt_ci(r["value"], r["ci_low"], r["ci_high"], 2),
+        "covers 1/3": bool(r["ci_low"] <= 1 / 3 <= r["ci_high"]),
+    }
+pd.DataFrame.from_dict(sol4, orient="index").rename_axis("shuffle seed")
 
 # %% [markdown]
 # ## References

@@ -22,6 +22,8 @@ from lobutils.evaluation import (
     HoldoutConfig,
     WalkForwardConfig,
 )
+from lobutils.evaluation.inference import _long_run_variance
+from lobutils.evaluation.results import _RESULT_COLUMNS
 
 H = 3_600 * 10**9  # one hour in ns
 FAST = settings(max_examples=60, deadline=None)
@@ -713,7 +715,7 @@ def lrv_reference(d, lags, kernel):
     kernel=st.sampled_from(["bartlett", "rectangular"]),
 )
 def test_long_run_variance_matches_reference(d, lags, kernel):
-    got = ev._long_run_variance(np.array(d), lags, kernel)
+    got = _long_run_variance(np.array(d), lags, kernel)
     assert got == pytest.approx(lrv_reference(d, lags, kernel), abs=1e-9)
 
 
@@ -809,7 +811,7 @@ def test_results_table_regression():
     tab = ev.results_table(
         y, preds, base, task="regression", config=cfg, target="ret", horizon="1s", dm_horizon=1
     )
-    assert list(tab.columns) == ev._RESULT_COLUMNS
+    assert list(tab.columns) == _RESULT_COLUMNS
     assert len(tab) == 4 * 6 and tab["role"].tolist().count("model") == 2 * 6
     row = tab.query("model == 'good' and metric == 'mse'").iloc[0]
     # The zero forecast has the lower MSE of the two baselines (persistence of iid noise doubles it).

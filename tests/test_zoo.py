@@ -17,6 +17,7 @@ import pytest
 from sklearn.base import BaseEstimator, RegressorMixin
 
 from lobutils import evaluation as ev
+from lobutils import markets
 from lobutils.features import targets as T
 from lobutils.features.core import FeatureConfig
 from lobutils.features.dataset import Dataset
@@ -333,6 +334,15 @@ def test_results_table_has_a_baseline_and_a_ci_for_every_model_row(real_and_plac
     assert real.skipped.empty
 
 
+def test_pnl_fee_defaults_to_the_market_taker_fee(real_and_placebo):
+    # Fees are declared once, in lobutils.markets; the zoo and evaluation read them there.
+    real, _ = real_and_placebo
+    taker = markets.fees_bps("usdm")[1]
+    assert real.pnl["fee_bps"].eq(taker).all()
+    assert ev.BINANCE_USDM_TAKER_FEE_BPS == taker
+    assert ev.BINANCE_SPOT_TAKER_FEE_BPS == markets.fees_bps("spot")[1]
+
+
 def test_headline_metrics_and_saved_files(real_and_placebo, tmp_path):
     real, placebo = real_and_placebo
     both = real.combine(placebo)
@@ -407,3 +417,19 @@ def test_figures_build_from_a_results_table(real_and_placebo):
     assert fig.data
     with pytest.raises(ValueError, match="no rows"):
         plots_models.metric_ci(real.table, "balanced_accuracy", "bid")
+
+
+def test_wide_band_claim_accuracy_is_the_majority_share_without_skill():
+    # Synthetic data without signal: with 86% of the training returns inside the flat band, the
+    # most accurate model is about as accurate as always saying "flat", and beats nothing.
+    ds = synthetic_dataset(n=1500, horizons=(1,), signal=0.0, seed=5)
+    cfg = zoo.ZooConfig(models=(zoo.LinearConfig(),), n_boot=50, importance_repeats=0)
+    claim, skipped = zoo.wide_band_claim([ds], 1, cfg, 0.86)
+    assert skipped.empty and len(claim) == 1
+    row = claim.iloc[0]
+    assert abs(row["majority_share"] - 0.86) < 0.1
+    assert abs(row["accuracy"] - row["majority_share"]) < 0.05
+    assert not row["beats_majority"]
+    assert row["balanced_accuracy"] < 0.45
+    table = zoo.claim_table(claim)
+    assert list(table.columns) == ["model", "accuracy (CI)", "majority", "bal. acc.", "mcc"]

@@ -38,8 +38,8 @@ Targets
 with a ``k x std`` threshold fitted on training rows. ``"binary"``: up / down; with
 ``binary_no_change="drop"`` (the default, as in most papers) rows whose price does not move are
 left out, which conditions on the future: its accuracy describes moving rows only.
-``"bid"``, ``"ask"``, ``"mid"``: seed 002's future L1 state, as the change in bps from the
-current value, against the persistence baseline (no change).
+``"bid"``, ``"ask"``, ``"mid"``: the future level-1 state (best bid, best ask, mid), as the
+change in bps from the current value, against the persistence baseline (no change).
 
 Examples
 --------
@@ -79,6 +79,8 @@ from sklearn.utils.metaestimators import available_if
 from lobutils import evaluation as ev
 from lobutils.features import targets as _targets
 from lobutils.features.dataset import Dataset
+from lobutils.markets import fees_bps
+from lobutils.report import fmt_ci
 
 __all__ = [
     "CLASSIFICATION_TARGETS",
@@ -101,11 +103,11 @@ __all__ = [
     "XGBConfig",
     "ZooConfig",
     "ZooResult",
-    "default_fee_bps",
     "default_models",
     "describe_models",
     "evaluate_task",
     "fit_final",
+    "grid_table",
     "headline_metrics",
     "make_models",
     "make_task",
@@ -116,6 +118,15 @@ __all__ = [
     "task_of",
     "tune",
     "unwrap",
+    "best_models",
+    "ci_pivot",
+    "claim_table",
+    "pnl_summary",
+    "pnl_table",
+    "split_table",
+    "verdict_pivot",
+    "verdicts",
+    "wide_band_claim",
     "xgb_gain",
 ]
 
@@ -126,7 +137,7 @@ TARGETS: tuple[str, ...] = ("return", "binary", "three_class", "bid", "ask", "mi
 
 CLASSIFICATION_TARGETS: tuple[str, ...] = ("binary", "three_class")
 L1_TARGETS: tuple[str, ...] = ("bid", "ask", "mid")
-"""Seed 002's future level-1 states, as changes in bps from the current value."""
+"""The future level-1 states (best bid, best ask, mid), as changes in bps from the current value."""
 
 DEFAULT_TUNE_METRIC: Mapping[str, str] = {
     "regression": "mse",
@@ -661,6 +672,39 @@ def describe_models(models: Sequence[ModelConfig]) -> pd.DataFrame:
     return pd.DataFrame(rows).T.rename_axis("model")
 
 
+def grid_table(models: Sequence[ModelConfig]) -> pd.DataFrame:
+    """The search grid of each model, one row per (model, hyperparameter): a narrow table.
+
+    Parameters
+    ----------
+    models : sequence of ModelConfig
+
+    Returns
+    -------
+    pandas.DataFrame
+        Index (model, hyperparameter); column ``values`` (the values :func:`tune` tries;
+        "classification only" marks fields that regression does not search).
+
+    Examples
+    --------
+    >>> grid_table([LinearConfig()]).loc[("linear", "alpha"), "values"]
+    '0.1, 1.0, 10.0, 100.0'
+    """
+    rows = [
+        {
+            "model": m.name,
+            "hyperparameter": k,
+            "values": ", ".join(str(v) for v in values)
+            + (" (classification only)" if k in m.classification_only else ""),
+        }
+        for m in models
+        for k, values in m.grid
+    ]
+    return pd.DataFrame(rows, columns=["model", "hyperparameter", "values"]).set_index(
+        ["model", "hyperparameter"]
+    )
+
+
 # --------------------------------------------------------------------------------------
 # tuning and fitting
 # --------------------------------------------------------------------------------------
@@ -798,28 +842,26 @@ class ZooConfig:
         From :data:`TARGETS`.
     horizons : tuple of int, optional
         A subset of each dataset's horizons (in its unit); default all.
-    features : tuple of str, optional
-        Columns of ``Dataset.X`` to use; default all.
     holdout : lobutils.evaluation.HoldoutConfig
         Train/validation/test fractions (by time) and embargo (ns).
     three_class_k : float
         The 3-class threshold is ``k x std`` of the training returns.
     binary_no_change : {"drop", "keep"}
         See :func:`lobutils.features.targets.binary_labels`.
-    tune_metric_regression, tune_metric_classification : str
-        Validation metrics of :func:`tune`.
+    tune_metric_classification : str
+        Validation metric of :func:`tune` for classifiers; regression models are tuned on
+        :data:`DEFAULT_TUNE_METRIC` (MSE).
     refit : {"train_val", "train"}
+        Rows of the final fit: train and validation, or train only.
     n_boot, confidence : int, float
         Block bootstrap of the CIs.
     min_block_rows : int
         Bootstrap blocks are ``max(horizon in rows, min_block_rows)`` rows (at most the test
         block), so overlapping targets and autocorrelated errors stay together.
     fee_bps : float, optional
-        Taker fee per side; default :func:`default_fee_bps` of the market.
+        Taker fee per side; default the market's (:func:`lobutils.markets.fees_bps`).
     pnl_threshold_bps : float
         A regression forecast trades when ``|forecast|`` exceeds this.
-    proba_threshold : float
-        A classifier trades its arg-max class when its probability is at least this.
     importance_repeats : int
         Permutation-importance repeats on the test block; 0 turns it off.
     importance_models : tuple of str, optional
@@ -831,11 +873,9 @@ class ZooConfig:
     models: tuple[ModelConfig, ...] = field(default_factory=default_models)
     targets: tuple[str, ...] = ("return", "three_class")
     horizons: tuple[int, ...] | None = None
-    features: tuple[str, ...] | None = None
     holdout: ev.HoldoutConfig = ev.HoldoutConfig()
     three_class_k: float = 1.0
     binary_no_change: Literal["drop", "keep"] = "drop"
-    tune_metric_regression: str = DEFAULT_TUNE_METRIC["regression"]
     tune_metric_classification: str = DEFAULT_TUNE_METRIC["classification"]
     refit: Literal["train_val", "train"] = "train_val"
     n_boot: int = 500
@@ -843,7 +883,6 @@ class ZooConfig:
     min_block_rows: int = 10
     fee_bps: float | None = None
     pnl_threshold_bps: float = 0.0
-    proba_threshold: float = 0.0
     importance_repeats: int = 5
     importance_models: tuple[str, ...] | None = None
     seed: int = 0
@@ -860,34 +899,32 @@ class ZooConfig:
             task_of(t)
         if self.horizons is not None:
             object.__setattr__(self, "horizons", tuple(int(h) for h in self.horizons))
-        if self.features is not None:
-            object.__setattr__(self, "features", tuple(self.features))
-        for m in (self.tune_metric_regression, self.tune_metric_classification):
-            if m not in _METRIC_FUNCS:
-                raise ValueError(f"unknown metric {m!r}")
+        if self.tune_metric_classification not in _METRIC_FUNCS:
+            raise ValueError(f"unknown metric {self.tune_metric_classification!r}")
         if self.binary_no_change not in ("drop", "keep"):
             raise ValueError("binary_no_change must be 'drop' or 'keep'")
         ev.BootstrapConfig(block_length=1, n_boot=self.n_boot, confidence=self.confidence)
 
     def tune_metric(self, task: Task) -> str:
-        return (
-            self.tune_metric_regression if task == "regression" else self.tune_metric_classification
-        )
+        """The validation metric of :func:`tune` for ``task``.
 
+        Parameters
+        ----------
+        task : {"regression", "classification"}
 
-def default_fee_bps(market: str) -> float:
-    """Binance's regular-tier taker fee per side, in bps: spot 10, USD-M and COIN-M 5.
+        Returns
+        -------
+        str
+            A metric name of :data:`lobutils.evaluation.GREATER_IS_BETTER`.
 
-    Examples
-    --------
-    >>> default_fee_bps("spot"), default_fee_bps("cm")
-    (10.0, 5.0)
-    """
-    if market == "spot":
-        return ev.BINANCE_SPOT_TAKER_FEE_BPS
-    if market in ("usdm", "cm", "futures"):
-        return ev.BINANCE_USDM_TAKER_FEE_BPS
-    raise ValueError(f"no default fee for market {market!r}; pass fee_bps")
+        Examples
+        --------
+        >>> ZooConfig(tune_metric_classification="accuracy").tune_metric("regression")
+        'mse'
+        """
+        if task == "regression":
+            return DEFAULT_TUNE_METRIC["regression"]
+        return self.tune_metric_classification
 
 
 @dataclass(frozen=True, eq=False)
@@ -1019,7 +1056,7 @@ def make_task(
         y_all = ds.ask_change[lab].to_numpy()
     else:
         y_all = r_all
-    cols = list(cfg.features) if cfg.features is not None else list(ds.X.columns)
+    cols = list(ds.X.columns)
     mask = ds.usable(lab, cols) & np.isfinite(y_all)
     if target == "binary" and cfg.binary_no_change == "drop":
         mask &= r_all != 0
@@ -1170,6 +1207,13 @@ def _block_config(td: TaskData, config: ZooConfig, n: int) -> ev.BootstrapConfig
 def evaluate_task(td: TaskData, config: ZooConfig) -> dict[str, Any]:
     """Tune, refit and score every model of ``config`` on one task, next to the baselines.
 
+    Parameters
+    ----------
+    td : TaskData
+        The task (:func:`make_task`).
+    config : ZooConfig
+        Models, tuning metric, refit rule, bootstrap, costs and importance settings.
+
     Returns
     -------
     dict
@@ -1178,150 +1222,216 @@ def evaluate_task(td: TaskData, config: ZooConfig) -> dict[str, Any]:
         one-row frame of :meth:`TaskData.split_summary`) and ``fitted`` (model name ->
         :class:`FittedModel`).
     """
-    task = td.task
-    s = td.split
-    test = np.asarray(s.test)
-    train_all = np.union1d(s.train, s.val) if config.refit == "train_val" else np.asarray(s.train)
-    y_test = td.y[test]
-    key = {"segment": td.segment, "target": td.target, "horizon": td.horizon}
-    preds: dict[str, np.ndarray] = {}
-    probas: dict[str, tuple[np.ndarray, np.ndarray]] = {}
-    tuning, importance, gain = [], [], []
-    fitted: dict[str, FittedModel] = {}
-    metric = config.tune_metric(task)
-    for mc in config.models:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", ConvergenceWarning)
-            t0 = time.perf_counter()
-            tr = tune(mc, task, td.X, td.y, s, metric=metric, labels=td.labels)
-            fit = fit_final(tr.best, task, td.X, td.y, s, refit=config.refit)
-            secs = time.perf_counter() - t0
-        sc = tr.scores.assign(**key, seconds=secs)
-        tuning.append(sc)
-        preds[mc.name] = fit.y_pred
-        if fit.proba is not None and fit.classes is not None:
-            probas[mc.name] = (fit.proba, fit.classes)
-        fitted[mc.name] = FittedModel(tr.best, fit.estimator, tuple(td.X.columns))
-        if config.importance_repeats > 0 and (
-            config.importance_models is None or mc.name in config.importance_models
-        ):
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", UserWarning)
-                imp = permutation_importance_frame(
-                    fit.estimator,
-                    td.X.iloc[test],
-                    y_test,
-                    task,
-                    metric=metric if metric in _SK_SCORING else None,
-                    n_repeats=config.importance_repeats,
-                    seed=config.seed,
-                )
-            importance.append(imp.assign(model=mc.name, **key))
-        if isinstance(mc, XGBConfig):
-            g = xgb_gain(fit.estimator, td.X.columns)
-            gain.append(
-                pd.DataFrame({"feature": g.index, "gain_share": g.to_numpy()}).assign(
-                    model=mc.name, **key
-                )
-            )
-
-    base = ev.walk_forward_baselines(
-        td.y,
-        [ev.Fold(train_all, test)],
-        task=task,
-        ts=td.ts,
-        target_end=td.target_end,
-        seed=config.seed,
-    )
-    base_cols = [c for c in base.columns if c not in ("row", "fold", "y_true")]
-    baselines = {td.baseline_names.get(c, c): base[c].to_numpy() for c in base_cols}
+    test = np.asarray(td.split.test)
+    train_all = _refit_rows(td.split, config.refit)
+    runs = [_run_model(mc, td, config) for mc in config.models]
+    preds = {r.name: r.fit.y_pred for r in runs}
+    baselines = _baselines(td, train_all, config.seed)
     boot = _block_config(td, config, len(test))
     table = ev.results_table(
-        y_test,
+        td.y[test],
         preds,
         baselines,
-        task=task,
+        task=td.task,
         config=boot,
         target=td.target,
         horizon=td.horizon,
         labels=td.labels,
         dm_horizon=td.horizon_rows,
     )
-    params = {
-        name: _params_text(f.config, task) for name, f in fitted.items()
-    }  # the chosen hyperparameters
+    params = {r.name: _params_text(r.fitted.config, td.task) for r in runs}
+    probas = {
+        r.name: (r.fit.proba, r.fit.classes)
+        for r in runs
+        if r.fit.proba is not None and r.fit.classes is not None
+    }
+    return {
+        "table": _with_task_columns(table, td, params, n_train=len(train_all)),
+        "predictions": _prediction_frame(td, preds, baselines),
+        "tuning": pd.concat([r.tuning for r in runs], ignore_index=True),
+        "pnl": _pnl_frame(td, config, preds, baselines, probas, boot),
+        "importance": _concat([r.importance for r in runs]),
+        "gain": _concat([r.gain for r in runs]),
+        "split": pd.DataFrame([td.split_summary()]),
+        "fitted": {r.name: r.fitted for r in runs},
+    }
+
+
+def _key(td: TaskData) -> dict[str, Any]:
+    """The (segment, target, horizon) columns of every frame of one task."""
+    return {"segment": td.segment, "target": td.target, "horizon": td.horizon}
+
+
+def _refit_rows(split: ev.TrainValTest, refit: str) -> np.ndarray:
+    """Rows the final model is fitted on: train, or train and validation."""
+    if refit == "train_val":
+        return np.union1d(split.train, split.val)
+    return np.asarray(split.train)
+
+
+def _concat(frames: Sequence[pd.DataFrame | None]) -> pd.DataFrame:
+    """The frames that exist, concatenated; an empty frame when there are none."""
+    parts = [f for f in frames if f is not None]
+    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
+
+
+@dataclass(frozen=True, eq=False)
+class _ModelRun:
+    """One model on one task: its validation scores, its test fit and its importances."""
+
+    name: str
+    tuning: pd.DataFrame
+    fit: ev.FoldResult
+    fitted: FittedModel
+    importance: pd.DataFrame | None
+    gain: pd.DataFrame | None
+
+
+def _run_model(mc: ModelConfig, td: TaskData, config: ZooConfig) -> _ModelRun:
+    """Tune ``mc`` on validation, refit it, predict the test block; importances if asked."""
+    metric = config.tune_metric(td.task)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        t0 = time.perf_counter()
+        tr = tune(mc, td.task, td.X, td.y, td.split, metric=metric, labels=td.labels)
+        fit = fit_final(tr.best, td.task, td.X, td.y, td.split, refit=config.refit)
+        secs = time.perf_counter() - t0
+    wants_importance = config.importance_repeats > 0 and (
+        config.importance_models is None or mc.name in config.importance_models
+    )
+    return _ModelRun(
+        name=mc.name,
+        tuning=tr.scores.assign(**_key(td), seconds=secs),
+        fit=fit,
+        fitted=FittedModel(tr.best, fit.estimator, tuple(td.X.columns)),
+        importance=_test_importance(fit.estimator, mc.name, td, config)
+        if wants_importance
+        else None,
+        gain=_gain_frame(fit.estimator, mc.name, td) if isinstance(mc, XGBConfig) else None,
+    )
+
+
+def _test_importance(estimator: Any, name: str, td: TaskData, config: ZooConfig) -> pd.DataFrame:
+    """Permutation importance of a fitted model on the test block, on the tuning metric."""
+    test = np.asarray(td.split.test)
+    metric = config.tune_metric(td.task)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        imp = permutation_importance_frame(
+            estimator,
+            td.X.iloc[test],
+            td.y[test],
+            td.task,
+            metric=metric if metric in _SK_SCORING else None,
+            n_repeats=config.importance_repeats,
+            seed=config.seed,
+        )
+    return imp.assign(model=name, **_key(td))
+
+
+def _gain_frame(estimator: Any, name: str, td: TaskData) -> pd.DataFrame:
+    """XGBoost's gain shares of a fitted model, one row per feature."""
+    g = xgb_gain(estimator, td.X.columns)
+    return pd.DataFrame({"feature": g.index, "gain_share": g.to_numpy()}).assign(
+        model=name, **_key(td)
+    )
+
+
+def _baselines(td: TaskData, train_all: np.ndarray, seed: int) -> dict[str, np.ndarray]:
+    """The naive forecasts of the test block, named for the task (persistence for L1 targets)."""
+    base = ev.walk_forward_baselines(
+        td.y,
+        [ev.Fold(train_all, np.asarray(td.split.test))],
+        task=td.task,
+        ts=td.ts,
+        target_end=td.target_end,
+        seed=seed,
+    )
+    cols = [c for c in base.columns if c not in ("row", "fold", "y_true")]
+    return {td.baseline_names.get(c, c): base[c].to_numpy() for c in cols}
+
+
+def _with_task_columns(
+    table: pd.DataFrame, td: TaskData, params: Mapping[str, str], n_train: int
+) -> pd.DataFrame:
+    """The results table with the task's identity, sizes and the tuned hyperparameters."""
     table.insert(0, "segment", td.segment)
     table.insert(1, "market", td.market)
     table.insert(2, "symbol", td.symbol)
-    table.insert(3, "task", task)
+    table.insert(3, "task", td.task)
     table["horizon_value"] = td.horizon_value
     table["unit"] = td.unit
-    table["n_train"] = len(train_all)
-    table["n_test_independent"] = len(test) / td.horizon_rows
+    table["n_train"] = n_train
+    table["n_test_independent"] = len(td.split.test) / td.horizon_rows
     table["params"] = table["model"].map(params)
+    return table
 
-    pred_parts = []
+
+def _prediction_frame(
+    td: TaskData, preds: Mapping[str, np.ndarray], baselines: Mapping[str, np.ndarray]
+) -> pd.DataFrame:
+    """Test-block forecasts of every model and baseline, one row per (forecast, test row)."""
+    test = np.asarray(td.split.test)
+    parts = [
+        pd.DataFrame(
+            {
+                **_key(td),
+                "model": name,
+                "role": role,
+                "row": td.rows[test],
+                "ts": td.ts[test],
+                "y_true": td.y[test],
+                "y_pred": p,
+            }
+        )
+        for role, src in (("model", preds), ("baseline", baselines))
+        for name, p in src.items()
+    ]
+    return pd.concat(parts, ignore_index=True)
+
+
+def _pnl_frame(
+    td: TaskData,
+    config: ZooConfig,
+    preds: Mapping[str, np.ndarray],
+    baselines: Mapping[str, np.ndarray],
+    probas: Mapping[str, tuple[np.ndarray, np.ndarray]],
+    boot: ev.BootstrapConfig,
+) -> pd.DataFrame:
+    """P&L net of costs of every model and baseline traded naively; empty for L1 targets.
+
+    The taker fee is ``config.fee_bps`` or the market's (:func:`lobutils.markets.fees_bps`).
+    """
+    if td.target in L1_TARGETS:
+        return pd.DataFrame()
+    test = np.asarray(td.split.test)
+    fee = config.fee_bps if config.fee_bps is not None else fees_bps(td.market)[1]
+    costs = ev.CostModel(fee_bps=fee)
+    rows = []
     for role, src in (("model", preds), ("baseline", baselines)):
         for name, p in src.items():
-            pred_parts.append(
-                pd.DataFrame(
-                    {
-                        **key,
-                        "model": name,
-                        "role": role,
-                        "row": td.rows[test],
-                        "ts": td.ts[test],
-                        "y_true": y_test,
-                        "y_pred": p,
-                    }
-                )
+            direction = _direction(td, config, p, probas.get(name))
+            res = ev.pnl_net_of_costs(
+                direction, td.returns[test], td.spread_bps[test], costs=costs, bootstrap=boot
             )
-
-    pnl_rows = []
-    if td.target not in L1_TARGETS:
-        fee = config.fee_bps if config.fee_bps is not None else default_fee_bps(td.market)
-        costs = ev.CostModel(fee_bps=fee)
-        for role, src in (("model", preds), ("baseline", baselines)):
-            for name, p in src.items():
-                direction = _direction(td, config, name, p, probas.get(name))
-                res = ev.pnl_net_of_costs(
-                    direction,
-                    td.returns[test],
-                    td.spread_bps[test],
-                    costs=costs,
-                    bootstrap=boot,
-                )
-                pnl_rows.append(
-                    {**key, "task": task, "model": name, "role": role, "fee_bps": fee}
-                    | res.to_dict()
-                )
-
-    return {
-        "table": table,
-        "predictions": pd.concat(pred_parts, ignore_index=True),
-        "tuning": pd.concat(tuning, ignore_index=True),
-        "pnl": pd.DataFrame(pnl_rows),
-        "importance": pd.concat(importance, ignore_index=True) if importance else pd.DataFrame(),
-        "gain": pd.concat(gain, ignore_index=True) if gain else pd.DataFrame(),
-        "split": pd.DataFrame([td.split_summary()]),
-        "fitted": fitted,
-    }
+            head = {**_key(td), "task": td.task, "model": name, "role": role, "fee_bps": fee}
+            rows.append(head | res.to_dict())
+    return pd.DataFrame(rows)
 
 
 def _direction(
     td: TaskData,
     config: ZooConfig,
-    name: str,
     pred: np.ndarray,
     proba: tuple[np.ndarray, np.ndarray] | None,
 ) -> np.ndarray:
-    """Trade direction per test row: sign of a return forecast, or the class's direction."""
+    """Trade direction per test row: sign of a return forecast, or the arg-max class's direction."""
     if td.task == "regression":
         return ev.regression_signal(np.asarray(pred, np.float64), config.pnl_threshold_bps)
     dirs = np.asarray(td.directions, dtype=np.int8)
     if proba is not None:
         P, cls = proba
-        return ev.classifier_signal(P, cls, config.proba_threshold, directions=dirs[cls])
+        return ev.classifier_signal(P, cls, 0.0, directions=dirs[cls])
     return dirs[np.asarray(pred, dtype=np.int64)]
 
 
@@ -1569,3 +1679,346 @@ def save_results(
         getattr(result, name).to_csv(out / f"{name}.csv", index=False)
     metrics = {"headline": headline_metrics(result.table), **dict(extra_metrics or {})}
     return write_metrics(out, metrics)
+
+
+# --------------------------------------------------------------------------------------
+# narrow views for the book (full tables go to the report directory)
+# --------------------------------------------------------------------------------------
+
+_KEY = ["segment", "target", "horizon"]
+
+
+def _in_order(values: Any) -> list:
+    return list(dict.fromkeys(values))
+
+
+def verdicts(view: pd.DataFrame) -> pd.Series:
+    """Where each model's paired interval against its best baseline lies.
+
+    Parameters
+    ----------
+    view : pandas.DataFrame
+        Rows of :func:`primary_view` (columns ``metric``, ``diff_ci_low``, ``diff_ci_high``).
+
+    Returns
+    -------
+    pandas.Series
+        ``"better"`` (the whole interval of the difference is on the better side of zero,
+        ``beats_baseline``), ``"worse"`` (on the worse side) or ``"undecided"``.
+
+    Examples
+    --------
+    >>> v = pd.DataFrame({"metric": ["mse", "mse", "r2_oos"], "diff_ci_low": [-2.0, 1.0, -0.1],
+    ...                   "diff_ci_high": [-1.0, 2.0, 0.1]})
+    >>> verdicts(v).tolist()
+    ['better', 'worse', 'undecided']
+    """
+    greater = view["metric"].map(ev.GREATER_IS_BETTER).astype(bool).to_numpy()
+    above = (view["diff_ci_low"] > 0).to_numpy()
+    below = (view["diff_ci_high"] < 0).to_numpy()
+    win = np.where(greater, above, below)
+    lose = np.where(greater, below, above)
+    out = np.select([win, lose], ["better", "worse"], "undecided")
+    return pd.Series(out, index=view.index, name="verdict")
+
+
+def verdict_pivot(view: pd.DataFrame) -> pd.DataFrame:
+    """Per (target, horizon) and model: in how many segments the model beats its baseline.
+
+    Parameters
+    ----------
+    view : pandas.DataFrame
+        Rows of :func:`primary_view`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Index (target, horizon), one column per model, cells ``"wins/segments"``.
+
+    Examples
+    --------
+    >>> v = pd.DataFrame({"segment": ["a", "b", "a"], "target": ["return"] * 3,
+    ...     "horizon": ["1s"] * 3, "model": ["linear", "linear", "tree"], "metric": ["r2_oos"] * 3,
+    ...     "diff_ci_low": [0.1, -0.1, -0.2], "diff_ci_high": [0.2, 0.1, -0.1]})
+    >>> verdict_pivot(v).to_dict("records")
+    [{'linear': '1/2', 'tree': '0/1'}]
+    """
+    v = view.assign(win=verdicts(view).eq("better"))
+    g = v.groupby(["target", "horizon", "model"], sort=False)["win"].agg(["sum", "size"])
+    cells = g["sum"].astype(int).astype(str) + "/" + g["size"].astype(str)
+    rows = _in_order(zip(v["target"], v["horizon"], strict=True))
+    out = cells.unstack("model").reindex(index=pd.MultiIndex.from_tuples(rows))
+    out.index.names = ["target", "horizon"]
+    return out[_in_order(v["model"])].fillna("–").rename_axis(columns=None)
+
+
+def split_table(splits: pd.DataFrame, target: str) -> pd.DataFrame:
+    """Rows of each split of one target, one row per (segment, horizon), integers only.
+
+    Parameters
+    ----------
+    splits : pandas.DataFrame
+        ``ZooResult.splits``.
+    target : str
+        The target whose splits are shown (the others differ only in dropped rows).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Index (segment, horizon); columns ``train``, ``val``, ``test``, ``purged`` (rows) and
+        ``independent`` (test rows / horizon rows: the non-overlapping test targets).
+
+    Examples
+    --------
+    >>> s = pd.DataFrame({"segment": ["a"], "target": ["return"], "horizon": ["10s"],
+    ...     "n_train": [300], "n_val": [90], "n_test": [100], "n_purged": [20],
+    ...     "n_test_independent": [10.0]})
+    >>> split_table(s, "return").to_dict("records")
+    [{'train': 300, 'val': 90, 'test': 100, 'purged': 20, 'independent': 10}]
+    """
+    t = splits[splits["target"] == target].set_index(["segment", "horizon"])
+    out = t[["n_train", "n_val", "n_test", "n_purged"]].astype(int)
+    out.columns = ["train", "val", "test", "purged"]
+    out["independent"] = t["n_test_independent"].round().astype(int)
+    return out
+
+
+def best_models(view: pd.DataFrame) -> pd.DataFrame:
+    """The best model per (segment, target, horizon) on the primary metric.
+
+    Parameters
+    ----------
+    view : pandas.DataFrame
+        Rows of :func:`primary_view`; the primary metrics are all "greater is better".
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``segment``, ``target``, ``horizon``, ``model``.
+
+    Examples
+    --------
+    >>> v = pd.DataFrame({"segment": ["a", "a"], "target": ["return"] * 2, "horizon": ["1s"] * 2,
+    ...                   "model": ["linear", "tree"], "value": [0.01, -0.2]})
+    >>> best_models(v)["model"].tolist()
+    ['linear']
+    """
+    idx = view.groupby(_KEY, sort=False)["value"].idxmax()
+    return view.loc[idx, [*_KEY, "model"]].reset_index(drop=True)
+
+
+def pnl_table(pnl: pd.DataFrame) -> pd.DataFrame:
+    """P&L per trade, narrow: trades, mean gross and mean net with its interval (bps).
+
+    Parameters
+    ----------
+    pnl : pandas.DataFrame
+        Rows of ``ZooResult.pnl`` (one per segment, target, horizon and model).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Index (segment, target, horizon); columns ``model``, ``trades``, ``gross bps`` and
+        ``net bps (CI)`` ("–" where the model did not trade).
+
+    Examples
+    --------
+    >>> p = pd.DataFrame({"segment": ["a"], "target": ["return"], "horizon": ["1s"],
+    ...     "model": ["linear"], "n_trades": [12], "mean_gross_bps": [0.41],
+    ...     "mean_net_bps": [-9.6], "ci_low": [-10.2], "ci_high": [-9.1]})
+    >>> pnl_table(p).to_dict("records")
+    [{'model': 'linear', 'trades': 12, 'gross bps': '0.41', 'net bps (CI)': '-9.60 [-10.20, -9.10]'}]
+    """
+    out = pnl.set_index(_KEY)[["model"]].copy()
+    trades = pnl["n_trades"].astype(int).to_numpy()
+    out["trades"] = trades
+    gross = pnl["mean_gross_bps"].to_numpy()
+    out["gross bps"] = [f"{v:.2f}" if n else "–" for v, n in zip(gross, trades, strict=True)]
+    out["net bps (CI)"] = [
+        fmt_ci(v, lo, hi, 2) if n else "–"
+        for v, lo, hi, n in zip(
+            pnl["mean_net_bps"], pnl["ci_low"], pnl["ci_high"], trades, strict=True
+        )
+    ]
+    return out
+
+
+def pnl_summary(pnl: pd.DataFrame) -> dict[str, Any]:
+    """The numbers a chapter quotes about the P&L of its best models.
+
+    Parameters
+    ----------
+    pnl : pandas.DataFrame
+        Rows of ``ZooResult.pnl``.
+
+    Returns
+    -------
+    dict
+        ``n_traded`` (rows with at least one trade), ``n_gross_positive`` (mean gross P&L per
+        trade above zero), ``net_positive`` (``"model on segment (target, horizon)"`` of the
+        rows whose net CI lies above zero), and the range of the mean cost (``cost_min``,
+        ``cost_max``) and of the mean gross P&L (``gross_min``, ``gross_max``), in bps.
+
+    Examples
+    --------
+    >>> p = pd.DataFrame({"segment": ["a", "b"], "target": ["return"] * 2, "horizon": ["1s"] * 2,
+    ...     "model": ["linear", "tree"], "n_trades": [10, 0], "mean_gross_bps": [0.5, np.nan],
+    ...     "mean_cost_bps": [10.0, np.nan], "ci_low": [-10.1, np.nan]})
+    >>> s = pnl_summary(p)
+    >>> s["n_traded"], s["n_gross_positive"], s["net_positive"], s["cost_min"]
+    (1, 1, [], 10.0)
+    """
+    traded = pnl[pnl["n_trades"] > 0]
+    net = traded[traded["ci_low"] > 0]
+    return {
+        "n_traded": len(traded),
+        "n_gross_positive": int((traded["mean_gross_bps"] > 0).sum()),
+        "net_positive": [
+            f"{r.model} on {r.segment} ({r.target}, {r.horizon})" for r in net.itertuples()
+        ],
+        "cost_min": float(traded["mean_cost_bps"].min()),
+        "cost_max": float(traded["mean_cost_bps"].max()),
+        "gross_min": float(traded["mean_gross_bps"].min()),
+        "gross_max": float(traded["mean_gross_bps"].max()),
+    }
+
+
+def ci_pivot(view: pd.DataFrame, digits: int = 2) -> pd.DataFrame:
+    """The primary metric with its interval, one row per (segment, horizon), one column per
+    target; a ✓ marks a model that beats its best baseline beyond the interval.
+
+    For a view with one model per task (the future-L1 section).
+
+    Parameters
+    ----------
+    view : pandas.DataFrame
+        Rows of :func:`primary_view`.
+    digits : int
+        Decimal places.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Cells ``"value [low, high]"`` (strings).
+
+    Examples
+    --------
+    >>> v = pd.DataFrame({"segment": ["a"], "target": ["bid"], "horizon": ["1s"], "model": ["x"],
+    ...     "metric": ["r2_oos"], "value": [0.2], "ci_low": [0.1], "ci_high": [0.3],
+    ...     "diff_ci_low": [0.05], "diff_ci_high": [0.2]})
+    >>> ci_pivot(v).loc[("a", "1s"), "bid"]
+    '0.20 [0.10, 0.30] ✓'
+    """
+    wins = verdicts(view).eq("better").to_numpy()
+    cells = [
+        fmt_ci(v, lo, hi, digits) + (" ✓" if w else "")
+        for v, lo, hi, w in zip(view["value"], view["ci_low"], view["ci_high"], wins, strict=True)
+    ]
+    t = view.assign(cell=cells)
+    out = t.pivot(index=["segment", "horizon"], columns="target", values="cell")
+    rows = _in_order(zip(t["segment"], t["horizon"], strict=True))
+    return out.reindex(index=pd.MultiIndex.from_tuples(rows, names=["segment", "horizon"]))[
+        _in_order(t["target"])
+    ].rename_axis(columns=None)
+
+
+def wide_band_claim(
+    datasets: Sequence[Dataset], horizon: int | str, config: ZooConfig, share: float
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Reproduce a headline accuracy: 3-class labels whose flat band holds ``share`` of the
+    training returns, models tuned for plain accuracy, scored next to the majority class.
+
+    Parameters
+    ----------
+    datasets : sequence of Dataset
+    horizon : int or str
+        The horizon (in the datasets' unit) or its label.
+    config : ZooConfig
+        The zoo's configuration; the claim tunes on accuracy and skips importance.
+    share : float
+        Share of the training returns inside the flat band (e.g. 0.86).
+
+    Returns
+    -------
+    claim : pandas.DataFrame
+        One row per segment: the most accurate model, the band, its accuracy and CI, the
+        majority-class share of the same test labels, balanced accuracy, MCC and
+        ``beats_majority`` (it beats its best baseline beyond the interval).
+    skipped : pandas.DataFrame
+        ``segment`` and ``reason`` of the segments that could not be labelled or split.
+    """
+    cfg = replace(
+        config,
+        targets=("three_class",),
+        tune_metric_classification="accuracy",
+        importance_repeats=0,
+    )
+    rows, skipped = [], []
+    for ds in datasets:
+        try:
+            rows.append(_claim_row(ds, horizon, cfg, share))
+        except ValueError as exc:
+            skipped.append({"segment": ds.name, "reason": str(exc)})
+    return pd.DataFrame(rows), pd.DataFrame(skipped, columns=["segment", "reason"])
+
+
+def _claim_row(ds: Dataset, horizon: int | str, cfg: ZooConfig, share: float) -> dict[str, Any]:
+    """One segment of :func:`wide_band_claim`."""
+    td = make_task(ds, horizon, "three_class", cfg)
+    band = float(np.quantile(np.abs(td.returns[td.split.train]), share))
+    y = _targets.three_class_labels(td.returns, threshold=band).codes.astype(np.int64)
+    if np.unique(y[td.split.train]).size < 2:
+        raise ValueError("the wide band leaves one class in the training block")
+    td_wide = replace(td, y=y, target="three_class_wide", threshold=band)
+    tab = evaluate_task(td_wide, cfg)["table"]
+    acc = tab[(tab["metric"] == "accuracy") & (tab["role"] == "model")]
+    best = acc.loc[acc["value"].idxmax()]
+    maj = tab[(tab["metric"] == "accuracy") & (tab["model"] == "majority")].iloc[0]
+    other = tab[tab["model"] == best["model"]].set_index("metric")
+    return {
+        "segment": ds.name,
+        "model": best["model"],
+        "band_bps": band,
+        "accuracy": best["value"],
+        "accuracy_ci_low": best["ci_low"],
+        "accuracy_ci_high": best["ci_high"],
+        "majority_share": maj["value"],
+        "balanced_accuracy": other.loc["balanced_accuracy", "value"],
+        "mcc": other.loc["mcc", "value"],
+        "beats_majority": bool(best["beats_baseline"]),
+    }
+
+
+def claim_table(claim: pd.DataFrame) -> pd.DataFrame:
+    """:func:`wide_band_claim`'s rows, narrow: accuracy with its CI next to the majority share.
+
+    Parameters
+    ----------
+    claim : pandas.DataFrame
+        The first frame :func:`wide_band_claim` returns.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Index segment; columns ``model``, ``accuracy (CI)``, ``majority``, ``bal. acc.``,
+        ``mcc`` (shares to two decimals).
+
+    Examples
+    --------
+    >>> c = pd.DataFrame({"segment": ["a"], "model": ["tree"], "accuracy": [0.861],
+    ...     "accuracy_ci_low": [0.82], "accuracy_ci_high": [0.9], "majority_share": [0.87],
+    ...     "balanced_accuracy": [0.34], "mcc": [0.02]})
+    >>> claim_table(c).iloc[0].tolist()
+    ['tree', '0.86 [0.82, 0.90]', '0.87', '0.34', '0.02']
+    """
+    out = claim.set_index("segment")[["model"]].copy()
+    out["accuracy (CI)"] = [
+        fmt_ci(v, lo, hi, 2)
+        for v, lo, hi in zip(
+            claim["accuracy"], claim["accuracy_ci_low"], claim["accuracy_ci_high"], strict=True
+        )
+    ]
+    for col, name in (("majority_share", "majority"), ("balanced_accuracy", "bal. acc.")):
+        out[name] = [f"{v:.2f}" for v in claim[col]]
+    out["mcc"] = [f"{v:.2f}" for v in claim["mcc"]]
+    return out

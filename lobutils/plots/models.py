@@ -22,6 +22,7 @@ A synthetic results table of one model and one baseline:
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -68,15 +69,52 @@ def _facet_columns(panels: Sequence, facet: str) -> go.Figure:
     )
 
 
-def _ci_bars(value: pd.Series, low: pd.Series, high: pd.Series, **style) -> dict:
+def _ci_bars(value: Any, low: Any, high: Any, **style) -> dict:
     """Asymmetric error bars from ``value`` out to the CI bounds ``low`` and ``high``."""
+    v, lo, hi = (np.asarray(a, dtype=np.float64) for a in (value, low, high))
     return dict(
         type="data",
         symmetric=False,
-        array=(high - value).clip(lower=0),
-        arrayminus=(value - low).clip(lower=0),
+        array=np.maximum(hi - v, 0.0),
+        arrayminus=np.maximum(v - lo, 0.0),
         **style,
     )
+
+
+def _floored(
+    value: Any, low: Any, high: Any, floor: float | None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Estimates and CI ends below ``floor`` drawn at ``floor``, and which estimates were.
+
+    Parameters
+    ----------
+    value, low, high : array-like
+        Estimates and their interval ends.
+    floor : float or None
+        Lowest value drawn; None draws everything as it is.
+
+    Returns
+    -------
+    tuple of numpy.ndarray
+        The drawn estimates, lows and highs, and a boolean mask of the clipped estimates.
+
+    Examples
+    --------
+    >>> y, lo, hi, clipped = _floored([0.1, -12.0], [0.0, -20.0], [0.2, -5.0], -1.0)
+    >>> y.tolist(), lo.tolist(), hi.tolist(), clipped.tolist()
+    ([0.1, -1.0], [0.0, -1.0], [0.2, -1.0], [False, True])
+    """
+    v, lo, hi = (np.asarray(a, dtype=np.float64) for a in (value, low, high))
+    if floor is None:
+        return v, lo, hi, np.zeros(v.shape, dtype=bool)
+    return np.maximum(v, floor), np.maximum(lo, floor), np.maximum(hi, floor), v < floor
+
+
+def _floor_range(high: Any, floor: float) -> list[float]:
+    """An axis range from just below ``floor`` to just above the highest interval end."""
+    top = float(np.nanmax(np.maximum(np.asarray(high, dtype=np.float64), floor)))
+    pad = 0.05 * max(top - floor, 1e-9)
+    return [floor - pad, top + pad]
 
 
 def _select(table: pd.DataFrame, metric: str, target: str | Sequence[str] | None) -> pd.DataFrame:
@@ -89,19 +127,33 @@ def _select(table: pd.DataFrame, metric: str, target: str | Sequence[str] | None
     return t
 
 
+def _symbols(baseline: np.ndarray, clipped: np.ndarray) -> list[str]:
+    """Marker per point: circle (model) or open diamond (baseline); a downward triangle,
+    filled or open, for an estimate drawn at the floor."""
+    return [
+        ("triangle-down-open" if b else "triangle-down")
+        if c
+        else ("diamond-open" if b else "circle")
+        for b, c in zip(baseline, clipped, strict=True)
+    ]
+
+
 def metric_ci(
     table: pd.DataFrame,
     metric: str,
     target: str | None = None,
     *,
     facet: str = "horizon",
+    floor: float | None = None,
     title: str | None = None,
 ) -> go.Figure:
     """A metric with its CI for every model and baseline, one colour per segment.
 
     Models are filled circles, baselines open diamonds; one panel per value of ``facet``
     (the horizon). A model whose interval does not clear its best baseline's has not shown
-    skill, whatever its point value.
+    skill, whatever its point value. R² has no lower bound, and one bad fit would squash every
+    other point: with ``floor``, estimates and interval ends below it are drawn at the floor,
+    the estimates as downward triangles (the hover text keeps the true values).
 
     Parameters
     ----------
@@ -113,7 +165,13 @@ def metric_ci(
         Keep only this target.
     facet : str
         Column whose values become panels.
+    floor : float, optional
+        Lowest value drawn (e.g. -1 for R²); None draws every value.
     title : str, optional
+
+    Returns
+    -------
+    plotly.graph_objects.Figure
     """
     t = _select(table, metric, target)
     if "target" in t.columns and t["target"].nunique() > 1:
@@ -134,29 +192,32 @@ def metric_ci(
             if ts.empty:
                 continue
             base = (ts["role"] == "baseline").to_numpy()
+            y, lo, hi, clipped = _floored(ts["value"], ts["ci_low"], ts["ci_high"], floor)
             fig.add_trace(
                 go.Scatter(
                     x=list(ts.index),
-                    y=ts["value"],
-                    error_y=_ci_bars(
-                        ts["value"], ts["ci_low"], ts["ci_high"], thickness=1.2, width=3
-                    ),
+                    y=y,
+                    error_y=_ci_bars(y, lo, hi, thickness=1.2, width=3),
                     mode="markers",
                     marker=dict(
                         color=_PALETTE[k % len(_PALETTE)],
                         size=8,
-                        symbol=np.where(base, "diamond-open", "circle").tolist(),
+                        symbol=_symbols(base, clipped),
                     ),
                     name=seg,
                     legendgroup=seg,
                     showlegend=j == 1,
-                    hovertemplate="%{x}: %{y:.4f}<extra>" + seg + "</extra>",
+                    customdata=ts[["value", "ci_low", "ci_high"]].to_numpy(),
+                    hovertemplate="%{x}: %{customdata[0]:.4f} "
+                    "[%{customdata[1]:.4f}, %{customdata[2]:.4f}]<extra>" + seg + "</extra>",
                 ),
                 row=1,
                 col=j,
             )
         fig.update_xaxes(categoryorder="array", categoryarray=models, row=1, col=j)
     fig.update_yaxes(title_text=METRIC_LABELS.get(metric, metric), row=1, col=1)
+    if floor is not None:
+        fig.update_yaxes(range=_floor_range(t["ci_high"], floor))
     fig.update_layout(
         template=TEMPLATE,
         scattermode="group",
@@ -173,12 +234,33 @@ def diff_ci(
     target: str | Sequence[str] | None = None,
     *,
     facet: str = "horizon",
+    floor: float | None = None,
     title: str | None = None,
 ) -> go.Figure:
     """Model minus its best baseline on one metric, with the paired bootstrap CI.
 
     One row per (segment, model), one panel per ``facet`` value. Green: the whole interval is
-    on the better side of zero (``beats_baseline``); grey: it is not.
+    on the better side of zero (``beats_baseline``); grey: it is not. With ``floor``,
+    differences and interval ends below it are drawn at the floor, the differences as
+    left-pointing triangles. The x-axis title is written once, under all the panels.
+
+    Parameters
+    ----------
+    table : DataFrame
+        Columns ``segment``, ``model``, ``role``, ``metric``, ``diff``, ``diff_ci_low``,
+        ``diff_ci_high``, ``beats_baseline``, ``baseline``, ``facet`` (and ``target``).
+    metric : str
+    target : str or sequence of str, optional
+        Keep only these targets; with several, each row names its target.
+    facet : str
+        Column whose values become panels.
+    floor : float, optional
+        Lowest difference drawn (e.g. -1 for R²); None draws every value.
+    title : str, optional
+
+    Returns
+    -------
+    plotly.graph_objects.Figure
 
     Examples
     --------
@@ -204,31 +286,48 @@ def diff_ci(
             sel = tp[tp["beats_baseline"].fillna(False).astype(bool) == beats]
             if sel.empty:
                 continue
+            x, lo, hi, clipped = _floored(
+                sel["diff"], sel["diff_ci_low"], sel["diff_ci_high"], floor
+            )
             fig.add_trace(
                 go.Scatter(
-                    x=sel["diff"],
+                    x=x,
                     y=sel["row"],
-                    error_x=_ci_bars(
-                        sel["diff"], sel["diff_ci_low"], sel["diff_ci_high"], thickness=1.2, width=2
-                    ),
+                    error_x=_ci_bars(x, lo, hi, thickness=1.2, width=2),
                     mode="markers",
-                    marker=dict(color=color, size=7),
+                    marker=dict(
+                        color=color,
+                        size=7,
+                        symbol=np.where(clipped, "triangle-left", "circle").tolist(),
+                    ),
                     name=name,
                     legendgroup=name,
                     showlegend=j == 1,
-                    customdata=sel[["baseline"]].to_numpy(),
-                    hovertemplate="%{y}: %{x:.4f} vs %{customdata[0]}<extra></extra>",
+                    customdata=sel[["baseline", "diff"]].to_numpy(),
+                    hovertemplate="%{y}: %{customdata[1]:.4f} vs %{customdata[0]}<extra></extra>",
                 ),
                 row=1,
                 col=j,
             )
         fig.add_vline(x=0.0, line=dict(color="black", width=1), row=1, col=j)
-        fig.update_xaxes(title_text=f"Δ {METRIC_LABELS.get(metric, metric)}", row=1, col=j)
+    if floor is not None:
+        fig.update_xaxes(range=_floor_range(t["diff_ci_high"], floor))
     fig.update_yaxes(categoryorder="array", categoryarray=rows)
+    fig.add_annotation(
+        text=f"Δ {METRIC_LABELS.get(metric, metric)}",
+        x=0.5,
+        y=0.0,
+        xref="paper",
+        yref="paper",
+        yanchor="top",
+        yshift=-30,
+        showarrow=False,
+    )
     fig.update_layout(
         template=TEMPLATE,
         title=title or f"model minus best baseline, {METRIC_LABELS.get(metric, metric)}, 95% CI",
-        height=max(320, 18 * len(rows) + 140),
+        height=max(320, 18 * len(rows) + 160),
+        margin=dict(b=70),
     )
     return fig
 
