@@ -1,4 +1,4 @@
-"""The layer rule: dependencies run data -> book -> features -> models/trading -> runner.
+"""The layer rule: dependencies run data -> book -> features -> evaluation -> models -> trading -> runner.
 
 Each test imports every module of one layer in a fresh interpreter (so nothing that an earlier
 test imported counts) and lists the ``lobutils`` modules of higher layers that got imported.
@@ -19,6 +19,18 @@ PACKAGE = ROOT / "lobutils"
 
 ABOVE_DATA = ("book", "features", "models", "trading", "acquire", "runner", "plots")
 ABOVE_BOOK = ("features", "models", "trading", "acquire", "runner", "plots")
+ABOVE_FEATURES = ("models", "trading", "acquire", "runner", "plots")
+ABOVE_EVALUATION = ("models", "trading", "acquire", "runner", "plots")
+ABOVE_MODELS = ("trading", "acquire", "runner", "plots")
+ABOVE_TRADING = ("acquire", "runner", "plots")
+LAYERS = {
+    "data": ABOVE_DATA,
+    "book": ABOVE_BOOK,
+    "features": ABOVE_FEATURES,
+    "evaluation": ABOVE_EVALUATION,
+    "models": ABOVE_MODELS,
+    "trading": ABOVE_TRADING,
+}
 
 
 def modules_of(layer: str) -> list[str]:
@@ -55,9 +67,7 @@ def test_every_layer_has_modules():
     assert "lobutils.book.replay" in modules_of("book")
 
 
-@pytest.mark.parametrize(
-    ("layer", "above"), [("data", ABOVE_DATA), ("book", ABOVE_BOOK)], ids=["data", "book"]
-)
+@pytest.mark.parametrize(("layer", "above"), list(LAYERS.items()), ids=list(LAYERS))
 def test_a_layer_imports_nothing_above_it(layer, above):
     assert imported_above(modules_of(layer), above) == []
 
