@@ -93,7 +93,7 @@ REPORT_DIR = None  # where the outputs go; None: reports/09_volume_forecasting/
 # %%
 keras = load_keras(BACKEND)  # before anything imports Keras: it picks its backend once
 
-from lobutils.models import deeplob as dl  # noqa: E402  (these import Keras)
+from lobutils.models import training  # noqa: E402  (these import Keras)
 from lobutils.models import volume  # noqa: E402
 
 # %%
@@ -240,7 +240,7 @@ vt0.X.describe().T.round(3)
 # at least $k$ bars) and a paired interval for the difference to the best naive forecast.
 
 # %%
-train_cfg = dl.TrainConfig(
+train_cfg = training.TrainConfig(
     epochs=EPOCHS,
     batch_size=BATCH_SIZE,
     loss="mse",

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from lobutils.models import deeplob as dl
+from lobutils.models import training
 from lobutils.models import volume as V
 
 S = 1_000_000_000
@@ -89,7 +89,7 @@ def test_evaluate_volume_on_a_persistent_synthetic_market():
         "synthetic",
         T=6,
         models=("linear",),
-        train_config=dl.TrainConfig(
+        train_config=training.TrainConfig(
             epochs=1, run_eagerly=True, early_stopping_patience=None, reduce_lr_patience=None
         ),
         n_boot=30,

@@ -86,7 +86,7 @@ class WindowTask:
         The primary target per kept row: class codes or return (bps); ``(n, 3)`` for ``l1``.
     targets : dict
         Per horizon label, the raw target of **every** dataset row (NaN where undefined),
-        what :func:`lobutils.models.deeplob.fit_predict` takes; for ``three_class`` the
+        what :func:`lobutils.models.training.fit_predict` takes; for ``three_class`` the
         class codes (-1 where undefined).
     returns : numpy.ndarray
         Forward mid return (bps) of the primary horizon per kept row.
@@ -549,7 +549,7 @@ def fit_windows(
     checkpoint_dir: Any = None,
 ) -> Any:
     """Train a window model and predict the test windows
-    (:func:`lobutils.models.deeplob.fit_predict` on :class:`WindowDataset` inputs).
+    (:func:`lobutils.models.training.fit_predict` on :class:`WindowDataset` inputs).
 
     ``train_stride`` keeps every k-th training and validation window: neighbouring windows
     overlap in ``T - 1`` of their ``T`` rows, so thinning them costs little information and
@@ -561,11 +561,11 @@ def fit_windows(
         Returns the uncompiled model.
     data : array (N, F)
     targets : array (N,) or (N, k), or dict of them
-        Raw targets of every row (see :func:`lobutils.models.deeplob.fit_predict`).
+        Raw targets of every row (see :func:`lobutils.models.training.fit_predict`).
     train_ends, val_ends, test_ends : arrays of int
     T : int
     task : {"classification", "regression"}
-    config : lobutils.models.deeplob.TrainConfig
+    config : lobutils.models.training.TrainConfig
     normalizer, normalizer_index
         See :class:`~lobutils.models.windows.WindowDataset`.
     train_stride : int
@@ -573,11 +573,11 @@ def fit_windows(
 
     Returns
     -------
-    lobutils.models.deeplob.FitResult
+    lobutils.models.training.FitResult
     """
     from functools import partial
 
-    from lobutils.models import deeplob as dl
+    from lobutils.models.training import fit_predict
     from lobutils.models.windows import WindowDataset
 
     k = int(train_stride)
@@ -592,7 +592,7 @@ def fit_windows(
         batch_size=config.batch_size,
         seed=config.seed,
     )
-    return dl.fit_predict(
+    return fit_predict(
         build,
         make,
         targets,

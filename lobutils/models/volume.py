@@ -380,7 +380,7 @@ def evaluate_volume(
         Zoo models (:data:`lobutils.models.zoo.MODEL_CONFIGS`).
     keras_model : bool
     lstm_units : int
-    train_config : lobutils.models.deeplob.TrainConfig, optional
+    train_config : lobutils.models.training.TrainConfig, optional
     mean_window, ewma_halflife
         Of :func:`naive_forecasts`.
     n_boot, min_block_rows, seed
@@ -409,9 +409,10 @@ def evaluate_volume(
     history = pd.DataFrame()
     if keras_model:
         from lobutils.models import deeplob as dl
+        from lobutils.models.training import TrainConfig
         from lobutils.models.windows import fit_normalizer
 
-        cfg = train_config or dl.TrainConfig(epochs=20, loss="mse", seed=seed)
+        cfg = train_config or TrainConfig(epochs=20, loss="mse", seed=seed)
         data = Xa.astype(np.float32)
         norm = fit_normalizer(data, rows[split.train], T, groups={})
         fit = study.fit_windows(
