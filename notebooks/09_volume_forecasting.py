@@ -93,8 +93,7 @@ REPORT_DIR = None  # where the outputs go; None: reports/09_volume_forecasting/
 # %%
 keras = load_keras(BACKEND)  # before anything imports Keras: it picks its backend once
 
-from lobutils.models import training  # noqa: E402  (these import Keras)
-from lobutils.models import volume  # noqa: E402
+from lobutils.models import training, volume  # noqa: E402  (these import Keras)
 
 # %%
 out_dir = report_dir("09_volume_forecasting", REPORT_DIR)

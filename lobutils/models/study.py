@@ -47,6 +47,7 @@ __all__ = [
     "Pooled",
     "WindowTask",
     "baselines",
+    "ci_pivot",
     "fit_classical",
     "fit_windows",
     "make_window_task",
@@ -436,6 +437,60 @@ def score(
     tab.insert(2, "symbol", wt.symbol)
     tab["n_test_independent"] = n / wt.horizon_rows
     return tab
+
+
+def ci_pivot(
+    table: pd.DataFrame,
+    metric: str,
+    *,
+    index: str | Sequence[str] = "segment",
+    digits: int = 3,
+) -> pd.DataFrame:
+    """A narrow view of a results table: one row per ``index``, one column per model.
+
+    Each cell reads ``value [ci_low, ci_high]``, with a trailing ``*`` where the model beats its
+    best baseline beyond the interval; a last column names that baseline and its value. The
+    full table belongs in the report directory; this is what the book shows.
+
+    Parameters
+    ----------
+    table : DataFrame
+        :func:`score` rows (``role``, ``model``, ``metric``, ``value``, ``ci_low``,
+        ``ci_high``, ``baseline``, ``baseline_value``, ``beats_baseline``).
+    metric : str
+    index : str or list of str
+        The row keys (e.g. ``["segment", "target"]``).
+    digits : int
+
+    Returns
+    -------
+    pandas.DataFrame
+        Strings, indexed by ``index``.
+
+    Examples
+    --------
+    A synthetic table of one market:
+
+    >>> t = pd.DataFrame({"segment": "a", "role": "model", "model": ["m1", "m2"],
+    ...     "metric": "mse", "value": [1.0, 2.0], "ci_low": [0.5, 1.5], "ci_high": [1.5, 2.5],
+    ...     "baseline": "zero", "baseline_value": 3.0, "beats_baseline": [True, False]})
+    >>> ci_pivot(t, "mse", digits=1).to_dict("records")
+    [{'m1': '1.0 [0.5, 1.5] *', 'm2': '2.0 [1.5, 2.5]', 'best baseline': 'zero 3.0'}]
+    """
+    keys = [index] if isinstance(index, str) else list(index)
+    rows = table[(table["metric"] == metric) & (table["role"] == "model")].copy()
+    star = rows["beats_baseline"].astype("boolean").fillna(False).astype(bool)
+    rows["cell"] = [
+        f"{v:.{digits}f} [{lo:.{digits}f}, {hi:.{digits}f}]" + (" *" if b else "")
+        for v, lo, hi, b in zip(rows["value"], rows["ci_low"], rows["ci_high"], star, strict=True)
+    ]
+    wide = rows.pivot_table(index=keys, columns="model", values="cell", aggfunc="first", sort=False)
+    base = rows.groupby(keys, sort=False).first()
+    wide["best baseline"] = [
+        f"{b} {v:.{digits}f}" for b, v in zip(base["baseline"], base["baseline_value"], strict=True)
+    ]
+    wide.columns.name = None
+    return wide
 
 
 # --------------------------------------------------------------------------------------
