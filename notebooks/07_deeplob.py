@@ -448,9 +448,9 @@ var_segments = [s for s in VARIANT_SEGMENTS if s in tasks] if VARIANTS else []
 variants = runs.run_variants(tasks, var_segments, VARIANTS, settings, train_cfg, log, ckpt_root)
 
 # %%
-study.ci_pivot(variants, "r2_oos", index=["segment", "target", "horizon"]) if len(
-    variants
-) else None
+keys = ["segment", "target", "horizon"]
+r2_view = study.ci_pivot(variants, "r2_oos", index=keys) if len(variants) else variants
+r2_view
 
 # %% tags=["remove-input"]
 tcn = variants[variants["model"] == "deeplob_tcn"] if len(variants) else variants
