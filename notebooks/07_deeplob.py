@@ -289,9 +289,8 @@ sizes.to_frame()
 
 # %%
 speeds = runs.train_markets(tasks, MODELS, settings, train_cfg, log, ckpt_root)
-speeds[["model", "segment", "epochs", "seconds", "samples_per_s", "stopped_early"]].round(
-    {"seconds": 1, "samples_per_s": 0}
-)
+cols = ["model", "segment", "epochs", "seconds", "samples_per_s", "stopped_early"]
+speeds[cols].round({"seconds": 1, "samples_per_s": 0}).astype({"samples_per_s": "Int64"})
 
 # %%
 history = log.history()
@@ -448,8 +447,8 @@ var_segments = [s for s in VARIANT_SEGMENTS if s in tasks] if VARIANTS else []
 variants = runs.run_variants(tasks, var_segments, VARIANTS, settings, train_cfg, log, ckpt_root)
 
 # %%
-keys = ["segment", "target", "horizon"]
-r2_view = study.ci_pivot(variants, "r2_oos", index=keys) if len(variants) else variants
+keys = ["segment", "target", "horizon", "model"]
+r2_view = study.ci_pivot(variants, "r2_oos", index=keys, by_model=False) if len(variants) else None
 r2_view
 
 # %% tags=["remove-input"]
@@ -531,9 +530,8 @@ print(f"deeplob, T={T}, batch {BATCH_SIZE}: {rate:,.0f} training windows per sec
 
 # %%
 tp = log.throughput()
-tp[["model", "segment", "scope", "epochs", "seconds", "samples_per_s"]].round(
-    {"seconds": 1, "samples_per_s": 0}
-)
+cols = ["model", "segment", "scope", "epochs", "seconds", "samples_per_s"]
+tp[cols].round({"seconds": 1, "samples_per_s": 0}).astype({"samples_per_s": "Int64"})
 
 # %%
 budget = runs.data_budget(tasks, n_params, TRAIN_STRIDE)
@@ -726,7 +724,10 @@ cmp = pd.DataFrame([first.summary(), wt5.summary()]).set_index(["T", "horizon"])
 cmp["parameters per independent label"] = np.array([n_params, n50]) / (
     cmp["n_train"] / cmp["horizon_rows"]
 )
-cmp[["n_train", "n_test", "n_test_independent", "parameters per independent label"]].round(1)
+cmp = cmp.round({"n_test_independent": 1, "parameters per independent label": 0})
+cmp[["n_train", "n_test", "n_test_independent", "parameters per independent label"]].astype(
+    {"parameters per independent label": int}
+)
 
 # %% [markdown]
 # ## References

@@ -326,15 +326,15 @@ def split_view(tasks: Mapping[str, Any]) -> pd.DataFrame:
     Returns
     -------
     pandas.DataFrame
-        Indexed by segment: ``train``, ``val``, ``test``, ``independent test targets``,
-        ``threshold (bps)``.
+        Indexed by segment: ``train``, ``val``, ``test`` (int), ``independent test targets``
+        (test rows / horizon rows, one decimal), ``threshold (bps)``.
     """
     rows = []
     for wt in tasks.values():
         d = wt.summary()
         rows.append(
             {"segment": d["segment"], "train": d["n_train"], "val": d["n_val"],
-             "test": d["n_test"], "independent test targets": int(d["n_test_independent"]),
+             "test": d["n_test"], "independent test targets": round(d["n_test_independent"], 1),
              "threshold (bps)": round(d.get("threshold_bps", math.nan), 2)}
         )  # fmt: skip
     return pd.DataFrame(rows).set_index("segment")

@@ -445,11 +445,14 @@ def ci_pivot(
     *,
     index: str | Sequence[str] = "segment",
     digits: int = 3,
+    by_model: bool = True,
 ) -> pd.DataFrame:
     """A narrow view of a results table: one row per ``index``, one column per model.
 
     Each cell reads ``value [ci_low, ci_high]``, with a trailing ``*`` where the model beats its
-    best baseline beyond the interval; a last column names that baseline and its value. The
+    best baseline beyond the interval; a last column names that baseline and its value. With
+    ``by_model=False`` the models go into the rows instead (add ``"model"`` to ``index``), and
+    the one value column is named after the metric: narrower when few models share a row. The
     full table belongs in the report directory; this is what the book shows.
 
     Parameters
@@ -461,6 +464,8 @@ def ci_pivot(
     index : str or list of str
         The row keys (e.g. ``["segment", "target"]``).
     digits : int
+    by_model : bool
+        One column per model (True), or one value column (False).
 
     Returns
     -------
@@ -476,6 +481,8 @@ def ci_pivot(
     ...     "baseline": "zero", "baseline_value": 3.0, "beats_baseline": [True, False]})
     >>> ci_pivot(t, "mse", digits=1).to_dict("records")
     [{'m1': '1.0 [0.5, 1.5] *', 'm2': '2.0 [1.5, 2.5]', 'best baseline': 'zero 3.0'}]
+    >>> ci_pivot(t, "mse", index=["segment", "model"], digits=1, by_model=False)["mse"].tolist()
+    ['1.0 [0.5, 1.5] *', '2.0 [1.5, 2.5]']
     """
     keys = [index] if isinstance(index, str) else list(index)
     rows = table[(table["metric"] == metric) & (table["role"] == "model")].copy()
@@ -484,7 +491,12 @@ def ci_pivot(
         f"{v:.{digits}f} [{lo:.{digits}f}, {hi:.{digits}f}]" + (" *" if b else "")
         for v, lo, hi, b in zip(rows["value"], rows["ci_low"], rows["ci_high"], star, strict=True)
     ]
-    wide = rows.pivot_table(index=keys, columns="model", values="cell", aggfunc="first", sort=False)
+    if by_model:
+        wide = rows.pivot_table(
+            index=keys, columns="model", values="cell", aggfunc="first", sort=False
+        )
+    else:
+        wide = rows.set_index(keys)[["cell"]].rename(columns={"cell": metric})
     base = rows.groupby(keys, sort=False).first()
     wide["best baseline"] = [
         f"{b} {v:.{digits}f}" for b, v in zip(base["baseline"], base["baseline_value"], strict=True)
