@@ -59,7 +59,6 @@
 # ## Setup
 
 # %%
-import dataclasses
 from pathlib import Path
 
 import numpy as np
@@ -91,7 +90,7 @@ POOLED = True  # also train one DeepLOB on every market's training windows
 CLASSICAL = ["linear", "xgboost"]  # chapter 6 models fitted on the same rows
 VARIANT_SEGMENTS = ["cm_btcusd_perp"]  # where the variants below run ([] skips them)
 VARIANTS = ["deeplob_tcn", "ema", "multitask", "l1_lstm"]  # TCN, EMA target, 10 s + 60 s, L1
-EMA_ALPHA = 0.2  # seed 004's smoothing weight of the EMA training target
+EMA_ALPHA = 0.2  # smoothing weight of the EMA training target
 PRICES = "relative"  # "relative": bps from the window's last mid; "zscore": raw price levels
 SIZES = "log"  # "log": log1p sizes before the z-score; "zscore": raw sizes
 EPOCHS = 5  # at most (early stopping may end sooner)
@@ -114,30 +113,40 @@ REPORT_DIR = None  # where the outputs go; None: reports/07_deeplob/
 keras = load_keras(BACKEND)
 
 from lobutils.models import deeplob as dl  # noqa: E402
-from lobutils.models import study  # noqa: E402
-from lobutils.models.windows import load_lob, lob_columns  # noqa: E402
+from lobutils.models import runs, study, training  # noqa: E402
+from lobutils.models.windows import lob_columns  # noqa: E402
 
+# %%
 out_dir = report_dir("07_deeplob", REPORT_DIR)
 ckpt_root = out_dir / "checkpoints" if CHECKPOINT_DIR is None else Path(CHECKPOINT_DIR)
 chosen = segments(DATA_DIR) if SEGMENTS is None else [segment(n, DATA_DIR) for n in SEGMENTS]
-gpu = dl.has_gpu()
+gpu = training.has_gpu()
 if gpu:
     keras.mixed_precision.set_global_policy("mixed_float16")  # the heads stay float32
 keras.utils.set_random_seed(SEED)
-train_cfg = dl.TrainConfig(
-    epochs=EPOCHS,
-    batch_size=BATCH_SIZE,
-    learning_rate=LEARNING_RATE,
-    early_stopping_patience=PATIENCE,
-    reduce_lr_patience=max(1, PATIENCE - 1),
-    class_weight="balanced",
-    seed=SEED,
-)
-h_lab, h_long = f"{HORIZON}s", f"{LONG_HORIZON}s"
 print(
     f"Keras {keras.__version__}, backend {keras.backend.backend()}, "
     f"{'GPU (mixed precision)' if gpu else 'CPU'}; {len(chosen)} segment(s)"
 )
+
+# %% [markdown]
+# Every run below shares one set of settings (a frozen `runs.RunSettings`) and one training
+# configuration, and leaves its learning curve, speed and predictions in one `runs.RunLog`.
+
+# %%
+settings = runs.RunSettings(
+    grid=GRID, levels=LEVELS, T=T, horizon_s=HORIZON, long_horizon_s=LONG_HORIZON,
+    k=THREE_CLASS_K, prices=PRICES, sizes=SIZES, train_stride=TRAIN_STRIDE, fractions=FRACTIONS,
+    ema_alpha=EMA_ALPHA, classical=CLASSICAL, n_boot=N_BOOT, min_block_rows=MIN_BLOCK_ROWS,
+    seed=SEED,
+)  # fmt: skip
+train_cfg = training.TrainConfig(
+    epochs=EPOCHS, batch_size=BATCH_SIZE, learning_rate=LEARNING_RATE,
+    early_stopping_patience=PATIENCE, reduce_lr_patience=max(1, PATIENCE - 1),
+    class_weight="balanced", seed=SEED,
+)  # fmt: skip
+h_lab = settings.h_lab
+log = runs.RunLog()
 
 # %% [markdown]
 # ## 1. The input: windows of the book
@@ -150,7 +159,7 @@ print(
 # Two things about these windows matter more than the network.
 #
 # **No copies.** $N$ rows give $N - T + 1$ windows, and stacking them makes an array $T$ times
-# the data: 100 times here, 400 GB for 25 million rows (seed 004's data). The
+# the data: 100 times here, 400 GB for 25 million rows (a few weeks of one busy market). The
 # `WindowDataset` of `lobutils.models.windows` keeps the `(N, 40)` array (a memory map, for
 # data that do not fit in memory) and takes each batch from a *strided view*
 # (`numpy.lib.stride_tricks.sliding_window_view`), which costs no memory at all; only the batch
@@ -165,24 +174,8 @@ print(
 # Sizes are heavy-tailed, so `SIZES = "log"` takes `log1p` of them first.
 
 # %%
-lobs, load_skipped = [], {}
-for seg in chosen:
-    try:
-        lobs.append(load_lob(seg, grid=GRID, levels=LEVELS, horizons=(HORIZON, LONG_HORIZON)))
-    except ValueError as err:
-        load_skipped[seg.name] = str(err)
-overview = pd.DataFrame(
-    {
-        d.name: {
-            "rows": len(d),
-            "minutes": d.dataset.summary()["minutes"],
-            "complete_book_share": float(d.valid.mean()),
-            "median_spread_bps": d.dataset.summary()["median_spread_bps"],
-        }
-        for d in lobs
-    }
-).T
-overview.round(3)
+lobs, load_skipped = runs.load_lobs(chosen, settings)
+runs.lob_overview(lobs)
 
 # %% [markdown]
 # The tasks below keep the rows that have a complete book over their whole window, a finite
@@ -192,25 +185,16 @@ overview.round(3)
 # as history, never as targets of another block.
 
 # %%
-tasks, task_skipped = {}, dict(load_skipped)
-for d in lobs:
-    try:
-        tasks[d.name] = study.make_window_task(
-            d,
-            (HORIZON,),
-            "three_class",
-            T=T,
-            holdout=ev.HoldoutConfig(fractions=tuple(FRACTIONS)),
-            k=THREE_CLASS_K,
-        )
-    except ValueError as err:
-        task_skipped[d.name] = str(err)
-splits = pd.DataFrame([wt.summary() for wt in tasks.values()])
-splits.round(2)
+tasks, task_skipped = runs.make_tasks(lobs, settings)
+task_skipped = {**load_skipped, **task_skipped}
+splits = runs.split_view(tasks)
+splits
 
-# %%
+# %% tags=["remove-input"]
 if task_skipped:
     say("Skipped, with the reason: " + "; ".join(f"**{k}**: {v}" for k, v in task_skipped.items()))
+
+# %%
 first = next(iter(tasks.values()))
 norm0 = first.normalizer(prices=PRICES, sizes=SIZES)
 x0 = norm0(first.lob.lob[first.test_ends[0] - T + 1 : first.test_ends[0] + 1])
@@ -258,7 +242,7 @@ pdeep.architecture(arch, title="deeplob, T = 100 rows x 40 columns, top to botto
 # %%
 arch.assign(output=arch["output"].map(lambda s: " x ".join(map(str, s))))
 
-# %%
+# %% tags=["remove-input"]
 n_params = reference.count_params()
 say(
     f"The classifier has **{n_params:,}** parameters: "
@@ -272,26 +256,22 @@ say(
 )
 
 # %% [markdown]
-# Two smaller relatives run alongside. The **CNN** of seed 000 is two 1-D convolutions over
-# time with all 40 columns as channels, global average pooling and a softmax: a few thousand
-# parameters. Section 6 adds a **TCN** version of DeepLOB (causal dilated convolutions in
-# place of the LSTM), a **multi-task** model with a 10-second and a 60-second head, and seed
-# 002's **LSTM for the future best quotes**.
+# Two smaller relatives run alongside. The **CNN** is two 1-D convolutions over time with all
+# 40 columns as channels, global average pooling and a softmax: a few thousand parameters.
+# Section 6 adds a **TCN** version of DeepLOB (causal dilated convolutions in place of the
+# LSTM), a **multi-task** model with a 10-second and a 60-second head, and a small **LSTM for
+# the future best quotes**.
 
 # %%
-builders = {
-    "deeplob": lambda: dl.build_deeplob(T=T, n_features=4 * LEVELS),
-    "deeplob_tcn": lambda: dl.build_deeplob_tcn(T=T, n_features=4 * LEVELS),
-    "cnn": lambda: dl.build_cnn_classifier(T=T, n_features=4 * LEVELS),
-}
+builders = runs.builders(settings)
 sizes = pd.Series({name: b().count_params() for name, b in builders.items()}, name="parameters")
 sizes.to_frame()
 
 # %% [markdown]
 # ## 3. Training, market by market
 #
-# Each market gets its own models (seed 004 found per-market models better than pooled ones;
-# section 5 checks that here). The training choices:
+# Each market gets its own models (section 5 asks whether one model pooled over the markets
+# does better). The training choices:
 #
 # - **Loss and labels.** Cross-entropy on down / flat / up at the 10-second horizon, with the
 #   threshold of chapter 6 ($k$ times the standard deviation of the *training* returns). The
@@ -308,88 +288,37 @@ sizes.to_frame()
 #   from its last epoch, and a finished one is loaded instead of trained again.
 
 # %%
-results, histories, throughput, predictions, signal_parts = [], [], [], {}, []
-
-
-def record(name: str, wt: study.WindowTask, fit: dl.FitResult, scope: str = "own") -> None:
-    """Keep a trained model's learning curve, speed and test predictions (and, for a
-    market's own classifier, its test probabilities as trading signals for chapter 8)."""
-    h = fit.train.history.assign(model=name, segment=wt.segment, scope=scope)
-    histories.append(h)
-    throughput.append(
-        {
-            "model": name,
-            "segment": wt.segment,
-            "scope": scope,
-            "epochs": len(h),
-            "epochs_run": fit.train.epochs_run,
-            "seconds": fit.train.seconds,
-            "samples_per_s": fit.train.samples_per_s,
-            "stopped_early": fit.train.stopped_early,
-        }
-    )
-    predictions[(name, wt.segment)] = fit
-    if scope == "own" and wt.task == "classification":
-        # decision time = the timestamp of the window's last row: data known at ts
-        signal_parts.append(
-            study.signals_table(wt.segment, name, wt.ts[wt.split.test], fit.proba, HORIZON)
-        )
-
-
-for wt in tasks.values():
-    norm = wt.normalizer(prices=PRICES, sizes=SIZES)
-    for name in MODELS:
-        key = study.run_key(name, wt.segment, GRID, T, h_lab, THREE_CLASS_K, PRICES, SIZES,
-                            TRAIN_STRIDE, FRACTIONS, train_cfg)  # fmt: skip
-        fit = study.fit_windows(
-            builders[name],
-            wt.lob.lob,
-            wt.targets[h_lab],
-            wt.train_ends,
-            wt.val_ends,
-            wt.test_ends,
-            T=T,
-            task="classification",
-            config=train_cfg,
-            normalizer=norm,
-            train_stride=TRAIN_STRIDE,
-            checkpoint_dir=ckpt_root / wt.segment / f"{name}-{key}",
-        )
-        record(name, wt, fit)
-history = pd.concat(histories, ignore_index=True)
-pd.DataFrame(throughput).round(2)
+speeds = runs.train_markets(tasks, MODELS, settings, train_cfg, log, ckpt_root)
+cols = ["model", "segment", "epochs", "seconds", "samples_per_s", "stopped_early"]
+speeds[cols].round({"seconds": 1, "samples_per_s": 0}).astype({"samples_per_s": "Int64"})
 
 # %%
+history = log.history()
 pdeep.learning_curves(
     history[history["scope"] == "own"],
     title="learning curves per market: validation (solid) and training (dashed) loss",
 ).show()
 
 # %%
-h_own = history[history["scope"] == "own"]
-last = h_own.sort_values("epoch").groupby(["model", "segment"]).tail(1)
-best = h_own.loc[h_own.groupby(["model", "segment"])["val_loss"].idxmin()]
-chance = float(np.log(3))
-improved = best[best["val_loss"] < chance - 0.01]
-n_overfit = int((last["loss"] < last["val_loss"]).sum())
-n_fit_median = int(np.median([-(-len(wt.split.train) // TRAIN_STRIDE) for wt in tasks.values()]))
-n_stopped = sum(bool(t["stopped_early"]) for t in throughput)
+ls = runs.learning_summary(history[history["scope"] == "own"])
+n_fit = int(np.median([-(-len(wt.split.train) // TRAIN_STRIDE) for wt in tasks.values()]))
+n_stopped = int(speeds["stopped_early"].sum())
+
+# %% tags=["remove-input"]
 say(
-    f"A classifier that has learned nothing scores a cross-entropy of $\\ln 3 \\approx {chance:.3f}$ "
-    f"on balanced classes. The best validation loss of the {len(best)} runs ranges from "
-    f"{best['val_loss'].min():.3f} to {best['val_loss'].max():.3f}, and {len(improved)} of them "
-    f"get below {chance - 0.01:.2f}. Each run saw a median of {n_fit_median:,} (thinned) "
-    f"training windows per epoch; {n_stopped} of {len(throughput)} runs stopped early. "
-    + (
-        f"In {n_overfit} of {len(last)} runs the training loss ends below the validation loss: "
-        "the network fits its own training block better than the next minutes, and early "
-        "stopping keeps the epoch with the best validation loss."
-        if n_overfit > len(last) / 2
-        else f"The training loss ends below the validation loss in only {n_overfit} of "
-        f"{len(last)} runs: in {EPOCHS} epoch(s) the networks have moved little from where they "
-        "started."
-    )
-)
+    f"A classifier that has learned nothing scores a cross-entropy of $\\ln 3 \\approx "
+    f"{ls['chance']:.3f}$ on balanced classes. The best validation loss of the {ls['runs']} runs "
+    f"ranges from {ls['best_min']:.3f} to {ls['best_max']:.3f}, and {ls['improved']} of them get "
+    f"below {ls['chance'] - 0.01:.2f}. Each run saw a median of {n_fit:,} (thinned) training "
+    f"windows per epoch; {n_stopped} of {len(speeds)} runs stopped early. "
+    + (f"In {ls['overfit']} of {ls['runs']} runs the training loss ends below the validation "
+       "loss: the network fits its own training block better than the next minutes, and early "
+       "stopping keeps the epoch with the best validation loss."
+       if ls["overfit"] > ls["runs"] / 2
+       else f"The training loss ends below the validation loss in only {ls['overfit']} of "
+       f"{ls['runs']} runs: in {EPOCHS} epoch(s) the networks have moved little from where "
+       "they started.")
+)  # fmt: skip
 
 # %% [markdown]
 # ## 4. Against the baselines and the classical models
@@ -401,16 +330,14 @@ say(
 # validation, reading the one-row features (spread, imbalances, order flow, volatility, past
 # returns) at the same rows. Every metric gets a block-bootstrap interval, and a model *beats*
 # its best baseline only when the whole interval of the difference lies on the better side.
+#
+# The table gives each model's balanced accuracy on the test block with its 95% interval; a
+# star marks a model that beats the best baseline (named in the last column). Every metric of
+# every model is in `results.csv`.
 
 # %%
-for wt in tasks.values():
-    preds = {name: predictions[(name, wt.segment)].y_pred for name in MODELS}
-    preds.update(study.fit_classical(wt, CLASSICAL, seed=SEED))
-    results.append(study.score(wt, preds, n_boot=N_BOOT, min_block_rows=MIN_BLOCK_ROWS, seed=SEED))
-table = pd.concat(results, ignore_index=True)
-view = table[(table["metric"] == "balanced_accuracy")]
-view[["segment", "model", "role", "value", "ci_low", "ci_high", "baseline", "diff",
-      "beats_baseline", "n_test_independent"]].round(3)  # fmt: skip
+table = runs.score_markets(tasks, MODELS, settings, log)
+study.ci_pivot(table, "balanced_accuracy")
 
 # %%
 plots_models.metric_ci(
@@ -429,28 +356,26 @@ plots_models.diff_ci(
 ).show()
 
 # %%
-models_view = view[view["role"] == "model"]
-deep = models_view[models_view["model"].isin(MODELS)]
-classic = models_view[models_view["model"].isin(CLASSICAL)]
+ba = table[(table["metric"] == "balanced_accuracy") & (table["role"] == "model")]
+deep, classic = ba[ba["model"].isin(MODELS)], ba[ba["model"].isin(CLASSICAL)]
 n_beat_deep = int(deep["beats_baseline"].fillna(False).astype(bool).sum())
 n_beat_classic = int(classic["beats_baseline"].fillna(False).astype(bool).sum())
-width = float((deep["ci_high"] - deep["ci_low"]).median())
-indep = splits.set_index("segment")["n_test_independent"]
-one_class = {
-    (m, s): int(np.unique(predictions[(m, s)].y_pred).size) == 1 for m in MODELS for s in tasks
-}
-n_collapsed = sum(one_class.values())
+n_collapsed = runs.single_class_runs(log, MODELS, list(tasks))
+n_deep_runs = len(MODELS) * len(tasks)
+indep = splits["independent test targets"]
+
+# %% tags=["remove-input"]
 say(
     f"On balanced accuracy (chance 1/3), **{n_beat_deep} of {len(deep)}** deep "
     f"(model, market) pairs and **{n_beat_classic} of {len(classic)}** classical ones beat "
     f"their best naive baseline beyond the 95% interval. The deep models' point values run "
     f"from {deep['value'].min():.2f} to {deep['value'].max():.2f}, and their intervals are "
-    f"{width:.2f} wide at the median: the test blocks hold only {indep.min():.1f} to "
-    f"{indep.max():.1f} non-overlapping {h_lab} targets per market, so two models would "
-    "have to differ by a great deal before this data could tell them apart. "
-    f"**{n_collapsed} of {len(one_class)}** deep classifiers predict a single class on the "
-    "whole test block (a balanced accuracy of exactly 1/3): they have fallen back on one "
-    "answer rather than learned a rule."
+    f"{float((deep['ci_high'] - deep['ci_low']).median()):.2f} wide at the median: the test "
+    f"blocks hold only {indep.min():.1f} to {indep.max():.1f} non-overlapping {h_lab} targets "
+    "per market, so two models would have to differ by a great deal before this data could "
+    f"tell them apart. **{n_collapsed} of {n_deep_runs}** deep classifiers predict a single "
+    "class on the whole test block (a balanced accuracy of exactly 1/3): they have fallen back "
+    "on one answer rather than learned a rule."
 )
 
 # %% [markdown]
@@ -458,59 +383,12 @@ say(
 #
 # Pooling gives a model more data: every market's training windows at once, each market
 # normalised with its own training statistics (a BTC price and an ETH price, or a size in BTC
-# and a size in contracts, are not on the same scale). Seed 004 found per-market models better.
-# Here the pooled DeepLOB is scored on each market's test block, next to that market's own
-# model.
+# and a size in contracts, are not on the same scale). Here the pooled DeepLOB is scored on
+# each market's test block, next to that market's own model.
 
 # %%
 if POOLED and len(tasks) > 1:
-    P = study.pool(list(tasks.values()), prices=PRICES, sizes=SIZES)
-    key = study.run_key("pooled", sorted(tasks), GRID, T, h_lab, THREE_CLASS_K, PRICES, SIZES,
-                        TRAIN_STRIDE, FRACTIONS, train_cfg)  # fmt: skip
-    all_test = np.concatenate([P.test_ends(wt) for wt in tasks.values()])
-    fit_pool = study.fit_windows(
-        builders["deeplob"],
-        P.data,
-        P.targets[h_lab],
-        P.train_ends,
-        P.val_ends,
-        all_test,
-        T=T,
-        task="classification",
-        config=train_cfg,
-        normalizer=P.normalizers,
-        normalizer_index=P.normalizer_index,
-        train_stride=TRAIN_STRIDE,
-        checkpoint_dir=ckpt_root / "pooled" / f"deeplob-{key}",
-    )
-    histories.append(
-        fit_pool.train.history.assign(model="deeplob", segment="pooled", scope="pooled")
-    )
-    throughput.append(
-        {"model": "deeplob", "segment": "pooled", "scope": "pooled",
-         "epochs": len(fit_pool.train.history), "epochs_run": fit_pool.train.epochs_run,
-         "seconds": fit_pool.train.seconds, "samples_per_s": fit_pool.train.samples_per_s,
-         "stopped_early": fit_pool.train.stopped_early}
-    )  # fmt: skip
-    pooled_rows, start = [], 0
-    for wt in tasks.values():
-        n = len(wt.split.test)
-        pred = fit_pool.y_pred[start : start + n]
-        start += n
-        tab = study.score(
-            wt,
-            {"deeplob": predictions[("deeplob", wt.segment)].y_pred, "deeplob_pooled": pred}
-            if "deeplob" in MODELS
-            else {"deeplob_pooled": pred},
-            n_boot=N_BOOT,
-            min_block_rows=MIN_BLOCK_ROWS,
-            seed=SEED,
-        )
-        pooled_rows.append(tab[tab["model"] == "deeplob_pooled"])
-        results.append(tab[tab["model"] == "deeplob_pooled"])
-        if "deeplob" in MODELS:
-            pooled_rows.append(tab[tab["model"] == "deeplob"])
-    pooled = pd.concat(pooled_rows, ignore_index=True)
+    pooled, n_pool_train = runs.train_pooled(tasks, settings, train_cfg, log, ckpt_root)
     pv = pooled[pooled["metric"] == "balanced_accuracy"]
     pdeep.metric_by_segment(
         pv,
@@ -519,21 +397,22 @@ if POOLED and len(tasks) > 1:
         title="deeplob per market (its own model) and pooled over markets, 95% ci",
     ).show()
 else:
-    pv = pd.DataFrame()
+    pooled, pv = pd.DataFrame(), pd.DataFrame()
     print("pooling needs POOLED = True and at least two segments")
 
-# %%
+# %% tags=["remove-input"]
 if len(pv) and "deeplob" in MODELS:
     wide = pv.pivot_table(index="segment", columns="model", values="value")
     better = int((wide["deeplob_pooled"] > wide["deeplob"]).sum())
+    n_pool_beat = pv[pv["model"] == "deeplob_pooled"]["beats_baseline"].fillna(False).sum()
     say(
-        f"The pooled model trained on {len(P.train_ends):,} windows (before thinning), "
-        f"{len(P.train_ends) / max(1, len(tasks)):,.0f} per market on average. Its balanced "
+        f"The pooled model trained on {n_pool_train:,} windows (before thinning), "
+        f"{n_pool_train / max(1, len(tasks)):,.0f} per market on average. Its balanced "
         f"accuracy is higher than the market's own model on {better} of {len(wide)} markets, "
         f"by {float((wide['deeplob_pooled'] - wide['deeplob']).mean()):+.3f} on average; "
-        f"{int(pv[pv['model'] == 'deeplob_pooled']['beats_baseline'].fillna(False).astype(bool).sum())} "
-        "of its per-market scores beat the best baseline beyond the interval. With intervals "
-        "this wide, neither seed 004's finding nor its opposite can be confirmed here."
+        f"{int(n_pool_beat)} of its per-market scores beat the best baseline beyond the "
+        "interval. With intervals this wide, neither the claim that per-market models are "
+        "better nor its opposite can be confirmed here."
     )
 
 # %% [markdown]
@@ -546,126 +425,41 @@ if len(pv) and "deeplob" in MODELS:
 #   {cite}`bai2018empirical` (dilations 1, 2, 4, 8; kernel 3): step $t$ of each layer sees steps
 #   $\le t$ only, and the stack sees 31 steps.
 #   Convolutions train in parallel over time, where an LSTM steps through it.
-# - **The EMA target.** Seed 004 trained on an exponentially smoothed forward return,
+# - **The EMA target.** A model can be trained on an exponentially smoothed forward return,
 #   $s_t = \alpha r_t + (1 - \alpha) s_{t-1}$. Chapter 4's audit showed that $s_t$ mixes the
 #   forward returns of *earlier* rows, part of which is already known at $t$. A model trained
 #   on it may look skilful on the smoothed target; only its skill on the *raw* forward return
 #   counts. Here two DeepLOB regressors (Huber loss on standardised targets, with the training
 #   rows' mean and standard deviation), one trained on the raw return and one on its EMA, are
 #   both scored on the raw return.
-# - **Multi-task** (seed 004): one shared front end, a 10-second and a 60-second head; the long
+# - **Multi-task**: one shared front end, a 10-second and a 60-second head; the long
 #   branch queries the short branch's sequence through cross-attention
 #   {cite}`vaswani2017attention`, a learned gate mixes the two, and the loss weights both heads 0.5.
-# - **The future best quotes** (seed 002): a small LSTM forecasts the change of the best bid,
-#   the best ask and the mid over 10 seconds, against persistence (no change).
+# - **The future best quotes**: a small LSTM forecasts the change of the best bid, the best ask
+#   and the mid over 10 seconds, against persistence (no change).
+#
+# `runs.run_variants` trains each of them with the same settings and returns one tidy table;
+# the one below shows the out-of-sample $R^2$ of every regression, per target (the return, or
+# the change of the bid, ask or mid) and horizon.
 
 # %%
-var_segments = [s for s in VARIANT_SEGMENTS if s in tasks and VARIANTS]
-reg_cfg = dataclasses.replace(train_cfg, class_weight="none")
-holdout = ev.HoldoutConfig(fractions=tuple(FRACTIONS))
-for seg_name in var_segments:
-    lob = tasks[seg_name].lob
-    ckpt = ckpt_root / seg_name
+var_segments = [s for s in VARIANT_SEGMENTS if s in tasks] if VARIANTS else []
+variants = runs.run_variants(tasks, var_segments, VARIANTS, settings, train_cfg, log, ckpt_root)
 
-    if "deeplob_tcn" in VARIANTS:
-        wt = tasks[seg_name]
-        key = study.run_key("tcn", seg_name, GRID, T, h_lab, THREE_CLASS_K, PRICES, SIZES,
-                            TRAIN_STRIDE, FRACTIONS, train_cfg)  # fmt: skip
-        fit = study.fit_windows(
-            builders["deeplob_tcn"], lob.lob, wt.targets[h_lab], wt.train_ends, wt.val_ends,
-            wt.test_ends, T=T, task="classification", config=train_cfg,
-            normalizer=wt.normalizer(prices=PRICES, sizes=SIZES), train_stride=TRAIN_STRIDE,
-            checkpoint_dir=ckpt / f"deeplob_tcn-{key}",
-        )  # fmt: skip
-        record("deeplob_tcn", wt, fit, scope="variant")
-        base_preds = {
-            m: predictions[(m, seg_name)].y_pred for m in MODELS if (m, seg_name) in predictions
-        }
-        results.append(
-            study.score(wt, {"deeplob_tcn": fit.y_pred, **base_preds}, n_boot=N_BOOT,
-                        min_block_rows=MIN_BLOCK_ROWS, seed=SEED).query("model == 'deeplob_tcn'")
-        )  # fmt: skip
+# %%
+keys = ["segment", "target", "horizon", "model"]
+r2_view = study.ci_pivot(variants, "r2_oos", index=keys, by_model=False) if len(variants) else None
+r2_view
 
-    if "ema" in VARIANTS:
-        wr = study.make_window_task(lob, (HORIZON,), "return", T=T, holdout=holdout)
-        norm = wr.normalizer(prices=PRICES, sizes=SIZES)
-        reg_preds = {}
-        for label, alpha in (("deeplob_raw", None), ("deeplob_ema", EMA_ALPHA)):
-            cfg = dataclasses.replace(reg_cfg, ema_alpha=alpha)
-            key = study.run_key(label, seg_name, GRID, T, h_lab, PRICES, SIZES, TRAIN_STRIDE,
-                                FRACTIONS, cfg)  # fmt: skip
-            fit = study.fit_windows(
-                lambda: dl.build_deeplob(T=T, n_features=4 * LEVELS, task="regression"),
-                lob.lob, wr.targets[h_lab], wr.train_ends, wr.val_ends, wr.test_ends, T=T,
-                task="regression", config=cfg, normalizer=norm, train_stride=TRAIN_STRIDE,
-                checkpoint_dir=ckpt / f"{label}-{key}",
-            )  # fmt: skip
-            assert np.array_equal(fit.y_true, wr.y_test())  # scored on the raw return
-            record(label, wr, fit, scope="variant")
-            reg_preds[label] = fit.y_pred
-        reg_preds.update(study.fit_classical(wr, CLASSICAL, seed=SEED))
-        results.append(
-            study.score(wr, reg_preds, n_boot=N_BOOT, min_block_rows=MIN_BLOCK_ROWS, seed=SEED)
-        )
-
-    if "multitask" in VARIANTS:
-        try:
-            wm = study.make_window_task(
-                lob, (HORIZON, LONG_HORIZON), "return", T=T, holdout=holdout
-            )
-        except ValueError as err:
-            say(f"The multi-task model is skipped on {seg_name}: {err}")
-        else:
-            key = study.run_key("multitask", seg_name, GRID, T, h_lab, h_long, PRICES, SIZES,
-                                TRAIN_STRIDE, FRACTIONS, reg_cfg)  # fmt: skip
-            fit = study.fit_windows(
-                lambda: dl.build_multitask(T=T, n_features=4 * LEVELS, task="regression",
-                                           horizons=(h_lab, h_long)),
-                lob.lob, {h_lab: wm.targets[h_lab], h_long: wm.targets[h_long]}, wm.train_ends,
-                wm.val_ends, wm.test_ends, T=T, task="regression", config=reg_cfg,
-                normalizer=wm.normalizer(prices=PRICES, sizes=SIZES), train_stride=TRAIN_STRIDE,
-                checkpoint_dir=ckpt / f"multitask-{key}",
-            )  # fmt: skip
-            record("multitask", wm, fit, scope="variant")
-            for lab in (h_lab, h_long):
-                w_h = wm.for_horizon(lab)
-                results.append(
-                    study.score(w_h, {"multitask": fit.y_pred[lab]}, n_boot=N_BOOT,
-                                min_block_rows=MIN_BLOCK_ROWS, seed=SEED, target="return")
-                )  # fmt: skip
-
-    if "l1_lstm" in VARIANTS:
-        wl = study.make_window_task(lob, (HORIZON,), "l1", T=T, holdout=holdout)
-        key = study.run_key("l1_lstm", seg_name, GRID, T, h_lab, PRICES, SIZES, TRAIN_STRIDE,
-                            FRACTIONS, reg_cfg)  # fmt: skip
-        fit = study.fit_windows(
-            lambda: dl.build_l1_lstm(T=T, n_features=4 * LEVELS, n_outputs=3),
-            lob.lob, wl.targets[h_lab], wl.train_ends, wl.val_ends, wl.test_ends, T=T,
-            task="regression", config=reg_cfg,
-            normalizer=wl.normalizer(prices=PRICES, sizes=SIZES), train_stride=TRAIN_STRIDE,
-            checkpoint_dir=ckpt / f"l1_lstm-{key}",
-        )  # fmt: skip
-        record("l1_lstm", wl, fit, scope="variant")
-        for j, quote in enumerate(("bid", "ask", "mid")):
-            yj = wl.y[:, j]
-            base = study.baselines(wl, y=yj, seed=SEED)
-            base = {"persistence": base["zero"], "last_change": base["last_return"]}
-            preds = {
-                "l1_lstm": fit.y_pred[:, j],
-                **study.fit_classical(wl, ["xgboost"], SEED, y=yj),
-            }
-            results.append(
-                study.score(wl, preds, y_true=yj[wl.split.test], base=base, target=quote,
-                            n_boot=N_BOOT, min_block_rows=MIN_BLOCK_ROWS, seed=SEED)
-            )  # fmt: skip
-
-table = pd.concat(results, ignore_index=True)
-history = pd.concat(histories, ignore_index=True)
-variants = table[(table["segment"].isin(var_segments)) & (table["target"] != "three_class")]
-variants[variants["metric"].isin(["r2_oos", "mse"])][
-    ["segment", "target", "horizon", "model", "role", "metric", "value", "ci_low", "ci_high",
-     "baseline", "beats_baseline"]
-].round(3)  # fmt: skip
+# %% tags=["remove-input"]
+tcn = variants[variants["model"] == "deeplob_tcn"] if len(variants) else variants
+if len(tcn):
+    t = tcn[tcn["metric"] == "balanced_accuracy"].iloc[0]
+    say(f"DeepLOB-TCN's balanced accuracy on {t.segment} is "
+        f"{fmt_ci(t.value, t.ci_low, t.ci_high)} (best baseline {t.baseline}, "
+        f"{t.baseline_value:.3f}).")  # fmt: skip
+if log.skipped:
+    say("Not run: " + "; ".join(f"**{k}**: {v}" for k, v in log.skipped.items()))
 
 # %%
 if len(variants):
@@ -676,155 +470,141 @@ if len(variants):
         title="forward return: r²_oos minus the best baseline's (zero or last return), 95% ci",
     ).show()
 
-# %%
+# %% tags=["remove-input"]
 seg_v = var_segments[0] if var_segments else None
-pick = (table["segment"] == seg_v) & (table["target"] == "return") & (table["horizon"] == h_lab)
-pick &= table["model"].isin(["deeplob_raw", "deeplob_ema"])
-ema_rows = table[pick & (table["metric"] == "r2_oos")]
-if len(ema_rows):
-    r = ema_rows.set_index("model")
-    raw_r2, ema_r2 = r.loc["deeplob_raw"], r.loc["deeplob_ema"]
-    corr = table[pick & (table["metric"] == "pearson")].set_index("model")
-    fit_raw = predictions[("deeplob_raw", seg_v)]
-    spread = {
-        m: float(np.std(predictions[(m, seg_v)].y_pred)) for m in ("deeplob_raw", "deeplob_ema")
-    }
-    sd_y = float(np.std(fit_raw.y_true))
+ema = runs.ema_comparison(variants, log, seg_v, h_lab) if "ema" in VARIANTS and seg_v else None
+if ema:
     say(
-        f"On {seg_v}, the raw {h_lab} return has a standard deviation of {sd_y:.2f} bps on the "
-        f"test block; the forecasts of the two regressors vary by {spread['deeplob_raw']:.2f} and "
-        f"{spread['deeplob_ema']:.2f} bps. "
-        + (
-            "Both stay close to a constant: the networks have settled on forecasting almost "
-            "no move, the safest answer under the Huber loss when they find no usable signal. "
-            if max(spread.values()) < 0.1 * sd_y
-            else ""
-        )
-    )
+        f"On {seg_v}, the raw {h_lab} return has a standard deviation of {ema['sd_y']:.2f} bps "
+        f"on the test block; the forecasts of the two regressors vary by {ema['sd_raw']:.2f} and "
+        f"{ema['sd_ema']:.2f} bps. "
+        + ("Both stay close to a constant: the networks have settled on forecasting almost "
+           "no move, the safest answer under the Huber loss when they find no usable signal."
+           if max(ema["sd_raw"], ema["sd_ema"]) < 0.1 * ema["sd_y"] else "")
+    )  # fmt: skip
+
+# %% tags=["remove-input"]
+if ema:
     say(
         f"Scored on the **raw** {h_lab} return, the DeepLOB trained on the raw return has "
-        f"$R^2_{{oos}}$ = {fmt_ci(raw_r2.value, raw_r2.ci_low, raw_r2.ci_high)} and the one "
-        f"trained on the EMA ($\\alpha$ = {EMA_ALPHA}) has "
-        f"{fmt_ci(ema_r2.value, ema_r2.ci_low, ema_r2.ci_high)}; their correlations with the "
-        f"raw return are {corr.loc['deeplob_raw', 'value']:.3f} and "
-        f"{corr.loc['deeplob_ema', 'value']:.3f}. "
-        + (
-            "Neither beats the zero forecast beyond the interval. "
-            if not ema_rows["beats_baseline"].fillna(False).astype(bool).any()
-            else "At least one beats the zero forecast beyond the interval; with this little "
-            "data, a longer test should confirm it first. "
-        )
+        f"$R^2_{{oos}}$ = {ema['r2_raw']} and the one trained on the EMA ($\\alpha$ = "
+        f"{EMA_ALPHA}) has {ema['r2_ema']}; their correlations with the raw return are "
+        f"{ema['corr_raw']:.3f} and {ema['corr_ema']:.3f}. "
+        + ("At least one beats the zero forecast beyond the interval; with this little data, a "
+           "longer test should confirm it first. " if ema["beats"]
+           else "Neither beats the zero forecast beyond the interval. ")
         + "Whatever skill a model shows on the smoothed target itself is partly the past "
         "returns that the EMA mixes in (chapter 4), which is why the book never scores it there."
-    )
+    )  # fmt: skip
 
-# %%
-l1_mse = table[table["target"].isin(["bid", "ask", "mid"]) & (table["metric"] == "mse")
-               & (table["role"] == "model")]  # fmt: skip
-if len(l1_mse):
-    lstm = l1_mse[l1_mse["model"] == "l1_lstm"]
+# %% tags=["remove-input"]
+l1 = variants[variants["target"].isin(["bid", "ask", "mid"])] if len(variants) else variants
+l1 = l1[(l1["metric"] == "mse") & (l1["role"] == "model")] if len(l1) else l1
+if len(l1):
+    lstm, xgb = l1[l1["model"] == "l1_lstm"], l1[l1["model"] == "xgboost"]
     say(
         "For the future best quotes, the LSTM's mean squared error is "
-        + ", ".join(
-            f"{r.target} {r.value:.2f} bps² (persistence {r.baseline_value:.2f})"
-            if r.baseline == "persistence"
-            else f"{r.target} {r.value:.2f} bps² (best baseline {r.baseline}, {r.baseline_value:.2f})"
-            for r in lstm.itertuples()
-        )  # fmt: skip
+        + ", ".join(f"{r.target} {r.value:.2f} bps² (best baseline {r.baseline}, "
+                    f"{r.baseline_value:.2f})" for r in lstm.itertuples())
         + f". It beats its best baseline beyond the interval on "
-        f"{int(lstm['beats_baseline'].fillna(False).astype(bool).sum())} of {len(lstm)} quotes, "
-        f"and XGBoost on {int(l1_mse[l1_mse['model'] == 'xgboost']['beats_baseline'].fillna(False).astype(bool).sum())}."
-    )
+        f"{int(lstm['beats_baseline'].fillna(False).sum())} of {len(lstm)} quotes, and XGBoost "
+        f"on {int(xgb['beats_baseline'].fillna(False).sum())}."
+    )  # fmt: skip
 
 # %% [markdown]
 # ## 7. How much data would it take?
 #
 # The speed of training decides how far this can be pushed on one machine. First the pure
 # training speed of DeepLOB at this chapter's window length and batch size, on random inputs
-# (`deeplob.measure_throughput`: a few warm-up steps, then timed steps, no data loading); then
+# (`training.measure_throughput`: a few warm-up steps, then timed steps, no data loading); then
 # the speed of each run above, whose seconds also include building the graph, reading the
 # windows and scoring the validation block.
 
 # %%
-speed = dl.measure_throughput(
+speed = training.measure_throughput(
     builders["deeplob"](), batch_size=BATCH_SIZE, steps=THROUGHPUT_STEPS, config=train_cfg
 )
 rate = float(speed["samples_per_s"])
-tp = pd.DataFrame(throughput)
 print(f"deeplob, T={T}, batch {BATCH_SIZE}: {rate:,.0f} training windows per second "
       f"({speed['backend']}, {'GPU' if gpu else 'CPU'})")  # fmt: skip
-tp.round(2)
 
 # %%
-n_train_windows = {s: len(wt.split.train) for s, wt in tasks.items()}
-median_fit = float(np.median([-(-n // TRAIN_STRIDE) for n in n_train_windows.values()]))
-ratio = n_params / median_fit
-indep_train = float(np.median([len(wt.split.train) / wt.horizon_rows for wt in tasks.values()]))
-seed004 = 25_000_000
-hours = seed004 / rate / 3600 if np.isfinite(rate) and rate > 0 else float("nan")
-n_deep_runs = len(one_class)
+tp = log.throughput()
+cols = ["model", "segment", "scope", "epochs", "seconds", "samples_per_s"]
+tp[cols].round({"seconds": 1, "samples_per_s": 0}).astype({"samples_per_s": "Int64"})
+
+# %%
+budget = runs.data_budget(tasks, n_params, TRAIN_STRIDE)
+big = 25_000_000  # windows in a multi-week training set of one busy market
+hours = big / rate / 3600 if np.isfinite(rate) and rate > 0 else float("nan")
+
+# %% tags=["remove-input"]
 say(
     f"**The verdict.** DeepLOB has {n_params:,} parameters. A market's training block here "
-    f"holds a median of {int(np.median(list(n_train_windows.values()))):,} windows "
-    f"({median_fit:,.0f} after thinning) and about **{indep_train:.0f} non-overlapping "
-    f"{h_lab} targets**: {ratio:,.0f} parameters per training window, and "
-    f"{n_params / max(indep_train, 1):,.0f} per independent label. **Minutes of data are far "
-    f"too little for a model of this size.** Here, {n_beat_deep} of {len(deep)} per-market "
-    f"deep classifiers beat a naive baseline beyond the interval, {n_collapsed} of "
-    f"{n_deep_runs} fell back on a single class, and the best validation loss of "
-    f"{len(improved)} of {len(best)} runs got more than 0.01 below that of a model that knows "
-    "nothing. This chapter does not show that DeepLOB fails on crypto books; it shows that "
-    "this data cannot test it.\n\n"
-    f"The paper trained on about seven days of FI-2010 events, and seed 004 on 25 million "
-    f"samples. At the {rate:,.0f} windows per second measured here "
-    f"({keras.backend.backend()} on {'a GPU' if gpu else 'the CPU'}), one epoch over 25 "
-    f"million windows would take about **{hours:,.1f} hours**. That scale needs days of "
-    "recordings (chapter 1's recorder, the archive readers), a GPU and the memory-mapped "
-    "windows of section 1, not a larger model."
+    f"holds a median of {budget['train_windows']:,.0f} windows "
+    f"({budget['train_windows_thinned']:,.0f} after thinning) and about "
+    f"**{budget['independent_targets']:.0f} non-overlapping {h_lab} targets**: "
+    f"{budget['params_per_window']:,.0f} parameters per training window, and "
+    f"{budget['params_per_label']:,.0f} per independent label. **Minutes of data are far too "
+    f"little for a model of this size.** Here, {n_beat_deep} of {len(deep)} per-market deep "
+    f"classifiers beat a naive baseline beyond the interval, {n_collapsed} of {n_deep_runs} "
+    f"fell back on a single class, and the best validation loss of {ls['improved']} of "
+    f"{ls['runs']} runs got more than 0.01 below that of a model that knows nothing. This "
+    "chapter does not show that DeepLOB fails on crypto books; it shows that this data cannot "
+    "test it."
+)
+
+# %% tags=["remove-input"]
+say(
+    f"The paper trained on about seven days of FI-2010 events. A training set of 25 million "
+    f"windows, a few weeks of one busy market, would take about **{hours:,.1f} hours** per "
+    f"epoch at the {rate:,.0f} windows per second measured here ({keras.backend.backend()} on "
+    f"{'a GPU' if gpu else 'the CPU'}). That scale needs days of recordings (chapter 1's "
+    "recorder, the archive readers), a GPU and the memory-mapped windows of section 1, not a "
+    "larger model."
 )
 
 # %% [markdown]
 # ## 8. Outputs
 
 # %%
-table.to_csv(out_dir / "results.csv", index=False)
-history.to_csv(out_dir / "histories.csv", index=False)
-splits.to_csv(out_dir / "splits.csv", index=False)
+results = pd.concat([table, variants, pooled[pooled["model"] == "deeplob_pooled"]]
+                    if len(pooled) else [table, variants], ignore_index=True)  # fmt: skip
+signals, split_rows = log.signals_table(), pd.DataFrame([wt.summary() for wt in tasks.values()])
+results.to_csv(out_dir / "results.csv", index=False)
+log.history().to_csv(out_dir / "histories.csv", index=False)
+split_rows.to_csv(out_dir / "splits.csv", index=False)
 tp.to_csv(out_dir / "throughput.csv", index=False)
-signals = (
-    pd.concat(signal_parts, ignore_index=True)
-    if signal_parts
-    else pd.DataFrame(columns=list(study.SIGNAL_COLUMNS))
-)
 signals.to_parquet(out_dir / "signals.parquet", index=False)
-head = view[view["role"] == "model"]
+
+# %%
+run_params = {
+    "grid": GRID, "levels": LEVELS, "T": T, "horizon_s": HORIZON, "epochs": EPOCHS,
+    "batch_size": BATCH_SIZE, "train_stride": TRAIN_STRIDE, "models": MODELS, "prices": PRICES,
+    "sizes": SIZES, "backend": keras.backend.backend(), "gpu": gpu,
+}  # fmt: skip
+
+# %%
 metrics = {
-    "parameters": {
-        "grid": GRID, "levels": LEVELS, "T": T, "horizon_s": HORIZON, "epochs": EPOCHS,
-        "batch_size": BATCH_SIZE, "train_stride": TRAIN_STRIDE, "models": MODELS,
-        "prices": PRICES, "sizes": SIZES, "backend": keras.backend.backend(), "gpu": gpu,
-    },
-    "deeplob_parameters": n_params,
-    "deeplob_reference_parameters": dl.DEEPLOB_KERAS_PARAMS,
-    "segments": splits.set_index("segment")[
-        ["n_train", "n_val", "n_test", "n_test_independent"]
-    ].to_dict("index"),
-    "skipped": task_skipped,
-    "balanced_accuracy": head[["segment", "model", "value", "ci_low", "ci_high", "baseline",
-                               "baseline_value", "beats_baseline"]],
-    "n_deep_beat_baseline": n_beat_deep,
-    "n_deep_comparisons": len(deep),
-    "n_classical_beat_baseline": n_beat_classic,
-    "n_classical_comparisons": len(classic),
+    "parameters": run_params,
+    "deeplob_parameters": n_params, "deeplob_reference_parameters": dl.DEEPLOB_KERAS_PARAMS,
+    "segments": split_rows.set_index("segment")[["n_train", "n_val", "n_test",
+                                                 "n_test_independent"]].to_dict("index"),
+    "skipped": {**task_skipped, **log.skipped},
+    "balanced_accuracy": ba[["segment", "model", "value", "ci_low", "ci_high", "baseline",
+                             "baseline_value", "beats_baseline"]],
+    "n_deep_beat_baseline": n_beat_deep, "n_deep_comparisons": len(deep),
+    "n_classical_beat_baseline": n_beat_classic, "n_classical_comparisons": len(classic),
     "n_deep_single_class": n_collapsed,
-    "parameters_per_training_window": ratio,
-    "training_samples_per_s": rate,
-    "hours_per_epoch_at_25M_windows": hours,
+    "parameters_per_training_window": budget["params_per_window"],
+    "training_samples_per_s": rate, "hours_per_epoch_at_25M_windows": hours,
     "signals": {"rows": len(signals), "models": sorted(signals["model"].unique()),
                 "segments": sorted(signals["segment"].unique())},
 }  # fmt: skip
+
+# %%
 written = paths.write_metrics(out_dir, metrics)
-sorted(written)
+print("written:", ", ".join(sorted(written)))
 
 # %% [markdown]
 # ## Key takeaways
@@ -860,19 +640,21 @@ sorted(written)
 # %% [markdown]
 # ````{admonition} Solution 1
 # :class: dropdown
-# ```python
-# wt = next(iter(tasks.values()))
-# mid = 0.5 * (wt.lob.lob[:, 0] + wt.lob.lob[:, 2])
-# lo, hi = mid[wt.train_ends].min(), mid[wt.train_ends].max()
-# test_mid = mid[wt.test_ends]
-# print(f"train mid range {lo:.2f} to {hi:.2f}; test rows outside it: "
-#       f"{np.mean((test_mid < lo) | (test_mid > hi)):.0%}")
-# ```
 # With z-scored levels, a test row outside the training range looks to the network like an
 # input it has never seen, far out in the tails of the first layer's inputs. Relative prices
-# avoid that by construction.
+# avoid that by construction. The cell below measures how often the test block's mid leaves
+# the training block's range on the first market.
 # ````
-#
+
+# %% tags=["hide-input"]
+# Solution 1: the share of test rows whose mid lies outside the training block's range
+mid = 0.5 * (first.lob.lob[:, 0] + first.lob.lob[:, 2])
+lo, hi = mid[first.train_ends].min(), mid[first.train_ends].max()
+test_mid = mid[first.test_ends]
+print(f"{first.segment}: training mid from {lo:,.2f} to {hi:,.2f}; test rows outside it: "
+      f"{np.mean((test_mid < lo) | (test_mid > hi)):.0%}")  # fmt: skip
+
+# %% [markdown]
 # ````{admonition} Solution 2
 # :class: dropdown
 # Run the chapter with `python -m lobutils.runner.chapters --only 07 --params-file my.yaml`, with
@@ -880,39 +662,72 @@ sorted(written)
 # `throughput.csv` and `results.csv` with the default run. An epoch takes about `TRAIN_STRIDE`
 # times longer. Neighbouring windows differ by one row out of `T`, so the extra windows add
 # little new information, and the intervals stay as wide: they are limited by the number of
-# independent *test* targets, which thinning the training windows does not touch.
+# independent *test* targets, which thinning the training windows does not touch. The cell
+# below puts the windows per epoch, the seconds an epoch would take at the speed measured in
+# section 7, and the independent test targets side by side.
 # ````
-#
+
+# %% tags=["hide-input"]
+# Solution 2: windows and seconds per epoch without thinning, against the test targets
+n_train = pd.Series({name: len(wt.split.train) for name, wt in tasks.items()})
+pd.DataFrame({
+    f"windows, stride {TRAIN_STRIDE}": -(-n_train // TRAIN_STRIDE),
+    "windows, stride 1": n_train,
+    "s per epoch, stride 1": (n_train / rate).round(1),
+    "independent test targets": indep,
+})  # fmt: skip
+
+# %% [markdown]
 # ````{admonition} Solution 3
 # :class: dropdown
-# ```python
-# from lobutils.models import fi2010
-# from lobutils.models.windows import WindowDataset, window_ends
-#
-# s = fi2010.load_deeplob_setup("path/to/FI-2010", normalisation="DecPre")
-# T_fi, h = 100, 10
-# def ends(part):
-#     return window_ends(np.ones(len(part), bool), T_fi, blocks=part.blocks)
-# tr, va = ends(s.train), ends(s.val)
-# train = WindowDataset(s.train.X, tr, T=T_fi, y=s.train.y(h)[tr], batch_size=64, shuffle=True)
-# val = WindowDataset(s.val.X, va, T=T_fi, y=s.val.y(h)[va], batch_size=64)
-# res = dl.train_model(lambda: dl.build_deeplob(), train, val, "classification",
-#                      dl.TrainConfig(epochs=5, learning_rate=0.01, adam_epsilon=1.0))
-# te = ends(s.test)
-# pred = dl.predict(res.model, WindowDataset(s.test.X, te, T=T_fi, batch_size=256)).argmax(1)
-# print(ev.classification_metrics(s.test.y(h)[te], pred))
-# ```
-# FI-2010 is already normalised (DecPre divides prices by a constant), so no `Normalizer` is
-# needed. The test windows stay inside their day (`blocks`).
+# Download FI-2010, then `fi2010.load_deeplob_setup("path/to/FI-2010", normalisation="DecPre")`
+# gives the paper's three parts, and `fi2010.train_deeplob` trains DeepLOB on them with the
+# paper's optimizer (Adam, learning rate 0.01, epsilon 1.0). FI-2010 is already normalised
+# (DecPre divides prices by a constant), so no `Normalizer` is needed, and the test windows
+# stay inside their day. The cell below runs the same code on a small **synthetic** file in
+# FI-2010's layout (the book does not bundle the data), so its score means nothing.
 # ````
-#
+
+# %% tags=["hide-input"]
+# Solution 3: the paper's setup end to end, on a small synthetic file in FI-2010's layout
+import tempfile  # noqa: E402
+
+from lobutils.models import fi2010  # noqa: E402
+
+with tempfile.TemporaryDirectory() as tmp:
+    fi2010.write_synthetic(tmp, n_train=300, n_test=80, seed=SEED)
+    fi = fi2010.load_deeplob_setup(tmp, normalisation="DecPre")
+cfg_fi = training.TrainConfig(epochs=1, learning_rate=0.01, adam_epsilon=1.0, seed=SEED)
+res_fi, y_fi, p_fi = fi2010.train_deeplob(fi, T=T, config=cfg_fi)
+print(f"synthetic FI-2010, T={T}: test balanced accuracy "
+      f"{ev.classification_metrics(y_fi, p_fi)['balanced_accuracy']:.3f}")  # fmt: skip
+
+# %% [markdown]
 # ````{admonition} Solution 4
 # :class: dropdown
 # Shorter windows and horizons give more rows per market (fewer are lost at the edges and to
 # the purge) and more non-overlapping test targets (about twice as many at 5 s as at 10 s). The
 # number of parameters barely changes (only the LSTM's input sequence gets shorter, not its
-# size), so the parameters per independent label halve at best: still thousands.
+# size), so the parameters per independent label halve at best: still thousands. The cell
+# below builds the first market's task both ways.
 # ````
+
+# %% tags=["hide-input"]
+# Solution 4: the first market's split with T = 50 rows and a 5 s horizon, next to this chapter's
+from lobutils.models.windows import load_lob  # noqa: E402
+
+lob5 = load_lob(segment(first.segment, DATA_DIR), grid=GRID, levels=LEVELS, horizons=(5,))
+wt5 = study.make_window_task(lob5, (5,), "three_class", T=50, holdout=settings.holdout,
+                             k=THREE_CLASS_K)  # fmt: skip
+n50 = dl.build_deeplob(T=50, n_features=4 * LEVELS).count_params()
+cmp = pd.DataFrame([first.summary(), wt5.summary()]).set_index(["T", "horizon"])
+cmp["parameters per independent label"] = np.array([n_params, n50]) / (
+    cmp["n_train"] / cmp["horizon_rows"]
+)
+cmp = cmp.round({"n_test_independent": 1, "parameters per independent label": 0})
+cmp[["n_train", "n_test", "n_test_independent", "parameters per independent label"]].astype(
+    {"parameters per independent label": int}
+)
 
 # %% [markdown]
 # ## References

@@ -62,7 +62,7 @@ from lobutils.models.backend import load_keras
 from lobutils.paths import report_dir
 from lobutils.plots import deep as pdeep
 from lobutils.plots import models as plots_models
-from lobutils.report import say, setup_display
+from lobutils.report import fmt_ci, say, setup_display
 
 setup_display()
 
@@ -93,8 +93,7 @@ REPORT_DIR = None  # where the outputs go; None: reports/10_volume_forecasting/
 # %%
 keras = load_keras(BACKEND)  # before anything imports Keras: it picks its backend once
 
-from lobutils.models import deeplob as dl  # noqa: E402  (these import Keras)
-from lobutils.models import volume  # noqa: E402
+from lobutils.models import study, training, volume  # noqa: E402  (these import Keras)
 
 # %%
 out_dir = report_dir("10_volume_forecasting", REPORT_DIR)
@@ -119,33 +118,20 @@ print(f"{len(chosen)} segment(s), {BAR} bars, horizon {HORIZON_BARS} bars ({hori
 # volume, whatever the market's size.
 
 # %%
-tables, bars_of = {}, {}
+trades_of, cv_of, bars_of = {}, {}, {}
 for seg in chosen:
-    rec = io.read_binance_recording(seg.files)
-    bars = volume.volume_bars(
-        rec.trades, BAR, contract_value=contract_value(seg.market, seg.symbol)
+    trades_of[seg.name] = io.read_binance_recording(seg.files).trades
+    cv_of[seg.name] = contract_value(seg.market, seg.symbol)
+    bars_of[seg.name] = volume.volume_bars(trades_of[seg.name], BAR, contract_value=cv_of[seg.name])
+volume.bar_overview(bars_of)
+
+# %%
+tables = {
+    name: volume.volume_table(
+        b, HORIZON_BARS, lags=LAGS, windows=tuple(WINDOWS), time_of_day=TIME_OF_DAY
     )
-    vt = volume.volume_table(bars, HORIZON_BARS, lags=LAGS, windows=tuple(WINDOWS))
-    if not TIME_OF_DAY:
-        vt = volume.VolumeTable(
-            vt.bars, vt.X.drop(columns=["tod_sin", "tod_cos"]), vt.y, vt.target_end, vt.k,
-            vt.every_ns,
-        )  # fmt: skip
-    tables[seg.name], bars_of[seg.name] = vt, bars
-overview = pd.DataFrame(
-    {
-        name: {
-            "bars": len(b),
-            "trades": int(b["n_trades"].sum()),
-            "bars_without_trades": float((b["volume"] == 0).mean()),
-            "median_bar_volume_usd": float(b["volume"].median()),
-            "mean_bar_volume_usd": float(b["volume"].mean()),
-            "buy_share": float(b["buy_volume"].sum() / max(b["volume"].sum(), 1e-12)),
-        }
-        for name, b in bars_of.items()
-    }
-).T
-overview.round(3)
+    for name, b in bars_of.items()
+}
 
 # %%
 name0 = max(bars_of, key=lambda n: bars_of[n]["volume"].sum())
@@ -159,40 +145,24 @@ pdeep.forecast_vs_actual(
 ).show()
 
 # %%
-lag1 = {
-    n: float(pd.Series(np.log1p(b["volume"].to_numpy())).autocorr(1)) for n, b in bars_of.items()
-}
-# the volume of the last k bars against the volume of the next k bars (the last-window forecast)
-next_k = {
-    n: float(
-        pd.Series(np.log1p(b["volume"].rolling(HORIZON_BARS).sum().to_numpy())).autocorr(
-            HORIZON_BARS
-        )
-    )
-    for n, b in bars_of.items()
-}
-ratio = (overview["mean_bar_volume_usd"] / overview["median_bar_volume_usd"]).replace(
-    np.inf, np.nan
-)
-lo_k, hi_k = min(next_k.values()), max(next_k.values())
+pers = pd.DataFrame({n: volume.persistence(b, HORIZON_BARS) for n, b in bars_of.items()}).T
+pers.round(2)
+
+# %% tags=["remove-input"]
+ratio = pers["mean_over_median"]
+no_median = int(ratio.isna().sum())
 say(
     f"The mean bar volume is {ratio.min():.1f} to {ratio.max():.1f} times the median"
-    + (
-        f" ({int(ratio.isna().sum())} market(s) have a median bar without any trade)"
-        if ratio.isna().any()
-        else ""
-    )
+    + (f" ({no_median} market(s) have a median bar without any trade)" if no_median else "")
     + ": a few bars carry much of the volume. Bar by bar, the log volume is barely "
-    f"persistent: its correlation with the next bar's is {min(lag1.values()):.2f} to "
-    f"{max(lag1.values()):.2f} across the markets. Summed over {HORIZON_BARS} bars, the "
-    f"volume of the last {horizon_s:g} s correlates with that of the next {horizon_s:g} s at "
-    f"{lo_k:.2f} to {hi_k:.2f}: "
-    + (
-        "aggregation brings the persistence out, and it is what the forecasts below live on."
-        if hi_k >= 0.3
-        else "even aggregated, little persistence is left to forecast with."
-    )
-)
+    f"persistent: its correlation with the next bar's (`lag1`) is {pers['lag1'].min():.2f} to "
+    f"{pers['lag1'].max():.2f} across the markets. Summed over {HORIZON_BARS} bars, the "
+    f"volume of the last {horizon_s:g} s correlates with that of the next {horizon_s:g} s "
+    f"(`next_k`) at {pers['next_k'].min():.2f} to {pers['next_k'].max():.2f}: "
+    + ("aggregation brings the persistence out, and it is what the forecasts below live on."
+       if pers["next_k"].max() >= 0.3
+       else "even aggregated, little persistence is left to forecast with.")
+)  # fmt: skip
 
 # %% [markdown]
 # ## 2. Features, and what they leave out
@@ -215,7 +185,7 @@ say(
 
 # %%
 vt0 = tables[name0]
-vt0.X.describe().T.round(3)
+vt0.X.describe().T[["mean", "std", "min", "max"]].round(2)
 
 # %% [markdown]
 # ## 3. The forecasts and the protocol
@@ -240,51 +210,31 @@ vt0.X.describe().T.round(3)
 # at least $k$ bars) and a paired interval for the difference to the best naive forecast.
 
 # %%
-train_cfg = dl.TrainConfig(
-    epochs=EPOCHS,
-    batch_size=BATCH_SIZE,
-    loss="mse",
-    early_stopping_patience=5,
-    reduce_lr_patience=3,
-    seed=SEED,
-)
-results, skipped = {}, {}
-for name, vt in tables.items():
-    try:
-        results[name] = volume.evaluate_volume(
-            vt,
-            name,
-            T=LOOKBACK,
-            holdout=ev.HoldoutConfig(fractions=tuple(FRACTIONS)),
-            models=tuple(MODELS),
-            keras_model=KERAS_MODEL,
-            lstm_units=LSTM_UNITS,
-            train_config=train_cfg,
-            mean_window=MEAN_WINDOW,
-            ewma_halflife=EWMA_HALFLIFE,
-            n_boot=N_BOOT,
-            min_block_rows=MIN_BLOCK_ROWS,
-            seed=SEED,
-        )
-    except ValueError as err:
-        skipped[name] = str(err)
-splits = pd.DataFrame([r.split for r in results.values()])
-table = pd.concat([r.table for r in results.values()], ignore_index=True)
-preds = pd.concat([r.predictions for r in results.values()], ignore_index=True)
-histories = pd.concat([r.history for r in results.values()], ignore_index=True)
-splits.round(2)
+train_cfg = training.TrainConfig(
+    epochs=EPOCHS, batch_size=BATCH_SIZE, loss="mse", early_stopping_patience=5,
+    reduce_lr_patience=3, seed=SEED,
+)  # fmt: skip
+table, preds, splits, histories, skipped = volume.evaluate_markets(
+    tables, T=LOOKBACK, holdout=ev.HoldoutConfig(fractions=tuple(FRACTIONS)),
+    models=tuple(MODELS), keras_model=KERAS_MODEL, lstm_units=LSTM_UNITS,
+    train_config=train_cfg, mean_window=MEAN_WINDOW, ewma_halflife=EWMA_HALFLIFE,
+    n_boot=N_BOOT, min_block_rows=MIN_BLOCK_ROWS, seed=SEED,
+)  # fmt: skip
+splits.set_index("segment").round(1)
 
-# %%
+# %% tags=["remove-input"]
 if skipped:
     say("Skipped, with the reason: " + "; ".join(f"**{k}**: {v}" for k, v in skipped.items()))
 
 # %% [markdown]
 # ## 4. Results
+#
+# The table gives each fitted model's mean squared error of $\log(1 + V)$ on the test bars,
+# with its 95% interval; a star marks a model that beats the best naive forecast (named in the
+# last column, with its error) beyond the interval. Every metric is in `results.csv`.
 
 # %%
-view = table[table["metric"] == "mse"]
-view[["segment", "model", "role", "value", "ci_low", "ci_high", "baseline", "diff",
-      "diff_ci_low", "diff_ci_high", "beats_baseline"]].round(3)  # fmt: skip
+study.ci_pivot(table, "mse")
 
 # %%
 plots_models.metric_ci(
@@ -304,43 +254,30 @@ plots_models.diff_ci(
 
 # %%
 fitted = [*MODELS, *(["lstm"] if KERAS_MODEL else [])]
-models_view = view[view["role"] == "model"]
-best_naive = view[view["role"] == "baseline"].loc[
-    lambda d: d.groupby("segment")["value"].idxmin()
-]  # the best naive forecast of each market
-wins = models_view[models_view["beats_baseline"].fillna(False).astype(bool)]
-losses = models_view[models_view["diff_ci_low"] > 0]
-naive_names = best_naive["model"].value_counts()
-r2 = table[(table["metric"] == "r2") & (table["role"] == "model")]
+ns = volume.naive_summary(table, "mse")
+wins, losses, r2 = ns["wins"], ns["losses"], ns["r2"]["value"]
+
+# %% tags=["remove-input"]
 say(
     "The best naive forecast is "
-    + ", ".join(f"**{m}** on {c} market(s)" for m, c in naive_names.items())
-    + f". Of {len(models_view)} (model, market) pairs, **{len(wins)}** have a lower error than "
-    f"the best naive forecast beyond the 95% interval and **{len(losses)}** a higher one; the "
-    f"rest cannot be told apart from it. "
-    + (
-        "The winners: "
-        + "; ".join(
-            f"{r.model} on {r.segment} (mse {r.value:.3f} vs {r.baseline} {r.baseline_value:.3f})"
-            for r in wins.itertuples()
-        )
-        + ". "
-        if len(wins)
-        else ""
-    )
-    + f"Measured against the test block's own mean (R², a benchmark no forecast could know in "
-    f"advance), the fitted models have a median R² of {r2['value'].median():.2f} (from "
-    f"{r2['value'].min():.2f} to {r2['value'].max():.2f}): below zero, a model does worse than "
-    "that constant, which happens when the test block's volume level differs from the "
-    "training block's."
-)
+    + ", ".join(f"**{m}** on {c} market(s)" for m, c in ns["best_naive"].items())
+    + f". Of {len(ns['models'])} (model, market) pairs, **{len(wins)}** have a lower error "
+    f"than the best naive forecast beyond the 95% interval and **{len(losses)}** a higher one; "
+    "the rest cannot be told apart from it. "
+    + "".join(f"{r.model} beats it on {r.segment} (mse {r.value:.3f} against {r.baseline}'s "
+              f"{r.baseline_value:.3f}). " for r in wins.itertuples())
+    + "Measured against the test block's own mean (R², a benchmark no forecast could know in "
+    f"advance), the fitted models have a median R² of {r2.median():.2f} (from {r2.min():.2f} "
+    f"to {r2.max():.2f}): below zero, a model does worse than that constant, which happens "
+    "when the test block's volume level differs from the training block's."
+)  # fmt: skip
 
 # %% [markdown]
 # The next figure shows the test block of the busiest market: the realised log volume of the
 # next $k$ bars and the forecasts made for it.
 
 # %%
-p0 = preds[preds["segment"] == name0] if name0 in results else preds.iloc[:0]
+p0 = preds[preds["segment"] == name0] if len(preds) else preds
 if len(p0):
     cols = [c for c in [*fitted, "rolling_mean", "last_window"] if c in p0.columns]
     pdeep.forecast_vs_actual(
@@ -365,22 +302,23 @@ table.to_csv(out_dir / "results.csv", index=False)
 preds.to_csv(out_dir / "predictions.csv", index=False)
 splits.to_csv(out_dir / "splits.csv", index=False)
 histories.to_csv(out_dir / "histories.csv", index=False)
+
+# %%
+mse = table[table["metric"] == "mse"]
 metrics = {
-    "parameters": {
-        "bar": BAR, "horizon_bars": HORIZON_BARS, "lookback": LOOKBACK, "models": fitted,
-        "time_of_day": TIME_OF_DAY, "n_boot": N_BOOT,
-    },
+    "parameters": {"bar": BAR, "horizon_bars": HORIZON_BARS, "lookback": LOOKBACK,
+                   "models": fitted, "time_of_day": TIME_OF_DAY, "n_boot": N_BOOT},
     "splits": splits.set_index("segment").to_dict("index"),
     "skipped": skipped,
-    "mse": view[["segment", "model", "role", "value", "ci_low", "ci_high", "baseline",
-                 "baseline_value", "diff", "diff_ci_low", "diff_ci_high", "beats_baseline"]],
-    "best_naive": best_naive.set_index("segment")["model"].to_dict(),
-    "n_model_comparisons": len(models_view),
+    "mse": mse[["segment", "model", "role", "value", "ci_low", "ci_high", "baseline",
+                "baseline_value", "diff", "diff_ci_low", "diff_ci_high", "beats_baseline"]],
+    "best_naive": ns["best_by_segment"],
+    "n_model_comparisons": len(ns["models"]),
     "n_beat_best_naive": len(wins),
     "n_worse_than_best_naive": len(losses),
 }  # fmt: skip
 written = paths.write_metrics(out_dir, metrics)
-sorted(written)
+print("written:", ", ".join(sorted(written)))
 
 # %% [markdown]
 # ## Key takeaways
@@ -415,47 +353,90 @@ sorted(written)
 # `chapters: {10_volume_forecasting: {parameters: {...}}}` in `my.yaml`. Eleven minutes make 66
 # ten-second bars; after the 30-bar warm-up of the features, the 12-bar LSTM window and the
 # one-minute horizon, a handful of bars are left for testing, and the split may fail on the
-# shortest markets (they are then listed as skipped). Longer bars need longer recordings.
+# shortest markets (they are then listed as skipped). Longer bars need longer recordings. The
+# cell below makes the split with those settings and counts what is left.
 # ````
-#
+
+# %% tags=["hide-input"]
+# Solution 1: independent test targets per market with 10 s bars and a one-minute horizon
+left = {}
+for seg in chosen:
+    b10 = volume.volume_bars(trades_of[seg.name], "10s", contract_value=cv_of[seg.name])
+    v10 = volume.volume_table(b10, 6, lags=LAGS, windows=(6, 30), time_of_day=False)
+    ok = np.isfinite(v10.X.to_numpy(np.float64)).all(axis=1)
+    try:
+        _, sp = study.window_split(ok, 12, v10.usable(), v10.ts, v10.target_end,
+                                   ev.HoldoutConfig(fractions=tuple(FRACTIONS)))  # fmt: skip
+        left[seg.name] = f"{len(sp.test)} test bars, {len(sp.test) / 6:.1f} independent"
+    except ValueError:  # the split needs a few windows in each block
+        left[seg.name] = "too few bars to split"
+pd.Series(left, name="10 s bars, 1 min horizon").to_frame()
+
+# %% [markdown]
 # ````{admonition} Solution 2
 # :class: dropdown
 # Within minutes, the sine and cosine of the time of day are almost straight lines in time.
 # The linear model fits the training block's volume trend on them and extrapolates it into the
 # test block, so its error usually grows; tree models cannot extrapolate and barely change.
 # With many days, the same features describe the daily volume pattern and become the most
-# useful ones.
+# useful ones. The cell below fits the linear model on the busiest market with and without
+# them.
 # ````
-#
+
+# %% tags=["hide-input"]
+# Solution 2: the linear model's test error with and without the time of day (busiest market)
+kw = dict(T=LOOKBACK, holdout=ev.HoldoutConfig(fractions=tuple(FRACTIONS)), models=("linear",),
+          keras_model=False, n_boot=N_BOOT, seed=SEED)  # fmt: skip
+tod = {}
+for flag in (False, True):
+    vt_f = volume.volume_table(bars_of[name0], HORIZON_BARS, lags=LAGS, windows=tuple(WINDOWS),
+                               time_of_day=flag)  # fmt: skip
+    t = volume.evaluate_volume(vt_f, name0, **kw).table
+    r = t[(t["metric"] == "mse") & (t["model"] == "linear")].iloc[0]
+    tod["with" if flag else "without"] = fmt_ci(r.value, r.ci_low, r.ci_high)
+pd.Series(tod, name=f"linear model, test mse on {name0}").rename_axis("time of day").to_frame()
+
+# %% [markdown]
 # ````{admonition} Solution 3
 # :class: dropdown
-# ```python
-# for hl in (3.0, 10.0, 30.0):
-#     for name, vt in tables.items():
-#         r = results[name]
-#         rows = np.searchsorted(vt.ts, r.predictions["ts"].to_numpy())
-#         f = volume.naive_forecasts(vt, mean_window=10, ewma_halflife=hl).iloc[rows]
-#         y = r.predictions["y_true"].to_numpy()
-#         print(hl, name, {c: round(ev.mse(y, f[c].to_numpy()), 3) for c in f.columns})
-# ```
 # A short memory follows bursts quickly but is noisy; a long one is smooth but slow. Which wins
-# depends on how long the market's busy spells last compared with the horizon.
+# depends on how long the market's busy spells last compared with the horizon. The cell below
+# scores the naive forecasts on each market's test bars for three half-lives of the EWMA and a
+# rolling mean over 10 bars. With a horizon of 10 bars, that rolling mean *is* the last
+# window: $k$ times the mean of the last $k$ bars is their sum.
 # ````
-#
+
+# %% tags=["hide-input"]
+# Solution 3: test mse of the naive forecasts, EWMA half-lives of 3, 10 and 30 bars, 10-bar mean
+rows = []
+for name in preds["segment"].unique():
+    vt, p = tables[name], preds[preds["segment"] == name]
+    at, y = np.searchsorted(vt.ts, p["ts"].to_numpy()), p["y_true"].to_numpy()
+    for hl in (3.0, 10.0, 30.0):
+        f = volume.naive_forecasts(vt, mean_window=10, ewma_halflife=hl).iloc[at]
+        rows += [{"segment": name, "half-life": hl, "forecast": c,
+                  "mse": float(np.mean((y - f[c].to_numpy()) ** 2))} for c in f.columns]  # fmt: skip
+pd.DataFrame(rows).pivot_table(
+    index=["segment", "half-life"], columns="forecast", values="mse"
+).round(3)
+
+# %% [markdown]
 # ````{admonition} Solution 4
 # :class: dropdown
-# ```python
-# name, vt = next(iter(tables.items()))
-# b = vt.bars
-# k = vt.k
-# buy = b["buy_volume"].rolling(k).sum().shift(-k).to_numpy()
-# tot = b["volume"].rolling(k).sum().shift(-k).to_numpy()
-# share = np.where(tot > 0, buy / tot, np.nan)
-# print(pd.Series(share).autocorr(k))
-# ```
 # The buy share of future volume is the direction of order flow, close to the direction of the
 # price: far less persistent than the amount of volume, and correspondingly harder to forecast.
+# The cell below compares the correlation of each with its own value $k$ bars earlier.
 # ````
+
+# %% tags=["hide-input"]
+# Solution 4: persistence of the next k bars' buy share against that of their log volume
+k = HORIZON_BARS
+rows = {}
+for name, b in bars_of.items():
+    buy, tot = (b[c].rolling(k).sum().shift(-k) for c in ("buy_volume", "volume"))
+    share = buy / tot.where(tot > 0)
+    rows[name] = {"buy share": share.autocorr(k), "log volume": np.log1p(tot).autocorr(k)}
+pd.DataFrame(rows).T.round(2)
 
 # %% [markdown]
 # ## References

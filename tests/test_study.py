@@ -13,7 +13,7 @@ import pytest
 from lobutils import evaluation as ev
 from lobutils.data.catalog import segment
 from lobutils.models import deeplob as dl
-from lobutils.models import study
+from lobutils.models import study, training
 from lobutils.models.windows import load_lob
 from lobutils.plots import deep as plots_deep
 
@@ -86,7 +86,7 @@ def test_score_and_baselines_and_pooling(lob):
 
 def test_fit_windows_thins_training_windows_only(lob):
     wt = study.make_window_task(lob, (5,), "return", T=8)
-    cfg = dl.TrainConfig(epochs=1, run_eagerly=True, early_stopping_patience=None)
+    cfg = training.TrainConfig(epochs=1, run_eagerly=True, early_stopping_patience=None)
     fit = study.fit_windows(
         lambda: dl.build_l1_lstm(T=8, n_features=40, n_outputs=1, units=4),
         lob.lob,

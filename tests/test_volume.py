@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from lobutils.models import deeplob as dl
+from lobutils.models import training
 from lobutils.models import volume as V
 
 S = 1_000_000_000
@@ -89,7 +89,7 @@ def test_evaluate_volume_on_a_persistent_synthetic_market():
         "synthetic",
         T=6,
         models=("linear",),
-        train_config=dl.TrainConfig(
+        train_config=training.TrainConfig(
             epochs=1, run_eagerly=True, early_stopping_patience=None, reduce_lr_patience=None
         ),
         n_boot=30,
@@ -100,3 +100,46 @@ def test_evaluate_volume_on_a_persistent_synthetic_market():
     assert len(res.predictions) == res.split["n_test"] > 0
     assert res.predictions["ts"].is_monotonic_increasing
     assert len(res.history) == 1
+
+
+def _regime_bars(n: int = 300, seed: int = 1) -> pd.DataFrame:
+    """Bars of a synthetic market whose trade rate switches level every 40 s."""
+    rng = np.random.default_rng(seed)
+    level = np.repeat(rng.uniform(0.5, 5.0, n // 40 + 1), 40)[:n]
+    counts = rng.poisson(level)
+    t = np.concatenate([i + np.sort(rng.uniform(0, 1, c)) for i, c in enumerate(counts)])
+    side = rng.choice([-1, 1], t.size)
+    return V.volume_bars(trades(t, rng.exponential(1.0, t.size), side), "1s", start=S, end=n * S)
+
+
+def test_time_of_day_is_optional_and_changes_nothing_else():
+    bars = _regime_bars()
+    with_tod = V.volume_table(bars, k=5, lags=2, windows=(5,))
+    without = V.volume_table(bars, k=5, lags=2, windows=(5,), time_of_day=False)
+    assert {"tod_sin", "tod_cos"} <= set(with_tod.X) and "tod_sin" not in without.X
+    pd.testing.assert_frame_equal(with_tod.X.drop(columns=["tod_sin", "tod_cos"]), without.X)
+    np.testing.assert_array_equal(with_tod.y, without.y)
+
+
+def test_overview_persistence_and_several_markets():
+    """Two synthetic markets, one far too short: it is skipped with its reason, the other is
+    scored, and the naive summary counts its comparisons."""
+    long_, short = _regime_bars(), _regime_bars(n=20, seed=2)
+    ov = V.bar_overview({"long": long_, "short": short})
+    assert ov.loc["long", "bars"] == len(long_) and ov["trades"].dtype.kind == "i"
+    p = V.persistence(long_, 5)
+    assert p["lag1"] > 0.1  # the regimes make volume persistent
+    tables = {n: V.volume_table(b, k=5, lags=2, windows=(5, 20)) for n, b in
+              (("long", long_), ("short", short))}  # fmt: skip
+    table, preds, splits, hist, skipped = V.evaluate_markets(
+        tables, T=6, models=("linear",), keras_model=False, n_boot=30
+    )
+    assert list(skipped) == ["short"] and set(table["segment"]) == {"long"}
+    assert list(splits["segment"]) == ["long"] and len(preds) == splits["n_test"].iloc[0]
+    assert hist.empty
+    ns = V.naive_summary(table)
+    assert len(ns["models"]) == 1 and ns["best_by_segment"]["long"] in {
+        "last_window",
+        "rolling_mean",
+        "ewma",
+    }

@@ -47,6 +47,7 @@ __all__ = [
     "Pooled",
     "WindowTask",
     "baselines",
+    "ci_pivot",
     "fit_classical",
     "fit_windows",
     "make_window_task",
@@ -86,7 +87,7 @@ class WindowTask:
         The primary target per kept row: class codes or return (bps); ``(n, 3)`` for ``l1``.
     targets : dict
         Per horizon label, the raw target of **every** dataset row (NaN where undefined),
-        what :func:`lobutils.models.deeplob.fit_predict` takes; for ``three_class`` the
+        what :func:`lobutils.models.training.fit_predict` takes; for ``three_class`` the
         class codes (-1 where undefined).
     returns : numpy.ndarray
         Forward mid return (bps) of the primary horizon per kept row.
@@ -438,6 +439,72 @@ def score(
     return tab
 
 
+def ci_pivot(
+    table: pd.DataFrame,
+    metric: str,
+    *,
+    index: str | Sequence[str] = "segment",
+    digits: int = 3,
+    by_model: bool = True,
+) -> pd.DataFrame:
+    """A narrow view of a results table: one row per ``index``, one column per model.
+
+    Each cell reads ``value [ci_low, ci_high]``, with a trailing ``*`` where the model beats its
+    best baseline beyond the interval; a last column names that baseline and its value. With
+    ``by_model=False`` the models go into the rows instead (add ``"model"`` to ``index``), and
+    the one value column is named after the metric: narrower when few models share a row. The
+    full table belongs in the report directory; this is what the book shows.
+
+    Parameters
+    ----------
+    table : DataFrame
+        :func:`score` rows (``role``, ``model``, ``metric``, ``value``, ``ci_low``,
+        ``ci_high``, ``baseline``, ``baseline_value``, ``beats_baseline``).
+    metric : str
+    index : str or list of str
+        The row keys (e.g. ``["segment", "target"]``).
+    digits : int
+    by_model : bool
+        One column per model (True), or one value column (False).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Strings, indexed by ``index``.
+
+    Examples
+    --------
+    A synthetic table of one market:
+
+    >>> t = pd.DataFrame({"segment": "a", "role": "model", "model": ["m1", "m2"],
+    ...     "metric": "mse", "value": [1.0, 2.0], "ci_low": [0.5, 1.5], "ci_high": [1.5, 2.5],
+    ...     "baseline": "zero", "baseline_value": 3.0, "beats_baseline": [True, False]})
+    >>> ci_pivot(t, "mse", digits=1).to_dict("records")
+    [{'m1': '1.0 [0.5, 1.5] *', 'm2': '2.0 [1.5, 2.5]', 'best baseline': 'zero 3.0'}]
+    >>> ci_pivot(t, "mse", index=["segment", "model"], digits=1, by_model=False)["mse"].tolist()
+    ['1.0 [0.5, 1.5] *', '2.0 [1.5, 2.5]']
+    """
+    keys = [index] if isinstance(index, str) else list(index)
+    rows = table[(table["metric"] == metric) & (table["role"] == "model")].copy()
+    star = rows["beats_baseline"].astype("boolean").fillna(False).astype(bool)
+    rows["cell"] = [
+        f"{v:.{digits}f} [{lo:.{digits}f}, {hi:.{digits}f}]" + (" *" if b else "")
+        for v, lo, hi, b in zip(rows["value"], rows["ci_low"], rows["ci_high"], star, strict=True)
+    ]
+    if by_model:
+        wide = rows.pivot_table(
+            index=keys, columns="model", values="cell", aggfunc="first", sort=False
+        )
+    else:
+        wide = rows.set_index(keys)[["cell"]].rename(columns={"cell": metric})
+    base = rows.groupby(keys, sort=False).first()
+    wide["best baseline"] = [
+        f"{b} {v:.{digits}f}" for b, v in zip(base["baseline"], base["baseline_value"], strict=True)
+    ]
+    wide.columns.name = None
+    return wide
+
+
 # --------------------------------------------------------------------------------------
 # pooling segments
 # --------------------------------------------------------------------------------------
@@ -549,7 +616,7 @@ def fit_windows(
     checkpoint_dir: Any = None,
 ) -> Any:
     """Train a window model and predict the test windows
-    (:func:`lobutils.models.deeplob.fit_predict` on :class:`WindowDataset` inputs).
+    (:func:`lobutils.models.training.fit_predict` on :class:`WindowDataset` inputs).
 
     ``train_stride`` keeps every k-th training and validation window: neighbouring windows
     overlap in ``T - 1`` of their ``T`` rows, so thinning them costs little information and
@@ -561,11 +628,11 @@ def fit_windows(
         Returns the uncompiled model.
     data : array (N, F)
     targets : array (N,) or (N, k), or dict of them
-        Raw targets of every row (see :func:`lobutils.models.deeplob.fit_predict`).
+        Raw targets of every row (see :func:`lobutils.models.training.fit_predict`).
     train_ends, val_ends, test_ends : arrays of int
     T : int
     task : {"classification", "regression"}
-    config : lobutils.models.deeplob.TrainConfig
+    config : lobutils.models.training.TrainConfig
     normalizer, normalizer_index
         See :class:`~lobutils.models.windows.WindowDataset`.
     train_stride : int
@@ -573,11 +640,11 @@ def fit_windows(
 
     Returns
     -------
-    lobutils.models.deeplob.FitResult
+    lobutils.models.training.FitResult
     """
     from functools import partial
 
-    from lobutils.models import deeplob as dl
+    from lobutils.models.training import fit_predict
     from lobutils.models.windows import WindowDataset
 
     k = int(train_stride)
@@ -592,7 +659,7 @@ def fit_windows(
         batch_size=config.batch_size,
         seed=config.seed,
     )
-    return dl.fit_predict(
+    return fit_predict(
         build,
         make,
         targets,

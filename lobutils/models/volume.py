@@ -27,6 +27,7 @@ Examples
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -36,8 +37,12 @@ import pandas as pd
 __all__ = [
     "VolumeResult",
     "VolumeTable",
+    "bar_overview",
+    "evaluate_markets",
     "evaluate_volume",
     "naive_forecasts",
+    "naive_summary",
+    "persistence",
     "to_volume",
     "volume_bars",
     "volume_table",
@@ -182,6 +187,7 @@ def volume_table(
     lags: int = 5,
     windows: tuple[int, ...] = (10, 60),
     every: str | int | None = None,
+    time_of_day: bool = True,
 ) -> VolumeTable:
     """Features and the forward target of :func:`volume_bars` output.
 
@@ -193,7 +199,7 @@ def volume_table(
       trades);
     - ``log_trades{w}``: ``log(1 + trades)`` over the last ``w`` bars;
     - ``abs_ret{w}``: absolute log change of the last trade price over ``w`` bars, in bps;
-    - ``tod_sin``, ``tod_cos``: the time of day on the unit circle.
+    - ``tod_sin``, ``tod_cos``: the time of day on the unit circle (with ``time_of_day``).
 
     Parameters
     ----------
@@ -205,6 +211,12 @@ def volume_table(
         Look-back windows in bars.
     every : str or int, optional
         Bar length; default the spacing of ``bars["ts"]``.
+    time_of_day : bool
+        Add ``tod_sin`` and ``tod_cos`` (meaningful only on many days of data).
+
+    Returns
+    -------
+    VolumeTable
 
     Examples
     --------
@@ -252,7 +264,8 @@ def volume_table(
             cols[f"abs_ret{w}"] = r
     day = 86_400 * _NS
     ang = 2 * np.pi * ((ts % day) / day)
-    cols["tod_sin"], cols["tod_cos"] = np.sin(ang), np.cos(ang)
+    if time_of_day:
+        cols["tod_sin"], cols["tod_cos"] = np.sin(ang), np.cos(ang)
     fwd = np.full(n, np.nan)
     c = np.r_[0.0, np.cumsum(v)]
     if n > k:
@@ -380,7 +393,7 @@ def evaluate_volume(
         Zoo models (:data:`lobutils.models.zoo.MODEL_CONFIGS`).
     keras_model : bool
     lstm_units : int
-    train_config : lobutils.models.deeplob.TrainConfig, optional
+    train_config : lobutils.models.training.TrainConfig, optional
     mean_window, ewma_halflife
         Of :func:`naive_forecasts`.
     n_boot, min_block_rows, seed
@@ -409,9 +422,10 @@ def evaluate_volume(
     history = pd.DataFrame()
     if keras_model:
         from lobutils.models import deeplob as dl
+        from lobutils.models.training import TrainConfig
         from lobutils.models.windows import fit_normalizer
 
-        cfg = train_config or dl.TrainConfig(epochs=20, loss="mse", seed=seed)
+        cfg = train_config or TrainConfig(epochs=20, loss="mse", seed=seed)
         data = Xa.astype(np.float32)
         norm = fit_normalizer(data, rows[split.train], T, groups={})
         fit = study.fit_windows(
@@ -454,3 +468,159 @@ def evaluate_volume(
         "n_test_independent": test.size / vt.k,
     }
     return VolumeResult(table, out, summary, history)
+
+
+# --------------------------------------------------------------------------------------
+# several markets: overview, persistence, the comparison and its summary
+# --------------------------------------------------------------------------------------
+
+
+def bar_overview(bars_of: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """One row per market: bars, trades, empty bars, bar volume, buy share.
+
+    Parameters
+    ----------
+    bars_of : dict
+        Segment name -> :func:`volume_bars` output.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Indexed by segment; counts as int, volumes in whole USD, shares to 3 digits.
+
+    Examples
+    --------
+    >>> b = pd.DataFrame({"volume": [0.0, 10.0, 30.0], "buy_volume": [0.0, 10.0, 0.0],
+    ...                   "n_trades": [0.0, 1.0, 2.0]})
+    >>> bar_overview({"x": b}).loc["x"].tolist()
+    [3.0, 3.0, 0.333, 10.0, 13.0, 0.25]
+    """
+    rows = {}
+    for name, b in bars_of.items():
+        v = b["volume"]
+        rows[name] = {
+            "bars": len(b),
+            "trades": int(b["n_trades"].sum()),
+            "empty bars": round(float((v == 0).mean()), 3),
+            "median bar (usd)": round(float(v.median())),
+            "mean bar (usd)": round(float(v.mean())),
+            "buy share": round(float(b["buy_volume"].sum() / max(v.sum(), 1e-12)), 3),
+        }
+    out = pd.DataFrame(rows).T.rename_axis("segment")
+    return out.astype({"bars": int, "trades": int, "median bar (usd)": int, "mean bar (usd)": int})
+
+
+def persistence(bars: pd.DataFrame, k: int) -> dict[str, float]:
+    """How persistent a market's log volume is, bar by bar and over ``k`` bars.
+
+    Parameters
+    ----------
+    bars : DataFrame
+        :func:`volume_bars` output.
+    k : int
+        Bars per window.
+
+    Returns
+    -------
+    dict
+        ``lag1``: correlation of ``log(1 + V)`` with the next bar's; ``next_k``: correlation
+        of the log volume of the last ``k`` bars with that of the next ``k`` bars (what the
+        last-window forecast lives on); ``mean_over_median``: mean bar volume / median (NaN
+        when the median bar has no trade).
+
+    Examples
+    --------
+    A synthetic market whose volume switches between two levels every ten bars: a bar is
+    mostly followed by one at its level, but five bars are a poor guide to the next five.
+
+    >>> v = np.tile(np.r_[np.full(10, 100.0), np.full(10, 1.0)], 10)
+    >>> r = persistence(pd.DataFrame({"volume": v}), k=5)
+    >>> round(r["lag1"], 2), round(r["next_k"], 2)
+    (0.81, -0.08)
+    """
+    v = bars["volume"]
+    med = float(v.median())
+    return {
+        "lag1": float(pd.Series(np.log1p(v.to_numpy())).autocorr(1)),
+        "next_k": float(pd.Series(np.log1p(v.rolling(k).sum().to_numpy())).autocorr(k)),
+        "mean_over_median": float(v.mean()) / med if med > 0 else math.nan,
+    }
+
+
+def evaluate_markets(
+    tables: dict[str, VolumeTable], **kwargs: Any
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, pd.DataFrame, dict[str, str]]:
+    """:func:`evaluate_volume` on every market, stacked.
+
+    Parameters
+    ----------
+    tables : dict
+        Segment name -> :class:`VolumeTable`.
+    **kwargs
+        Passed to :func:`evaluate_volume`.
+
+    Returns
+    -------
+    table, predictions, splits, history : pandas.DataFrame
+        The markets' results, test predictions, split sizes and learning curves.
+    skipped : dict
+        Segment name -> why it could not be evaluated.
+    """
+    results, skipped = {}, {}
+    for name, vt in tables.items():
+        try:
+            results[name] = evaluate_volume(vt, name, **kwargs)
+        except ValueError as err:
+            skipped[name] = str(err)
+    rs = list(results.values())
+    if not rs:
+        empty = pd.DataFrame()
+        return empty, empty, empty, empty, skipped
+    return (
+        pd.concat([r.table for r in rs], ignore_index=True),
+        pd.concat([r.predictions for r in rs], ignore_index=True),
+        pd.DataFrame([r.split for r in rs]),
+        pd.concat([r.history for r in rs], ignore_index=True),
+        skipped,
+    )
+
+
+def naive_summary(table: pd.DataFrame, metric: str = "mse") -> dict[str, Any]:
+    """The fitted models against the best naive forecast of each market, on ``metric``.
+
+    Parameters
+    ----------
+    table : DataFrame
+        :func:`evaluate_markets`' table.
+    metric : str
+        A loss (lower is better).
+
+    Returns
+    -------
+    dict
+        ``best_naive`` (Series: naive forecast -> markets where it is the best),
+        ``best_by_segment`` (segment -> its best naive forecast), ``models``
+        (model rows), ``wins`` (rows that beat the best naive forecast beyond the interval),
+        ``losses`` (rows worse beyond it), ``r2`` (the models' R² against the test mean).
+
+    Examples
+    --------
+    >>> t = pd.DataFrame({"segment": "a", "metric": "mse", "role": ["baseline", "model"],
+    ...     "model": ["ewma", "xgb"], "value": [1.0, 0.5], "diff_ci_low": [None, -0.4],
+    ...     "beats_baseline": [None, True]})
+    >>> s = naive_summary(t)
+    >>> s["best_naive"].to_dict(), len(s["wins"]), len(s["losses"])
+    ({'ewma': 1}, 1, 0)
+    """
+    view = table[table["metric"] == metric]
+    naive = view[view["role"] == "baseline"]
+    best = naive.loc[naive.groupby("segment")["value"].idxmin()]
+    models = view[view["role"] == "model"]
+    return {
+        "best_naive": best["model"].value_counts(),
+        "best_by_segment": dict(zip(best["segment"], best["model"], strict=True)),
+        "models": models,
+        "wins": models[models["beats_baseline"].astype("boolean").fillna(False).astype(bool)],
+        "losses": models[models["diff_ci_low"] > 0],
+        "r2": table[(table["metric"] == "r2") & (table["role"] == "model")],
+    }
