@@ -87,11 +87,12 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 from lobutils.models.backend import import_quietly
 keras = import_quietly("keras")
 from lobutils.models import deeplob as dl
+from lobutils.models import training as tr
 T, batch, steps = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
 model = dl.build_deeplob(T=T)
-r = dl.measure_throughput(model, batch_size=batch, steps=steps, warmup=3,
-                          config=dl.TrainConfig(batch_size=batch))
-r["gpu"] = dl.has_gpu()
+r = tr.measure_throughput(model, batch_size=batch, steps=steps, warmup=3,
+                          config=tr.TrainConfig(batch_size=batch))
+r["gpu"] = tr.has_gpu()
 r["parameters"] = model.count_params()
 print("RESULT " + json.dumps(r))
 """
@@ -156,6 +157,7 @@ from lobutils.models.backend import import_quietly
 keras = import_quietly("keras")
 import numpy as np
 from lobutils.models import deeplob as dl
+from lobutils.models import training as tr
 T, batch, steps, warmup, repeats, bn = (int(a) for a in sys.argv[1:7])
 loop = sys.argv[7]
 backend = keras.backend.backend()
@@ -180,10 +182,10 @@ def device_name():
 
 model = dl.build_deeplob(T=T, batch_norm=bool(bn))
 # The reference's optimiser: Adam with learning rate 1e-4, no gradient clipping.
-cfg = dl.TrainConfig(batch_size=batch, learning_rate=1e-4, clipnorm=None)
+cfg = tr.TrainConfig(batch_size=batch, learning_rate=1e-4, clipnorm=None)
 runs = []
 if loop == "fit":
-    dl.compile_model(model, "classification", cfg)
+    tr.compile_model(model, "classification", cfg)
     rng = np.random.default_rng(0)
     x = rng.normal(size=(steps * batch, T, 40)).astype("float32")
     y = rng.integers(0, 3, size=steps * batch)
@@ -196,13 +198,13 @@ if loop == "fit":
         runs.append(steps * batch / (time.perf_counter() - t0))
 else:
     for i in range(repeats):
-        r = dl.measure_throughput(model, batch_size=batch, steps=steps,
+        r = tr.measure_throughput(model, batch_size=batch, steps=steps,
                                   warmup=warmup if i == 0 else 0, config=cfg)
         runs.append(r["samples_per_s"])
 out = {
     "framework": "keras", "backend": backend, "version": keras.__version__, "loop": loop,
     "samples_per_s": statistics.median(runs), "runs": runs, "steps": steps,
-    "batch_size": batch, "T": T, "batch_norm": bool(bn), "gpu": dl.has_gpu(),
+    "batch_size": batch, "T": T, "batch_norm": bool(bn), "gpu": tr.has_gpu(),
     "device_name": device_name(), "parameters": model.count_params(),
 }
 print("RESULT " + json.dumps(out))

@@ -47,9 +47,11 @@ def test_multi_output_model_weights_its_heads_equally():
     assert type(m.loss["a"]).__name__ == "Huber"
 
 
-def test_deeplob_module_still_exports_the_training_names():
-    # code written before the split imports these from lobutils.models.deeplob
-    assert dl.TrainConfig is training.TrainConfig and dl.fit_predict is training.fit_predict
+def test_models_package_resolves_the_training_names_lazily():
+    import lobutils.models as M
+
+    assert M.TrainConfig is training.TrainConfig and M.fit_predict is training.fit_predict
+    assert M.build_deeplob is dl.build_deeplob
 
 
 # --------------------------------------------------------------------------------------

@@ -11,22 +11,21 @@ XGBoost only when the zoo is used.
 """
 
 # The Keras models (chapter 7): lobutils.models.deeplob (DeepLOB, DeepLOB-TCN, the multi-task
-# model, seed 000's CNN and seed 002's LSTM, training with resumable checkpoints),
-# lobutils.models.windows (zero-copy input windows, training-only normalisation) and
-# lobutils.models.fi2010 (the FI-2010 loader). Their names resolve lazily here
-# (``lobutils.models.build_deeplob``), so importing this package still loads no Keras.
+# model, a small CNN and a one-layer LSTM), lobutils.models.training (the Keras training loop,
+# with early stopping and resumable checkpoints), lobutils.models.windows (zero-copy input
+# windows, training-only normalisation) and lobutils.models.fi2010 (the FI-2010 loader). Their
+# names resolve lazily here (``lobutils.models.build_deeplob``), so importing this package still
+# loads no Keras.
 _LAZY = {
     "deeplob": (
         "DeepLOBConfig",
-        "TrainConfig",
         "build_deeplob",
         "build_deeplob_tcn",
         "build_multitask",
         "build_cnn_classifier",
         "build_l1_lstm",
-        "fit_predict",
-        "train_model",
     ),
+    "training": ("TrainConfig", "fit_predict", "train_model"),
     "windows": ("WindowDataset", "fit_normalizer", "window_ends", "lob_matrix", "load_lob"),
 }
 

@@ -53,23 +53,7 @@ import keras
 from keras import layers, ops
 
 # The training loop's names, re-exported for code that imports them from here.
-from lobutils.models.training import (  # noqa: F401
-    FitResult,
-    TargetScaler,
-    Task,
-    TrainConfig,
-    TrainResult,
-    _check_pos,
-    _check_task,
-    compile_model,
-    config_frame,
-    fit_predict,
-    has_gpu,
-    measure_throughput,
-    predict,
-    train_model,
-    training_targets,
-)
+from lobutils.models.training import Task, _check_pos, _check_task
 
 __all__ = [
     "DEEPLOB_KERAS_PARAMS",
