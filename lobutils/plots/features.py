@@ -569,15 +569,25 @@ def train_test_cut(
     return fig
 
 
-def class_balance(table: pd.DataFrame, *, title: str | None = None) -> go.Figure:
+def class_balance(table: pd.DataFrame, *, max_cols: int = 2, title: str | None = None) -> go.Figure:
     """Stacked class shares per market, one panel per label type.
+
+    The panels wrap onto rows of at most ``max_cols``, so that each panel's title fits above
+    it (five panels in one row made the titles run into each other).
 
     Parameters
     ----------
     table : pandas.DataFrame
         Long format: ``labels`` (label type), ``segment``, ``class``, ``share`` (0..1, of the
         valid rows).
+    max_cols : int, default 2
+        Panels per row.
     title : str, optional
+
+    Returns
+    -------
+    plotly.graph_objects.Figure
+        One stacked bar per market in each panel, in percent of the labelled rows.
 
     Examples
     --------
@@ -594,8 +604,17 @@ def class_balance(table: pd.DataFrame, *, title: str | None = None) -> go.Figure
         "flat": "#c7c7c7",
         "up": "#2ca02c",
     }
-    fig = make_subplots(rows=1, cols=len(kinds), subplot_titles=kinds, shared_yaxes=True)
-    for j, kind in enumerate(kinds, start=1):
+    n_cols = min(len(kinds), max_cols)
+    n_rows = -(-len(kinds) // n_cols)
+    fig = make_subplots(
+        rows=n_rows,
+        cols=n_cols,
+        subplot_titles=kinds,
+        shared_yaxes=True,
+        horizontal_spacing=0.06,
+        vertical_spacing=0.5 / n_rows if n_rows > 1 else 0.0,
+    )
+    for j, kind in enumerate(kinds):
         part = table[table["labels"] == kind]
         for cls in classes:
             rows = part[part["class"] == cls]
@@ -610,11 +629,12 @@ def class_balance(table: pd.DataFrame, *, title: str | None = None) -> go.Figure
                     legendgroup=cls,
                     showlegend=cls not in {tr.name for tr in fig.data},
                 ),
-                row=1,
-                col=j,
+                row=j // n_cols + 1,
+                col=j % n_cols + 1,
             )
-    fig.update_yaxes(title_text="share of labelled rows (%)", row=1, col=1)
-    fig.update_layout(template=TEMPLATE, title=title, barmode="stack", height=450)
+    for r in range(1, n_rows + 1):
+        fig.update_yaxes(title_text="share (%)", row=r, col=1)
+    fig.update_layout(template=TEMPLATE, title=title, barmode="stack", height=120 + 280 * n_rows)
     return fig
 
 
