@@ -407,7 +407,7 @@ def rank_correlations(
     features: pd.DataFrame,
     forward: Mapping[int, np.ndarray],
     columns: Mapping[str, Callable[[pd.DataFrame], pd.Series]],
-) -> dict[tuple[str, int], float]:
+) -> pd.DataFrame:
     """Spearman correlations of derived feature columns with forward returns, per horizon.
 
     Parameters
@@ -421,23 +421,24 @@ def rank_correlations(
 
     Returns
     -------
-    dict
-        ``(feature, horizon) -> rank correlation``.
+    pandas.DataFrame
+        One row per horizon (index ``horizon_s``), one column per feature.
 
     Examples
     --------
     >>> f = pd.DataFrame({"x": [1.0, 2.0, 3.0, 4.0]})
     >>> c = rank_correlations(f, {1: np.array([1.0, 3.0, 2.0, 4.0])}, {"x": lambda f: f["x"]})
-    >>> round(c[("x", 1)], 6)
-    0.8
+    >>> c.round(6).to_dict()
+    {'x': {1: 0.8}}
     """
-    out = {}
+    derived = {
+        name: pd.Series(np.asarray(fn(features), dtype=float)) for name, fn in columns.items()
+    }
+    rows = {}
     for h, y in forward.items():
         target = pd.Series(np.asarray(y, dtype=float))
-        for name, fn in columns.items():
-            x = pd.Series(np.asarray(fn(features), dtype=float))
-            out[(name, h)] = float(x.corr(target, method="spearman"))
-    return out
+        rows[h] = {name: x.corr(target, method="spearman") for name, x in derived.items()}
+    return pd.DataFrame(rows).T.rename_axis("horizon_s")
 
 
 def pooled_binned(
