@@ -98,3 +98,17 @@ def test_rank_correlations_and_pooled_binned():
     assert (rc["x"] > 0.5).all()
     table = A.pooled_binned({"a": f["x"].to_numpy()}, {"a": fwd}, [1, 4], n_bins=5, grid_s=1.0)
     assert sorted(table.horizon_s.unique()) == [1, 4] and len(table) == 10
+
+
+def test_adf_power_has_its_size_on_a_random_walk_and_power_on_fast_reversion():
+    t = A.adf_power([300], [2, np.inf], 200, alpha=0.05, rng=np.random.default_rng(3))
+    fast, walk = t["rate"].tolist()
+    assert fast > 0.99  # a 2-step half-life: always detected (simulated AR(1) series)
+    assert 0.01 < walk < 0.10  # a random walk: rejected about alpha of the time
+    assert t["phi"].tolist() == [pytest.approx(0.5**0.5), 1.0]
+
+
+def test_adf_power_is_reproducible_with_the_same_generator():
+    a = A.adf_power([100], [10], 20, rng=np.random.default_rng(5))
+    b = A.adf_power([100], [10], 20, rng=np.random.default_rng(5))
+    pd.testing.assert_frame_equal(a, b)

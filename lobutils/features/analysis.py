@@ -1,4 +1,4 @@
-"""Analysis helpers of chapters 3 and 4: how features and targets relate, per market.
+"""Analysis helpers of chapters 3 to 5: how features and targets relate, per market.
 
 The chapters call these once per market and horizon and keep only the loop, the prose and the
 figure. Everything works on plain arrays of one market on a regular grid (rows in time order,
@@ -12,6 +12,8 @@ int64 nanosecond times); returns are in basis points (bps).
 - :func:`ols_forecast`, :func:`skill_rows`: a least-squares model of past returns and its
   out-of-sample :math:`R^2` with block-bootstrap intervals.
 - :func:`rank_correlations`, :func:`pooled_binned`: features against forward returns (chapter 3).
+- :func:`stationarity_series`: the features and targets chapter 5 tests, by name.
+- :func:`adf_power`: how often the Dickey–Fuller test detects simulated mean reversion.
 
 Examples
 --------
@@ -29,9 +31,12 @@ import numpy as np
 import pandas as pd
 
 from lobutils import evaluation as ev
+from lobutils.features import core as F
+from lobutils.features import stationarity as S
 from lobutils.features import targets as T
 
 __all__ = [
+    "adf_power",
     "chrono_split",
     "ema_known_part",
     "ema_skill",
@@ -43,6 +48,7 @@ __all__ = [
     "rank_correlations",
     "return_summary",
     "skill_rows",
+    "stationarity_series",
 ]
 
 
@@ -492,3 +498,104 @@ def pooled_binned(
         table = binned_means(x, y, n_bins, groups=groups, se_scale=scale)
         parts.append(table.assign(horizon_s=h))
     return pd.concat(parts, ignore_index=True)
+
+
+def stationarity_series(
+    clock: pd.DataFrame, trades: pd.DataFrame, config: F.FeatureConfig, horizons_s: Sequence[int]
+) -> dict[str, np.ndarray]:
+    """The features and forward returns chapter 5 tests, by name, on one market's clock grid.
+
+    Everything but the mid is in units that do not depend on the price level (bps, shares,
+    quantities, counts).
+
+    Parameters
+    ----------
+    clock : pandas.DataFrame
+        The market's clock-grid book frame.
+    trades : pandas.DataFrame
+        Its trades.
+    config : lobutils.features.core.FeatureConfig
+        Feature settings (VAMP cutoff, contract value, windows).
+    horizons_s : sequence of int
+        Forward-return horizons (s).
+
+    Returns
+    -------
+    dict of str to numpy.ndarray
+        ``mid``, ``spread (bps)``, ``microprice − mid (bps)``, ``mid − vamp (bps)``, ``qi``,
+        ``ofi``, ``ti``, ``realised vol (bps)``, ``trade intensity (1/s)`` and
+        ``forward return {h} s`` per horizon.
+    """
+    f = F.compute_features(clock, trades, config)
+    ts = clock["ts"].to_numpy()
+    mid = f["mid"].to_numpy()
+    out = {
+        "mid": mid,
+        "spread (bps)": f["spread_bps"].to_numpy(),
+        "microprice − mid (bps)": (1e4 * (f["microprice"] - f["mid"]) / f["mid"]).to_numpy(),
+        "mid − vamp (bps)": (1e4 * f["mid_minus_vamp"] / f["mid"]).to_numpy(),
+        "qi": f["qi"].to_numpy(),
+        "ofi": f["ofi_1"].to_numpy(),
+        "ti": f["ti"].to_numpy(),
+        "realised vol (bps)": f["realized_vol"].to_numpy(),
+        "trade intensity (1/s)": f["trade_intensity"].to_numpy(),
+    }
+    for h in horizons_s:
+        out[f"forward return {h} s"] = T.forward_returns(mid, ts=ts, seconds=h)
+    return out
+
+
+def adf_power(
+    sample_sizes: Sequence[int],
+    half_lives: Sequence[float],
+    n_sim: int,
+    *,
+    alpha: float = 0.05,
+    rng: np.random.Generator | None = None,
+) -> pd.DataFrame:
+    """Rejection rate of the Dickey–Fuller test on simulated AR(1) series, by size and half-life.
+
+    Each series is :math:`x_t = \\phi x_{t-1} + \\varepsilon_t` with standard normal shocks and
+    :math:`\\phi = 0.5^{1/H}` for a half-life of H steps (an infinite half-life is a random walk,
+    whose rate is the test's size). The test is ADF without lagged differences, the right model
+    for an AR(1).
+
+    Parameters
+    ----------
+    sample_sizes : sequence of int
+        Series lengths (steps).
+    half_lives : sequence of float
+        Half-lives of the mean reversion (steps); ``numpy.inf`` for a random walk.
+    n_sim : int
+        Series per (size, half-life).
+    alpha : float, default 0.05
+        Significance level.
+    rng : numpy.random.Generator, optional
+        Source of the shocks (default: seed 0). The series are drawn in the order of the loops,
+        size first.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``n``, ``half_life_s``, ``phi``, ``rate`` (share of series where ADF rejects the unit root).
+
+    Examples
+    --------
+    >>> t = adf_power([200], [2, np.inf], 20)
+    >>> t["rate"].iloc[0] > t["rate"].iloc[1]
+    np.True_
+    """
+    from scipy.signal import lfilter
+
+    rng = np.random.default_rng(0) if rng is None else rng
+    rows = []
+    for n in sample_sizes:
+        for half_life in half_lives:
+            phi = 0.5 ** (1.0 / half_life)  # 1.0 for an infinite half-life: a random walk
+            rejected = 0
+            for _ in range(n_sim):
+                path = lfilter([1.0], [1.0, -phi], rng.normal(size=n))
+                test = S.adf_test(path, autolag=None, maxlag=0, alpha=alpha)
+                rejected += test["verdict"] == "reject H0"
+            rows.append({"n": n, "half_life_s": half_life, "phi": phi, "rate": rejected / n_sim})
+    return pd.DataFrame(rows)
