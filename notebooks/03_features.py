@@ -164,7 +164,7 @@ for name, mk in markets.items():
         "share at the smallest spread": np.mean(np.isclose(ticks, np.nanmin(ticks))),
     }
 price_table = pd.DataFrame(price_rows).T
-price_table.round(4)
+price_table.rename(columns=lambda c: c.replace(" spread", "").replace(" the", "")).round(4)
 
 # %% [markdown]
 # ## 3. Depth and cumulative depth
@@ -187,7 +187,9 @@ for name, mk in markets.items():
             "ask (median, quote)": np.nanmedian(ask_cum[:, k - 1]),
         }
 depth_table = pd.DataFrame(depth_rows).T.rename_axis(["segment", "levels"])
-depth_table.unstack("levels").round(-2)
+# in thousands of the quote currency (USD or USDT)
+sides = {"bid (median, quote)": "bid, k", "ask (median, quote)": "ask, k"}
+(depth_table / 1e3).round().astype(int).rename(columns=sides).unstack("levels")
 
 # %% [markdown]
 # On the bundled data the best level holds tens of thousands of dollars on the ETH books and
@@ -268,7 +270,8 @@ for name, mk in markets.items():
             }
         )
 insufficient = pd.DataFrame(insufficient)
-insufficient.pivot(index="segment", columns="cutoff", values="share").round(3)
+shares = insufficient.pivot(index="segment", columns="cutoff", values="share")
+shares.rename(columns=lambda c: f"{c / 1e3:,.0f}k").rename_axis(columns="cutoff (USD)").round(3)
 
 # %%
 plots.insufficient_depth(
@@ -422,7 +425,8 @@ print(f"{len(columns)} feature columns:", ", ".join(columns))
 # instantaneous book features (mid, spread, QI, VAMP) agree exactly between the two samplings.
 # The check below confirms it on every market. Windowed *flow* features differ: OFI on the clock
 # grid sees only the net change between two grid states, and misses every queue change that was
-# undone within the second.
+# undone within the second. The table gives, per market, the book events per second, the mean
+# spread in each sampling, and the correlation of level-1 OFI between the two samplings.
 
 # %%
 sampling_rows = {}
@@ -434,10 +438,10 @@ for name, mk in markets.items():
         np.testing.assert_array_equal(ck[col].to_numpy(), ev[col].to_numpy()[state])
     ofi_event_at_grid = pd.Series(ev["ofi_1"].to_numpy()[state])
     sampling_rows[name] = {
-        "events per second": len(mk.events) / len(mk.clock),
-        "mean spread (bps), event time": ev["spread_bps"].mean(),
-        "mean spread (bps), clock time": ck["spread_bps"].mean(),
-        "corr of OFI, event vs clock": ofi_event_at_grid.corr(ck["ofi_1"].reset_index(drop=True)),
+        "events/s": len(mk.events) / len(mk.clock),
+        "spread, events (bps)": ev["spread_bps"].mean(),
+        "spread, clock (bps)": ck["spread_bps"].mean(),
+        "ofi corr": ofi_event_at_grid.corr(ck["ofi_1"].reset_index(drop=True)),
     }
 pd.DataFrame(sampling_rows).T.round(3)
 
@@ -687,9 +691,9 @@ for name, mk in markets.items():
     r = pd.Series(forward[name][h1])
     for k in (1, 5, 10):
         qi = pd.Series(F.quote_imbalance(bq, aq, levels=k))
-        qi_corr[(name, f"qi, {k} levels")] = qi.corr(r, method="spearman")
+        qi_corr[(name, k)] = qi.corr(r, method="spearman")
 print(f"horizon {h1} s")
-pd.Series(qi_corr).unstack().round(3)
+pd.Series(qi_corr).unstack().rename_axis(columns="qi levels").round(3)
 
 # %% [markdown]
 # ````{admonition} Solution 3
@@ -709,7 +713,8 @@ widths = {
         {n: x[::h10] for n, x in vamp_bps.items()}, thin, [h10], N_BINS, grid_s=h10
     ),
 }
-pd.Series({k: (t.y_hi - t.y_lo).mean() for k, t in widths.items()}, name="band (bps)").round(3)
+band = pd.Series({k: (t.y_hi - t.y_lo).mean() for k, t in widths.items()})
+band.to_frame("mean band width (bps)").round(3)
 
 # %% [markdown]
 # ````{admonition} Solution 4

@@ -292,13 +292,13 @@ for name, mk in markets.items():
         balance_parts.append(A.long_balance(labels).assign(segment=name, horizon_s=h))
 balance = pd.concat(balance_parts, ignore_index=True)
 write_frame(balance, out_dir / "class_balance.csv")
-balance[balance.horizon_s == h_bal].pivot_table(
-    index=["labels", "class"], columns="segment", values="share", sort=False
-).round(3)
+at_h = balance[(balance.horizon_s == h_bal) & (balance.segment == show.name)]
+at_h.pivot_table(index="labels", columns="class", values="share", sort=False).round(3)
 
 # %% [markdown]
-# Class shares of the labelled rows; the `(invalid)` row is the share of *all* rows without a
-# label (end of the data, dropped zeros).
+# The table shows the showcase market at one horizon: class shares of the labelled rows; the
+# `(invalid)` column is the share of *all* rows without a label (end of the data, dropped
+# zeros). Every market and horizon is in `class_balance.csv`, and the figure shows every market.
 
 # %%
 plots.class_balance(
@@ -355,7 +355,7 @@ for name, mk in markets.items():
         candidates = {t: np.where(tr | te, y, np.nan) for t, y in candidates.items()}
         audits[(name, h)] = T.leakage_audit(candidates, past, train_mask=tr)
 audit = pd.concat(audits, names=["segment", "horizon_s"])
-audit.loc[show.name].round(3)
+audit.loc[show.name].rename(columns=lambda c: c.replace("corr_past_", "corr ")).round(3)
 
 # %% [markdown]
 # On the showcase market, the raw return's correlations with the past are small, as they should
@@ -465,8 +465,9 @@ for name, mk in markets.items():
         skill_parts.append(part.assign(segment=name, horizon_s=h))
 skill = pd.concat(skill_parts, ignore_index=True)
 write_frame(skill, out_dir / "skill.csv")
+# the median over markets; every market with its interval is in the figure and in skill.csv
 skill.pivot_table(
-    index=["horizon_s", "target"], columns="segment", values="r2_oos", sort=False
+    index="target", columns="horizon_s", values="r2_oos", aggfunc="median", sort=False
 ).round(3)
 
 # %%
