@@ -48,7 +48,7 @@ from lobutils.book.market import load_market
 from lobutils.data import segment, segments
 from lobutils.features import analysis as A
 from lobutils.features import stationarity as S
-from lobutils.paths import report_dir, write_metrics
+from lobutils.paths import report_dir, write_frame, write_metrics
 from lobutils.plots import features as plots
 
 # %% tags=["parameters"]
@@ -115,14 +115,18 @@ series = {}
 for name, mk in markets.items():
     config = F.FeatureConfig(vamp_cutoff=VAMP_CUTOFF, contract_value=mk.contract_value)
     series[name] = A.stationarity_series(mk.clock, mk.trades, config, HORIZONS_S)
-pd.DataFrame(
+finite = pd.DataFrame(
     {name: {k: int(np.isfinite(v).sum()) for k, v in s.items()} for name, s in series.items()}
 )
+out_dir = report_dir("05_stationarity", REPORT_DIR)
+write_frame(finite.rename_axis("series").reset_index(), out_dir / "finite_values.csv")
+finite.agg(["min", "median", "max"], axis=1).astype(int).rename_axis(columns="over markets")
 
 # %% [markdown]
-# The table counts the finite values per series (345 to 650 per market on the bundled data),
-# fewer where a window must fill first (TI, realised volatility) or a horizon runs past the
-# end. The tests drop NaN values, which joins the pieces around interior gaps.
+# The table counts the finite values per series, over markets (345 to 650 per market on the
+# bundled data; every market is in `finite_values.csv`), fewer where a window must fill first
+# (TI, realised volatility) or a horizon runs past the end. The tests drop NaN values, which
+# joins the pieces around interior gaps.
 
 # %% [markdown]
 # ## 3. Transformations, all causal
@@ -185,15 +189,15 @@ for name, ser in series.items():
     tables.append(pd.concat(parts).assign(segment=name))
 results = pd.concat(tables, ignore_index=True)
 results = results[["segment", *[c for c in results.columns if c != "segment"]]]
-out_dir = report_dir("05_stationarity", REPORT_DIR)
 results.to_csv(out_dir / "stationarity.csv", index=False)
-results[results.segment == show.name].head(12).round(4)
+tidy_cols = ["series", "transform", "test", "statistic", "pvalue", "lags", "verdict", "combined"]
+results.loc[results.segment == show.name, tidy_cols].head(12).round(3)
 
 # %% [markdown]
 # That is the tidy table: one row per market, series, transformation and test, with the
-# statistic, the p-value, the lags chosen, the observations used and each test's own verdict;
-# `combined` reads the two tests together. The full table is in `stationarity.csv`. The
-# combined verdicts of the showcase market:
+# statistic, the p-value, the lags chosen and each test's own verdict; `combined` reads the two
+# tests together. The full table, with the observations used and the notes, is in
+# `stationarity.csv`. The combined verdicts of the showcase market:
 
 # %%
 order = list(series[show.name])
