@@ -234,7 +234,8 @@ print(
 )
 
 # %%
-runs_table[["params_hash", "SEGMENTS", "HORIZONS", "status", "seconds", "failed_cell"]].fillna("")
+# the cell that failed is named below the figure
+runs_table[["params_hash", "SEGMENTS", "HORIZONS", "status", "seconds"]].round(1).fillna("")
 
 # %%
 plots.run_times(
@@ -280,9 +281,8 @@ wide[["params_hash", *varying, *keys]].round(2)
 results = batch.collect_tables(folder, "results.parquet", runs)
 results = results[results["target"] == "return"]
 model_rows = results[(results["role"] == "model") & (results["metric"] == "r2_oos")]
-model_rows[
-    ["SEGMENTS", "HORIZONS", "market", "model", "value", "ci_low", "ci_high", "baseline"]
-].round(3).head(12)
+row_cols = ["SEGMENTS", "HORIZONS", "model", "value", "ci_low", "ci_high", "baseline"]
+model_rows[row_cols].round(3).head(12)
 
 # %% [markdown]
 # ## 4. Across markets
