@@ -229,8 +229,8 @@ else:
 batch_seconds = time.perf_counter() - t0
 counts = digest.run_counts(runs_table)
 print(
-    f"{counts['runs']} runs: {counts['executed']} executed, {counts['cached']} cached, "
-    f"{counts['failed']} failed, in {batch_seconds:.0f} s"
+    f"{counts['runs']} runs: {counts['executed']} executed ({counts['ok']} finished, "
+    f"{counts['failed']} failed), {counts['cached']} cached, in {batch_seconds:.0f} s"
 )
 
 # %%
@@ -528,10 +528,11 @@ written = write_metrics(out_dir, metrics)
 # %% tags=["remove-input"]
 b, p = written["batch"], written["partitions"]
 say(
-    f"`metrics.json` records the batch: **{b['runs']}** runs, {b['executed']} executed, "
-    f"{b['cached']} cached and {b['failed']} failed, in {b['seconds']:.0f} s on {b['workers']} "
-    f"worker(s) ({b['worker_seconds']:.0f} s of worker time); {p['ok']} of {p['n']} lake "
-    f"partitions summarised. The tables are in `{shown(out_dir)}`."
+    f"`metrics.json` records the batch: **{b['runs']}** runs, {b['executed']} executed "
+    f"({b['ok']} finished, {b['failed']} failed) and {b['cached']} cached, in "
+    f"{b['seconds']:.0f} s on {b['workers']} worker(s) ({b['worker_seconds']:.0f} s of worker "
+    f"time); {p['ok']} of {p['n']} lake partitions summarised. The tables are in "
+    f"`{shown(out_dir)}`."
 )
 
 # %% [markdown]

@@ -20,10 +20,11 @@ def _runs():
     )
 
 
-def test_run_counts_parts_add_up_and_executed_excludes_failures():
+def test_run_counts_parts_add_up():
     c = digest.run_counts(_runs())
-    assert c == {"runs": 5, "executed": 2, "cached": 1, "failed": 2}
-    assert c["executed"] + c["cached"] + c["failed"] == c["runs"]
+    assert c == {"runs": 5, "executed": 4, "ok": 2, "failed": 2, "cached": 1}
+    assert c["ok"] + c["failed"] == c["executed"]
+    assert c["executed"] + c["cached"] == c["runs"]
 
 
 def test_failure_text_lists_each_failure_and_explains_short_recordings():

@@ -11,7 +11,7 @@ Examples
 --------
 >>> runs = pd.DataFrame({"status": ["ok", "failed", "cached"], "seconds": [3.0, 1.0, None]})
 >>> run_counts(runs)
-{'runs': 3, 'executed': 1, 'cached': 1, 'failed': 1}
+{'runs': 3, 'executed': 2, 'ok': 1, 'failed': 1, 'cached': 1}
 """
 
 from __future__ import annotations
@@ -50,7 +50,7 @@ def _text(value: Any) -> bool:
 
 
 def run_counts(runs_table: pd.DataFrame) -> dict[str, int]:
-    """How many runs of a batch executed successfully, were reused, or failed.
+    """How many runs of a batch executed (and finished or failed), and how many were reused.
 
     Parameters
     ----------
@@ -60,20 +60,24 @@ def run_counts(runs_table: pd.DataFrame) -> dict[str, int]:
     Returns
     -------
     dict
-        ``runs``, ``executed`` (ran and finished: status ``ok``), ``cached``, ``failed``. The
-        three parts add up to ``runs``.
+        ``runs``; ``executed``, the runs that ran now, split into ``ok`` (finished) and
+        ``failed``; and ``cached``, the runs reused from an earlier batch. ``executed`` counts as
+        :meth:`lobutils.runner.batch.BatchResult.summary` does, and ``executed + cached`` is
+        ``runs``.
 
     Examples
     --------
-    >>> run_counts(pd.DataFrame({"status": ["ok", "ok"]}))["executed"]
+    >>> run_counts(pd.DataFrame({"status": ["ok", "failed"]}))["executed"]
     2
     """
     counts = runs_table["status"].value_counts()
+    ok, failed = int(counts.get("ok", 0)), int(counts.get("failed", 0))
     return {
         "runs": len(runs_table),
-        "executed": int(counts.get("ok", 0)),
+        "executed": ok + failed,
+        "ok": ok,
+        "failed": failed,
         "cached": int(counts.get("cached", 0)),
-        "failed": int(counts.get("failed", 0)),
     }
 
 
