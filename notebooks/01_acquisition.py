@@ -67,6 +67,7 @@ from lobutils.data import lake, segment, segments, survey, verify_checksums
 from lobutils.data.binance import parse_line, read_binance_recording, read_text
 from lobutils.paths import report_dir, write_frame, write_metrics
 from lobutils.plots import book as plots
+from lobutils.plots.style import units
 from lobutils.report import say, setup_display
 from lobutils.schema import ASK, BID, SNAPSHOT
 
@@ -819,7 +820,7 @@ fig = plots.clock_vs_event(
     column="bid_px_1",
     start=start,
     end=start + 30 * 10**9,
-    ylabel=f"best bid ({plots.units(SEGS[0].market, SEGS[0].symbol)[0]})",
+    ylabel=f"best bid ({units(SEGS[0].market, SEGS[0].symbol)[0]})",
     title=f"A poll every {POLL_EVERY} sees the book only at its diamonds",
 )
 fig.show()
