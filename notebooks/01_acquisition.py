@@ -384,7 +384,7 @@ fig.show()
 # %%
 chains, steps = survey.chain_table(recs)
 write_frame(chains.rename_axis("segment").reset_index(), OUT / "chains.csv")
-chains.drop(columns="snapshot lastUpdateId")  # id step, ids and levels per diff: medians
+chains.drop(columns=["diffs", "snapshot lastUpdateId"])  # id step, ids, levels: medians
 
 # %% tags=["remove-input"]
 say(
@@ -480,7 +480,7 @@ values = {
     for s in SEGS
 }
 trades_table = survey.trade_table(recs, values)  # buys: buyer-initiated trades
-trades_table
+trades_table.drop(columns="trades")  # the counts are in the first table
 
 # %% [markdown]
 # The aggressor balance says who was pushing in these minutes: a share of buyer-initiated value
@@ -773,11 +773,12 @@ poll_depth = polls_to_depth(polls, local_ts=received)
 poll_depth[["msg", "kind", "first_id", "side", "price", "qty"]]
 
 # %% [markdown]
-# And the book states a book engine makes of them:
+# And the book states a book engine makes of them (their best levels):
 
 # %%
 poll_book = reconstruct(poll_depth, levels=2, chain="none").frame
-poll_book.assign(time=plots.utc(poll_book.ts).strftime("%H:%M:%S")).drop(columns=["ts", "local_ts"])
+level_1 = ["update_id", "time", "bid_px_1", "bid_qty_1", "ask_px_1", "ask_qty_1"]
+poll_book.assign(time=plots.utc(poll_book.ts).strftime("%H:%M:%S"))[level_1]
 
 # %% [markdown]
 # What does polling miss? Sample the exact books rebuilt from the bundled recordings as a poller
@@ -787,8 +788,9 @@ poll_book.assign(time=plots.utc(poll_book.ts).strftime("%H:%M:%S")).drop(columns
 
 # %%
 tops = {name: reconstruct(rec, levels=1).frame for name, rec in recs.items()}
-polling = survey.polling_table(tops, POLL_EVERY)
-polling
+polling = survey.polling_table(tops, POLL_EVERY)  # all columns in polling.csv
+write_frame(polling.rename_axis("segment").reset_index(), OUT / "polling.csv")
+polling[["polls", "top changes", "seen (share)", "price changes", "price seen (share)"]]
 
 # %% tags=["remove-input"]
 say(
