@@ -57,6 +57,7 @@
 
 # %%
 import os
+import tempfile
 import time
 from functools import partial
 from pathlib import Path
@@ -616,10 +617,12 @@ print(f"N_BOOT changed: {will_run} of {len(batch.expand_grid(spec2))} runs would
 bad_params = dict(FIXED, MODELS=[MODELS[0]], SEED=SEED)
 bad_run = {"SEGMENTS": ["spot_nosuchcoin"], "HORIZONS": [HORIZONS[0]]}
 bad = batch.expand_grid({"chapter": CHAPTER, "parameters": bad_params, "runs": [bad_run]})
-res = batch.run_batch(bad, run_id="broken", root=runs_dir, client=client, progress=False)
+scratch = tempfile.mkdtemp(prefix="lob-ch10-")  # outside the report dir: a throwaway batch
+res = batch.run_batch(bad, run_id="broken", root=scratch, client=client, progress=False)
 failure = res.summary()["failures"][0]
-print(f"status: {res.runs['status'].iat[0]}; cell that raised:")
-print(" ".join(str(failure["cell"]).split())[:300])
+error = failure["error"].split(":")[0]  # the message names local paths: keep the type only
+where = failure["cell"].split(f": {error}")[0]
+print(f"status: {res.runs['status'].iat[0]}; {error} raised at {' '.join(where.split())[:240]}")
 
 # %% [markdown]
 # ````{admonition} Solution 4
