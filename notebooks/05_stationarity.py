@@ -362,9 +362,11 @@ print(f"metrics.json in {out_dir.name}/: {', '.join(sorted(written))}")
 # ````{admonition} Solution 1
 # :class: dropdown
 # With a trend term, a mid that drifted in one direction for ten minutes can pass as
-# "trend-stationary". But a price is not a trend plus noise: extrapolating the trend is a
-# forecast of the drift, which the next ten minutes will not follow. The cell tests the mid of
-# every market both ways; to rerun the whole chapter, set `REGRESSION: ct` in a parameters file.
+# "trend-stationary"; on the bundled minutes the verdicts move between "unit root" and
+# "inconclusive" instead (the cell tests the mid of every market both ways). Either way a price
+# is not a trend plus noise: extrapolating the trend is a forecast of the drift, which the next
+# ten minutes will not follow. To rerun the whole chapter, set `REGRESSION: ct` in a parameters
+# file.
 # ````
 
 # %% tags=["hide-input"]
@@ -385,8 +387,10 @@ pd.Series(mid_verdicts).unstack().rename_axis(columns="regression")
 # %% [markdown]
 # ````{admonition} Solution 2
 # :class: dropdown
-# A 5-second window shares less with its neighbours, so the series forgets faster and the
-# tests usually find it stationary: the "unit root" was the window, not the market.
+# A 5-second window shares less with its neighbours, so the series forgets faster: ADF now
+# rejects the unit root. Where KPSS still rejects stationarity the verdict is "conflicting"
+# rather than "stationary", so ten minutes remain short; but most of the "unit root" was the
+# window, not the market.
 # ````
 
 # %% tags=["hide-input"]
