@@ -619,10 +619,10 @@ bad_run = {"SEGMENTS": ["spot_nosuchcoin"], "HORIZONS": [HORIZONS[0]]}
 bad = batch.expand_grid({"chapter": CHAPTER, "parameters": bad_params, "runs": [bad_run]})
 scratch = tempfile.mkdtemp(prefix="lob-ch10-")  # outside the report dir: a throwaway batch
 res = batch.run_batch(bad, run_id="broken", root=scratch, client=client, progress=False)
-failure = res.summary()["failures"][0]
-error = failure["error"].split(":")[0]  # the message names local paths: keep the type only
-where = failure["cell"].split(f": {error}")[0]
-print(f"status: {res.runs['status'].iat[0]}; {error} raised at {' '.join(where.split())[:240]}")
+cell = next(r for r in res.records if r["status"] == "failed").get("failed_cell") or {}
+# the error message names local paths: show where and what type only
+print(f"status: {res.runs['status'].iat[0]}; {cell.get('ename')} raised at line {cell.get('line')}")
+print(f"of {CHAPTER}.py: `{cell.get('source')}`")
 
 # %% [markdown]
 # ````{admonition} Solution 4
