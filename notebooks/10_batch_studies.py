@@ -172,7 +172,8 @@ print(grid_file.read_text())
 # %%
 runs = batch.expand_grid(spec)
 plan = batch.plan(runs, folder, force=FORCE)
-plan
+plan_cols = ["params_hash", "DATA_DIR", "SEGMENTS", "HORIZONS", "done", "will_run"]
+plan[[c for c in plan_cols if c in plan]]  # the fixed parameters are in grid.yaml above
 
 # %% tags=["remove-input"]
 say(
