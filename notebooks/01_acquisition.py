@@ -313,8 +313,9 @@ first_msg.assign(time=plots.utc(first_msg.ts).strftime("%H:%M:%S.%f").str[:-3])[
 # %% [markdown]
 # ## 5. Message types and counts
 #
-# Read every segment. The table counts lines and messages by type, and the rates divide by the
-# recorded span (first to last receive time).
+# Read every segment. The first table counts lines and messages by type; the second divides the
+# counts by the recorded span (first to last receive time), and gives the median gap between
+# diffs in exchange time. Both are in `counts.csv` in the report directory.
 
 # %%
 recs = {s.name: read_binance_recording(s.files) for s in SEGS}
