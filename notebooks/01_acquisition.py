@@ -62,8 +62,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from lobutils.book import reconstruct, sample_clock
-from lobutils.data import lake, segment, segments, survey, verify_checksums
+from lobutils.book import reconstruct, sample_clock, survey
+from lobutils.data import lake, segment, segments, verify_checksums
 from lobutils.data.binance import parse_line, read_binance_recording, read_text
 from lobutils.paths import report_dir, write_frame, write_metrics
 from lobutils.plots import book as plots
@@ -545,7 +545,7 @@ fig.show()
 # The same function checks the offline and the live recordings: read the files, rebuild the top
 # 10 levels, and compare the book's best levels with the exchange's own bookTicker quotes
 # (`check_bbo`: every quote whose update id equals a book state's must match it exactly).
-# `lobutils.data.survey.check_recording` does these three steps and summarises them.
+# `lobutils.book.survey.check_recording` does these three steps and summarises them.
 
 
 # %% [markdown]

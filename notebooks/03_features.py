@@ -503,14 +503,14 @@ forward = {
 }
 
 # %% [markdown]
-# `lobutils.features.analysis.pooled_binned` bins each market's feature, pools the bins and
+# `lobutils.plots.features.pooled_binned` bins each market's feature, pools the bins and
 # widens the band by $\sqrt{h}$.
 
 # %%
 vamp_bps = {
     name: 1e4 * (f["mid_minus_vamp"] / f["mid"]).to_numpy() for name, f in clock_features.items()
 }
-binned_vamp = A.pooled_binned(vamp_bps, forward, HORIZONS_S, N_BINS, grid_s=grid_s)
+binned_vamp = plots.pooled_binned(vamp_bps, forward, HORIZONS_S, N_BINS, grid_s=grid_s)
 plots.binned_returns(
     binned_vamp,
     feature_label="mid − vamp (bps)",
@@ -708,8 +708,8 @@ h10 = 10 if 10 in HORIZONS_S else max(HORIZONS_S)
 thin = {name: {h10: forward[name][h10][::h10]} for name in markets}
 widths = {
     "every row, corrected band": binned_vamp[binned_vamp.horizon_s == h10],
-    "every row, plain band": A.pooled_binned(vamp_bps, forward, [h10], N_BINS, grid_s=h10),
-    "every 10th row, plain band": A.pooled_binned(
+    "every row, plain band": plots.pooled_binned(vamp_bps, forward, [h10], N_BINS, grid_s=h10),
+    "every 10th row, plain band": plots.pooled_binned(
         {n: x[::h10] for n, x in vamp_bps.items()}, thin, [h10], N_BINS, grid_s=h10
     ),
 }

@@ -49,6 +49,7 @@ from lobutils.book.market import load_market
 from lobutils.data import segment, segments
 from lobutils.features import analysis as A
 from lobutils.features import targets as T
+from lobutils.models import leakage as L
 from lobutils.paths import report_dir, write_frame, write_metrics
 from lobutils.plots import features as plots
 from lobutils.report import say
@@ -196,12 +197,12 @@ plots.return_distributions(long_returns, title="forward returns by horizon and m
 # target reaches past the cut are **purged**: a row at time $t$ with horizon $h$ uses the mid at
 # $t + h$, so a training row with $t + h$ beyond the cut would carry test-period prices into
 # training. `lobutils.evaluation.purge_embargo` removes them {cite}`lopezdeprado2018advances`;
-# `lobutils.features.analysis.chrono_split` makes the cut and the purge.
+# `lobutils.models.leakage.chrono_split` makes the cut and the purge.
 
 # %%
 h_show = max(HORIZONS_S)
 show_ts = show.clock["ts"].to_numpy()
-train_mask, test_mask, cut = A.chrono_split(show_ts, h_show * 1_000_000_000, TRAIN_FRACTION)
+train_mask, test_mask, cut = L.chrono_split(show_ts, h_show * 1_000_000_000, TRAIN_FRACTION)
 purge_from = (
     int(show_ts[~train_mask & ~test_mask].min()) if (~train_mask & ~test_mask).any() else cut
 )
@@ -251,7 +252,7 @@ threshold_rows = []
 for name, mk in markets.items():
     for h in HORIZONS_S:
         r = fwd_clock[name][h]
-        tr, te, _ = A.chrono_split(mk.clock["ts"].to_numpy(), h * 1_000_000_000, TRAIN_FRACTION)
+        tr, te, _ = L.chrono_split(mk.clock["ts"].to_numpy(), h * 1_000_000_000, TRAIN_FRACTION)
         thr = T.fit_threshold(r, tr, k=THRESHOLD_K)
         lab = T.three_class_labels(r, threshold=thr)
         for part, mask in (("train", tr), ("test", te)):
@@ -287,7 +288,7 @@ balance_parts = []
 for name, mk in markets.items():
     for h in HORIZONS_S:
         k = max(1, round(h * 1_000_000_000 / grid_ns))
-        tr, _, _ = A.chrono_split(mk.clock["ts"].to_numpy(), h * 1_000_000_000, TRAIN_FRACTION)
+        tr, _, _ = L.chrono_split(mk.clock["ts"].to_numpy(), h * 1_000_000_000, TRAIN_FRACTION)
         labels = A.label_sets(fwd_clock[name][h], mids[name], k, tr, k=THRESHOLD_K)
         balance_parts.append(A.long_balance(labels).assign(segment=name, horizon_s=h))
 balance = pd.concat(balance_parts, ignore_index=True)
@@ -346,7 +347,7 @@ for name, mk in markets.items():
     past = past_block(name)
     for h in HORIZONS_S:
         k = max(1, round(h * 1_000_000_000 / grid_ns))
-        tr, te, _ = A.chrono_split(mk.clock["ts"].to_numpy(), h * 1_000_000_000, TRAIN_FRACTION)
+        tr, te, _ = L.chrono_split(mk.clock["ts"].to_numpy(), h * 1_000_000_000, TRAIN_FRACTION)
         raw = fwd_clock[name][h]
         candidates = {"raw": raw, f"ema {EMA_ALPHA:g}": T.ema_smoothed_returns(raw, EMA_ALPHA)}
         for ref in ("current", "past"):
@@ -450,7 +451,7 @@ decomposition.pivot(index="segment", columns="horizon_s", values="corr(raw, know
 # to keep overlapping targets together. In the figure, estimates below −1 are drawn as
 # triangles at −1 (hover for the true values).
 
-# `lobutils.features.analysis.ema_skill` fits the two models and scores the five cases.
+# `lobutils.models.leakage.ema_skill` fits the two models and scores the five cases.
 
 # %%
 skill_parts = []
@@ -458,8 +459,8 @@ for name, mk in markets.items():
     x = np.column_stack(list(past_block(name).values()))
     for h in HORIZONS_S:
         steps = max(1, round(h * 1_000_000_000 / grid_ns))
-        tr, te, _ = A.chrono_split(mk.clock["ts"].to_numpy(), h * 1_000_000_000, TRAIN_FRACTION)
-        part = A.ema_skill(
+        tr, te, _ = L.chrono_split(mk.clock["ts"].to_numpy(), h * 1_000_000_000, TRAIN_FRACTION)
+        part = L.ema_skill(
             x, fwd_clock[name][h], mids[name], steps, tr, te, alpha=EMA_ALPHA, n_boot=N_BOOT
         )
         skill_parts.append(part.assign(segment=name, horizon_s=h))
@@ -598,7 +599,7 @@ print(f"{show.name}: {share:.0%} of the label's variance is known at t")
 # %% tags=["hide-input"]
 # Solution 3: test-period class shares with a train-only and an all-rows threshold.
 r = fwd_clock[show.name][h_bal]
-tr, te, _ = A.chrono_split(show.clock["ts"].to_numpy(), h_bal * 1_000_000_000, TRAIN_FRACTION)
+tr, te, _ = L.chrono_split(show.clock["ts"].to_numpy(), h_bal * 1_000_000_000, TRAIN_FRACTION)
 honest = T.three_class_labels(r, train_mask=tr, k=THRESHOLD_K)
 leaky = T.three_class_labels(r, threshold=T.fit_threshold(r, np.isfinite(r), k=THRESHOLD_K))
 shares = {

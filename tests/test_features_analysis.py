@@ -1,4 +1,4 @@
-"""lobutils.features.analysis: the per-market helpers of chapters 3 and 4."""
+"""lobutils.features.analysis, lobutils.models.leakage and plots.features.pooled_binned."""
 
 import numpy as np
 import pandas as pd
@@ -6,6 +6,8 @@ import pytest
 
 from lobutils.features import analysis as A
 from lobutils.features import targets as T
+from lobutils.models import leakage as L
+from lobutils.plots import features as P
 
 
 def _walk(n=20_000, seed=0):
@@ -16,7 +18,7 @@ def _walk(n=20_000, seed=0):
 
 def test_chrono_split_purges_rows_whose_target_crosses_the_cut():
     ts = np.arange(100) * 1_000_000_000
-    train, test, cut = A.chrono_split(ts, 5_000_000_000, train_fraction=0.5)
+    train, test, cut = L.chrono_split(ts, 5_000_000_000, train_fraction=0.5)
     assert cut == int(49.5e9)
     assert np.flatnonzero(test).min() == 50
     # rows 45..49 look 5 s ahead, past the cut: purged, neither train nor test
@@ -82,7 +84,7 @@ def test_ema_skill_inflates_the_smoothed_target_on_a_random_walk():
     past = np.column_stack([np.r_[np.nan, 1e4 * np.diff(np.log(m))]])
     raw = T.forward_returns(m, events=1)
     rows = np.arange(m.size)
-    t = A.ema_skill(past, raw, m, 1, rows < 2_000, rows >= 2_001, n_boot=50).set_index("target")
+    t = L.ema_skill(past, raw, m, 1, rows < 2_000, rows >= 2_001, n_boot=50).set_index("target")
     assert t.loc["ema → ema", "ci_low"] > 0.1  # apparent skill, from the known part
     assert t.loc["known part → ema", "r2_oos"] == pytest.approx(0.64, abs=0.06)  # (1 - alpha)^2
     assert t.loc["ema → raw", "r2_oos"] < 0.01  # nothing for a trader
@@ -96,7 +98,7 @@ def test_rank_correlations_and_pooled_binned():
     assert rc.index.tolist() == [1, 4] and rc.columns.tolist() == ["x", "-x"]
     np.testing.assert_allclose(rc["x"], -rc["-x"])
     assert (rc["x"] > 0.5).all()
-    table = A.pooled_binned({"a": f["x"].to_numpy()}, {"a": fwd}, [1, 4], n_bins=5, grid_s=1.0)
+    table = P.pooled_binned({"a": f["x"].to_numpy()}, {"a": fwd}, [1, 4], n_bins=5, grid_s=1.0)
     assert sorted(table.horizon_s.unique()) == [1, 4] and len(table) == 10
 
 

@@ -1,10 +1,11 @@
-"""lobutils.data.survey: the first-look tables of chapter 1."""
+"""lobutils.book.survey: the first-look tables of chapter 1."""
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from lobutils.data import read_binance_recording, segments, survey
+from lobutils.book import survey
+from lobutils.data import read_binance_recording, segments
 
 
 @pytest.fixture(scope="module")

@@ -4,23 +4,23 @@ The chapters call these once per market and horizon and keep only the loop, the 
 figure. Everything works on plain arrays of one market on a regular grid (rows in time order,
 int64 nanosecond times); returns are in basis points (bps).
 
-- :func:`chrono_split`: a chronological train/test cut with the purged training rows removed.
 - :func:`return_summary`: rows with a target, zeros and spread of one forward-return series.
 - :func:`label_sets`: the five label types of chapter 4 on one return series.
 - :func:`ema_known_part`, :func:`ema_unknown_part`: the exact split of the EMA-smoothed forward
   return into the part known at prediction time and the part that lies ahead.
-- :func:`ols_forecast`, :func:`skill_rows`: a least-squares model of past returns and its
-  out-of-sample :math:`R^2` with block-bootstrap intervals.
-- :func:`rank_correlations`, :func:`pooled_binned`: features against forward returns (chapter 3).
+- :func:`rank_correlations`: features against forward returns (chapter 3).
 - :func:`stationarity_series`: the features and targets chapter 5 tests, by name.
 - :func:`adf_power`: how often the Dickey–Fuller test detects simulated mean reversion.
 
+The chronological split and the model of past returns that chapter 4 scores on these targets
+are in :mod:`lobutils.models.leakage`; the pooled decile table of chapter 3 is
+:func:`lobutils.plots.features.pooled_binned`, beside the figure it feeds.
+
 Examples
 --------
->>> ts = np.arange(10) * 1_000_000_000
->>> train, test, cut = chrono_split(ts, 1_000_000_000, train_fraction=0.5)
->>> int(train.sum()), int(test.sum())
-(4, 5)
+>>> r = np.array([0.0, 1.0, -1.0, np.nan])
+>>> return_summary(r, 1.5)["rows with a target"]
+3
 """
 
 from __future__ import annotations
@@ -30,67 +30,20 @@ from collections.abc import Callable, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from lobutils import evaluation as ev
 from lobutils.features import core as F
 from lobutils.features import stationarity as S
 from lobutils.features import targets as T
 
 __all__ = [
     "adf_power",
-    "chrono_split",
     "ema_known_part",
-    "ema_skill",
     "ema_unknown_part",
     "label_sets",
     "long_balance",
-    "ols_forecast",
-    "pooled_binned",
     "rank_correlations",
     "return_summary",
-    "skill_rows",
     "stationarity_series",
 ]
-
-
-def chrono_split(
-    ts: np.ndarray, horizon_ns: int, train_fraction: float = 0.7
-) -> tuple[np.ndarray, np.ndarray, int]:
-    """Train and test masks of a chronological cut, with the purged training rows removed.
-
-    The cut lies at ``train_fraction`` of the time span. Training rows whose target (``horizon_ns``
-    ahead) reaches past the cut are purged: they are in neither mask.
-
-    Parameters
-    ----------
-    ts : numpy.ndarray
-        Row times (int64 ns), increasing.
-    horizon_ns : int
-        How far each row's target looks ahead (ns).
-    train_fraction : float, default 0.7
-        Share of the time span before the cut.
-
-    Returns
-    -------
-    train : numpy.ndarray of bool
-        Training rows, purged.
-    test : numpy.ndarray of bool
-        Rows at or after the cut.
-    cut : int
-        The cut time (ns).
-
-    Examples
-    --------
-    >>> tr, te, cut = chrono_split(np.arange(10) * 10, 20, train_fraction=0.5)
-    >>> np.flatnonzero(tr).tolist(), np.flatnonzero(te).tolist(), cut
-    ([0, 1, 2], [5, 6, 7, 8, 9], 45)
-    """
-    ts = np.asarray(ts)
-    cut = int(ts[0] + train_fraction * (ts[-1] - ts[0]))
-    rows = np.arange(ts.size)
-    train = ev.purge_embargo(rows[ts < cut], rows[ts >= cut], ts, horizon=horizon_ns)
-    train_mask = np.zeros(ts.size, dtype=bool)
-    train_mask[train] = True
-    return train_mask, ts >= cut, cut
 
 
 def return_summary(returns: np.ndarray, independent: float) -> dict[str, float]:
@@ -270,145 +223,6 @@ def ema_unknown_part(mid: np.ndarray, h: int, alpha: float) -> np.ndarray:
     return out
 
 
-def ols_forecast(x: np.ndarray, y: np.ndarray, train: np.ndarray) -> np.ndarray:
-    """Least-squares fit of y on [1, x] over the training rows; forecasts for every row.
-
-    Parameters
-    ----------
-    x : numpy.ndarray
-        Regressors, shape (n, k).
-    y : numpy.ndarray
-        Target, shape (n,).
-    train : numpy.ndarray of bool
-        Rows the fit uses (all finite).
-
-    Returns
-    -------
-    numpy.ndarray
-        The fitted line's value at every row.
-
-    Examples
-    --------
-    >>> x = np.arange(5.0)[:, None]
-    >>> ols_forecast(x, 2 * x[:, 0] + 1, np.ones(5, bool)).round(6).tolist()
-    [1.0, 3.0, 5.0, 7.0, 9.0]
-    """
-    design = np.column_stack([np.ones(len(x)), x])
-    beta, *_ = np.linalg.lstsq(design[train], y[train], rcond=None)
-    return design @ beta
-
-
-def skill_rows(
-    cases: Mapping[str, tuple[np.ndarray, np.ndarray]],
-    test: np.ndarray,
-    config: ev.BootstrapConfig,
-) -> list[dict[str, float]]:
-    """Out-of-sample :math:`R^2` against the zero forecast, with block-bootstrap intervals.
-
-    Parameters
-    ----------
-    cases : mapping of str to (target, forecast)
-        Each case's target and forecast, full length.
-    test : numpy.ndarray of bool
-        The rows scored.
-    config : lobutils.evaluation.BootstrapConfig
-        Block length, resamples and seed of the intervals.
-
-    Returns
-    -------
-    list of dict
-        Per case: ``target``, ``n_test``, ``r2_oos``, ``ci_low``, ``ci_high``.
-
-    Examples
-    --------
-    >>> y = np.random.default_rng(0).normal(size=60)  # synthetic
-    >>> cfg = ev.BootstrapConfig(block_length=5, n_boot=50, seed=0)
-    >>> skill_rows({"perfect": (y, y)}, np.ones(60, bool), cfg)[0]["r2_oos"]
-    1.0
-    """
-    rows = []
-    for case, (y, pred) in cases.items():
-        ci = ev.block_bootstrap_ci(ev.r2_oos, y[test], pred[test], config=config)
-        rows.append(
-            {
-                "target": case,
-                "n_test": int(test.sum()),
-                "r2_oos": ci.estimate,
-                "ci_low": ci.ci_low,
-                "ci_high": ci.ci_high,
-            }
-        )
-    return rows
-
-
-def ema_skill(
-    past: np.ndarray,
-    raw: np.ndarray,
-    mid: np.ndarray,
-    steps: int,
-    train: np.ndarray,
-    test: np.ndarray,
-    *,
-    alpha: float = 0.2,
-    n_boot: int = 1000,
-) -> pd.DataFrame:
-    """Apparent and real skill of a linear model of past returns on the EMA target.
-
-    Fits ordinary least squares of the EMA-smoothed target and of the raw forward return on the
-    past returns (training rows), and scores five cases on the test rows: ``ema → ema`` (the
-    apparent skill), ``raw → raw``, ``ema → raw`` (what a trader earns from), and the
-    zero-parameter forecast :math:`K_t` of :func:`ema_known_part` against either target. The
-    bootstrap blocks cover the horizon and the EMA's memory (:math:`1/\alpha`), at most a fifth
-    of the test rows.
-
-    Parameters
-    ----------
-    past : numpy.ndarray
-        Past returns known at t, shape (n, k).
-    raw : numpy.ndarray
-        Raw forward returns over ``steps`` rows (bps).
-    mid : numpy.ndarray
-        The mids on the same grid.
-    steps : int
-        Horizon in rows.
-    train, test : numpy.ndarray of bool
-        Purged training rows and test rows.
-    alpha : float, default 0.2
-        EMA weight.
-    n_boot : int, default 1000
-        Bootstrap resamples.
-
-    Returns
-    -------
-    pandas.DataFrame
-        The rows of :func:`skill_rows`, one per case.
-
-    Examples
-    --------
-    >>> rng = np.random.default_rng(0)  # synthetic random walk
-    >>> m = np.exp(np.cumsum(rng.normal(0, 1e-4, 400)))
-    >>> past = (1e4 * np.log(m / np.r_[m[0], m[:-1]]))[:, None]
-    >>> raw = T.forward_returns(m, events=1)
-    >>> t = ema_skill(past, raw, m, 1, np.arange(400) < 250, np.arange(400) >= 260, n_boot=20)
-    >>> t.target.tolist()[:3]
-    ['ema → ema', 'raw → raw', 'ema → raw']
-    """
-    s, known = ema_known_part(mid, steps, alpha)
-    ok = np.isfinite(past).all(axis=1) & np.isfinite(raw) & np.isfinite(s) & np.isfinite(known)
-    train, test = train & ok, test & ok
-    pred_ema, pred_raw = ols_forecast(past, s, train), ols_forecast(past, raw, train)
-    block = int(min(max(steps, round(1 / alpha)), max(1, test.sum() // 5)))
-    config = ev.BootstrapConfig(block_length=block, n_boot=n_boot, seed=0)
-    cases = {
-        "ema → ema": (s, pred_ema),
-        "raw → raw": (raw, pred_raw),
-        "ema → raw": (raw, pred_ema),
-        "known part → ema": (s, known),
-        "known part → raw": (raw, known),
-    }
-    return pd.DataFrame(skill_rows(cases, test, config))
-
-
 def rank_correlations(
     features: pd.DataFrame,
     forward: Mapping[int, np.ndarray],
@@ -445,59 +259,6 @@ def rank_correlations(
         target = pd.Series(np.asarray(y, dtype=float))
         rows[h] = {name: x.corr(target, method="spearman") for name, x in derived.items()}
     return pd.DataFrame(rows).T.rename_axis("horizon_s")
-
-
-def pooled_binned(
-    values: Mapping[str, np.ndarray],
-    forward: Mapping[str, Mapping[int, np.ndarray]],
-    horizons: Sequence[int],
-    n_bins: int = 10,
-    *,
-    grid_s: float = 1.0,
-) -> pd.DataFrame:
-    """Quantile bins of one feature per market, pooled, against the forward return per horizon.
-
-    The band of each bin is widened by :math:`\\sqrt{h}` (h in grid steps, at least 1): overlapping
-    h-step returns are far from independent.
-
-    Parameters
-    ----------
-    values : mapping of str to numpy.ndarray
-        The feature, by market.
-    forward : mapping of str to mapping of int to numpy.ndarray
-        Forward returns by market and horizon (s), aligned with ``values``.
-    horizons : sequence of int
-        Horizons (s) to bin against.
-    n_bins : int, default 10
-        Bins per market.
-    grid_s : float, default 1.0
-        Grid step (s).
-
-    Returns
-    -------
-    pandas.DataFrame
-        The rows of :func:`lobutils.plots.features.binned_means` per horizon, with ``horizon_s``.
-
-    Examples
-    --------
-    >>> rng = np.random.default_rng(0)  # synthetic feature and returns
-    >>> v = {"a": rng.normal(size=200)}
-    >>> t = pooled_binned(v, {"a": {1: v["a"] + rng.normal(size=200)}}, [1], n_bins=4)
-    >>> len(t), bool(t.y_mean.is_monotonic_increasing)
-    (4, True)
-    """
-    from lobutils.plots.features import binned_means
-
-    names = list(values)
-    x = np.concatenate([np.asarray(values[n], dtype=float) for n in names])
-    groups = np.concatenate([[n] * len(values[n]) for n in names])
-    parts = []
-    for h in horizons:
-        y = np.concatenate([np.asarray(forward[n][h], dtype=float) for n in names])
-        scale = np.sqrt(max(h / grid_s, 1.0))
-        table = binned_means(x, y, n_bins, groups=groups, se_scale=scale)
-        parts.append(table.assign(horizon_s=h))
-    return pd.concat(parts, ignore_index=True)
 
 
 def stationarity_series(

@@ -37,6 +37,7 @@ __all__ = [
     "features_over_time",
     "insufficient_depth",
     "known_share",
+    "pooled_binned",
     "quantile_bins",
     "rejection_rates",
     "return_distributions",
@@ -899,3 +900,54 @@ def rejection_rates(table: pd.DataFrame, *, title: str | None = None) -> go.Figu
         legend_title_text="sample size",
     )
     return fig
+
+
+def pooled_binned(
+    values: Mapping[str, np.ndarray],
+    forward: Mapping[str, Mapping[int, np.ndarray]],
+    horizons: Sequence[int],
+    n_bins: int = 10,
+    *,
+    grid_s: float = 1.0,
+) -> pd.DataFrame:
+    """Quantile bins of one feature per market, pooled, against the forward return per horizon.
+
+    The band of each bin is widened by :math:`\\sqrt{h}` (h in grid steps, at least 1): overlapping
+    h-step returns are far from independent.
+
+    Parameters
+    ----------
+    values : mapping of str to numpy.ndarray
+        The feature, by market.
+    forward : mapping of str to mapping of int to numpy.ndarray
+        Forward returns by market and horizon (s), aligned with ``values``.
+    horizons : sequence of int
+        Horizons (s) to bin against.
+    n_bins : int, default 10
+        Bins per market.
+    grid_s : float, default 1.0
+        Grid step (s).
+
+    Returns
+    -------
+    pandas.DataFrame
+        The rows of :func:`lobutils.plots.features.binned_means` per horizon, with ``horizon_s``.
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)  # synthetic feature and returns
+    >>> v = {"a": rng.normal(size=200)}
+    >>> t = pooled_binned(v, {"a": {1: v["a"] + rng.normal(size=200)}}, [1], n_bins=4)
+    >>> len(t), bool(t.y_mean.is_monotonic_increasing)
+    (4, True)
+    """
+    names = list(values)
+    x = np.concatenate([np.asarray(values[n], dtype=float) for n in names])
+    groups = np.concatenate([[n] * len(values[n]) for n in names])
+    parts = []
+    for h in horizons:
+        y = np.concatenate([np.asarray(forward[n][h], dtype=float) for n in names])
+        scale = np.sqrt(max(h / grid_s, 1.0))
+        table = binned_means(x, y, n_bins, groups=groups, se_scale=scale)
+        parts.append(table.assign(horizon_s=h))
+    return pd.concat(parts, ignore_index=True)

@@ -1,5 +1,8 @@
 """A first measured look at recordings: counts, rates, update-id chains, clocks, trades, polling.
 
+It sits in the book stage because two of its questions rebuild books from the recordings
+(:func:`check_recording`, :func:`polling_table`).
+
 Chapter 1 surveys the bundled Binance recordings before any processing. The tables it shows
 are computed here, one function per question, each from :class:`lobutils.data.binance.Recording`
 objects (or the book frames rebuilt from them) keyed by segment name:
@@ -13,7 +16,7 @@ objects (or the book frames rebuilt from them) keyed by segment name:
 
 Examples
 --------
->>> from lobutils.data import segments, read_binance_recording
+>>> from lobutils.data import read_binance_recording, segments
 >>> seg = segments()[0]
 >>> recs = {seg.name: read_binance_recording(seg.files)}
 >>> int(chain_table(recs)[0].loc[seg.name, "chain breaks"])
@@ -29,6 +32,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from lobutils.book.replay import check_bbo, reconstruct
+from lobutils.book.sampling import sample_clock
+from lobutils.data.binance import read_binance_recording
 from lobutils.schema import DIFF, SNAPSHOT
 
 __all__ = [
@@ -306,8 +312,6 @@ def check_recording(files: Sequence[str | Path], levels: int = 10):
         Messages read by type, book states, stale diffs, chain gaps, and the quotes compared
         and matched (``check_bbo``).
     """
-    from lobutils.book import check_bbo, reconstruct
-    from lobutils.data.binance import read_binance_recording
 
     rec = read_binance_recording(files)
     book = reconstruct(rec, levels=levels)
@@ -385,8 +389,6 @@ def polling_table(tops: Mapping[str, pd.DataFrame], every: str) -> pd.DataFrame:
         ``polls``; ``top changes`` (best prices or sizes), how many the polls ``seen``, and
         ``seen (share)``; the same for ``price changes`` (best prices only).
     """
-    from lobutils.book import sample_clock
-
     rows = {}
     for name, frame in tops.items():
         polled = sample_clock(frame, every)
