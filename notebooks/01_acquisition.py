@@ -480,7 +480,7 @@ values = {
     s.name: survey.trade_values(s.market, recs[s.name].trades, CONTRACT_USD.get(s.symbol))
     for s in SEGS
 }
-trades_table = survey.trade_table(recs, values)  # buys: buyer-initiated trades
+trades_table = survey.trade_table(recs, values)  # buys: buyer-initiated share
 trades_table.drop(columns="trades")  # the counts are in the first table
 
 # %% [markdown]
@@ -882,9 +882,8 @@ if LIVE:
 converted = lake.convert([f for s in SEGS for f in s.files], WORK / "lake")
 parts = lake.partitions(WORK / "lake")
 print(f"{len(converted)} partitions written")
-parts.pivot_table(index=["exchange", "symbol"], columns=["kind", "date"], values="rows").astype(
-    "Int64"
-)
+rows = parts.pivot_table(index=["exchange", "symbol", "date"], columns="kind", values="rows")
+rows.astype("Int64").rename_axis(columns="rows")
 
 # %% [markdown]
 # A recording that crosses midnight lands in two day partitions. The manifest of one partition:
@@ -899,10 +898,10 @@ shown = {
     "columns": ", ".join(f"{c} {t}" for c, t in m["columns"].items()),
     "sources": ", ".join(f"{x['name']} (sha256 {x['sha256'][:12]}...)" for x in m["sources"]),
     "data file": f"{m['data_file']}, {m['data_bytes']:,} bytes, sha256 {m['data_sha256'][:12]}...",
-    "reader counts": m["reader_stats"],
+    "reader counts": ", ".join(f"{v:,} {k}" for k, v in m["reader_stats"].items()),
 }
 for key, value in shown.items():
-    print(f"{key}: {value}")
+    print(textwrap.fill(f"{key}: {value}", 96, subsequent_indent="    "))
 
 # %% [markdown]
 # `lake.read_recording` gives back the raw reader's tables exactly, for every segment, as the
@@ -942,7 +941,7 @@ for seg in SEGS:
         "bbo_per_s": counts.loc[name, "bbo/s"],
         "chain_breaks": chains.loc[name, "chain breaks"],
         "local_minus_exchange_ms_median": clocks.loc[name, "diffs: median (ms)"],
-        "buy_share_trades": trades_table.loc[name, "buys (share of trades)"],
+        "buy_share_trades": trades_table.loc[name, "buys (trades)"],
         "poll_share_of_top_changes_seen": polling.loc[name, "seen (share)"],
     }
 
@@ -1052,9 +1051,10 @@ pd.DataFrame(
 # Solution 2: the least-delayed message in each 30 s window tracks the clock skew.
 m = survey.diff_messages(recs[SEGS[0].name])
 window = (m.ts // 30_000_000_000) * 30_000_000_000
-lowest = ((m.local_ts - m.ts) / 1e6).groupby(plots.utc(window).strftime("%H:%M:%S")).min()
+lowest = ((m.local_ts - m.ts) / 1e6).groupby(window).min()  # in time order
 print(f"change from the first to the last window: {lowest.iat[-1] - lowest.iat[0]:+.1f} ms")
-lowest.round(1).rename_axis("window start (UTC)").to_frame(f"{SEGS[0].name}: minimum (ms)").T
+lowest.index = plots.utc(lowest.index).strftime("%H:%M:%S")
+lowest.round(1).rename_axis("window start (UTC)").to_frame(f"{SEGS[0].name}: minimum (ms)")
 
 # %% [markdown]
 # ````{admonition} Solution 3

@@ -45,8 +45,8 @@ def test_trade_values_and_table():
     rec = Rec()
     rec.trades = trades.assign(side=[1, 1, -1])
     table = survey.trade_table({"x": rec}, {"x": v})
-    assert table.loc["x", "buys (share of trades)"] == pytest.approx(0.667)
-    assert table.loc["x", "buys (share of value)"] == pytest.approx(0.8)
+    assert table.loc["x", "buys (trades)"] == pytest.approx(0.667)
+    assert table.loc["x", "buys (value)"] == pytest.approx(0.8)
     assert table["trades"].dtype.kind == "i"
 
 

@@ -244,16 +244,17 @@ def trade_table(recs: Mapping[str, Any], values: Mapping[str, np.ndarray]) -> pd
     Returns
     -------
     pandas.DataFrame
-        ``trades``, ``buys (share of trades)`` and ``buys (share of value)`` (buyer-initiated
-        trades), ``value (M USD)``, and the ``median (USD)`` and ``mean (USD)`` trade.
+        ``trades``, ``buys (trades)`` and ``buys (value)`` (the buyer-initiated share of the
+        trades and of their value), ``value (M USD)``, and the ``median (USD)`` and
+        ``mean (USD)`` trade.
     """
     rows = {}
     for name, rec in recs.items():
         side, v = rec.trades.side.to_numpy(), values[name]
         rows[name] = {
             "trades": len(side),
-            "buys (share of trades)": round(float(np.mean(side == 1)), 3),
-            "buys (share of value)": round(float(v[side == 1].sum() / v.sum()), 3),
+            "buys (trades)": round(float(np.mean(side == 1)), 3),
+            "buys (value)": round(float(v[side == 1].sum() / v.sum()), 3),
             "value (M USD)": round(float(v.sum() / 1e6), 1),
             "median (USD)": round(float(np.median(v))),
             "mean (USD)": round(float(v.mean())),
