@@ -622,8 +622,10 @@ scratch = tempfile.mkdtemp(prefix="lob-ch10-")  # outside the report dir: a thro
 res = batch.run_batch(bad, run_id="broken", root=scratch, client=client, progress=False)
 cell = next(r for r in res.records if r["status"] == "failed").get("failed_cell") or {}
 # the error message names local paths: show where and what type only
-print(f"status: {res.runs['status'].iat[0]}; {cell.get('ename')} raised at line {cell.get('line')}")
-print(f"of {CHAPTER}.py: `{cell.get('source')}`")
+print(
+    f"status: {res.runs['status'].iat[0]}; {cell.get('ename')} at line {cell.get('line')} of {CHAPTER}.py:"
+)
+print(f"  {cell.get('source')}")
 
 # %% [markdown]
 # ````{admonition} Solution 4
