@@ -294,7 +294,9 @@ for name, mk in markets.items():
 balance = pd.concat(balance_parts, ignore_index=True)
 write_frame(balance, out_dir / "class_balance.csv")
 at_h = balance[(balance.horizon_s == h_bal) & (balance.segment == show.name)]
-at_h.pivot_table(index="labels", columns="class", values="share", sort=False).round(3)
+shares = at_h.pivot_table(index="labels", columns="class", values="share", sort=False)
+classes = [c for c in ("down", "flat", "not up", "up", "(invalid)") if c in shares]
+shares[classes].map(lambda v: "" if pd.isna(v) else f"{v:.3f}")  # blank: not a class
 
 # %% [markdown]
 # The table shows the showcase market at one horizon: class shares of the labelled rows; the
@@ -356,7 +358,11 @@ for name, mk in markets.items():
         candidates = {t: np.where(tr | te, y, np.nan) for t, y in candidates.items()}
         audits[(name, h)] = T.leakage_audit(candidates, past, train_mask=tr)
 audit = pd.concat(audits, names=["segment", "horizon_s"])
-audit.loc[show.name].rename(columns=lambda c: c.replace("corr_past_", "corr ")).round(3)
+
+# %%
+# corr: with the past return over each lookback; r2_past: out-of-sample r² of their linear fit
+shown_audit = audit.loc[show.name].drop(columns="n")
+shown_audit.rename(columns=lambda c: c.replace("corr_past_", "corr ")).round(2)
 
 # %% [markdown]
 # On the showcase market, the raw return's correlations with the past are small, as they should
