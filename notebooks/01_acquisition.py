@@ -56,32 +56,32 @@
 # %%
 import gzip
 import tempfile
+import textwrap
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from lobutils.book import reconstruct, sample_clock, survey
+from lobutils.data import lake, segment, segments, verify_checksums
+from lobutils.data.binance import parse_line, read_binance_recording, read_text
+from lobutils.paths import report_dir, write_frame, write_metrics
+from lobutils.plots import book as plots
+from lobutils.plots.style import units
+from lobutils.report import say, setup_display
+from lobutils.schema import ASK, BID, SNAPSHOT
+
+setup_display(width=100)
+
+# %%
+# the three routes to more data: record, download (and read archives), poll
+from lobutils.acquire import download
 from lobutils.acquire.collect import collect
-from lobutils.acquire.download import (
-    binance_vision_url,
-    bybit_url,
-    fetch_binance_vision,
-    tardis_url,
-)
 from lobutils.acquire.polls import polls_to_depth
 from lobutils.acquire.recorder import RecorderConfig, record, snapshot_url, stream_url
 from lobutils.acquire.replay_server import ReplayServer
-from lobutils.book import check_bbo, reconstruct, sample_clock
-from lobutils.book.export import to_tardis_csv
-from lobutils.data import lake, segment, segments, verify_checksums
 from lobutils.data.archives import detect, read_binance_vision, read_tardis_book, read_tardis_trades
-from lobutils.data.binance import parse_line, read_binance_recording, read_text
-from lobutils.paths import report_dir, write_metrics
-from lobutils.plots import book as plots
-from lobutils.report import setup_display
-from lobutils.schema import ASK, BID, DIFF, SNAPSHOT
-
-setup_display(width=120)
+from lobutils.book.export import to_tardis_csv
 
 # %% tags=["parameters"]
 DATA_DIR = None  # a directory of <market>_<symbol>_<YYYYMMDD>.gz recordings; None: the bundled data
@@ -95,12 +95,8 @@ LIVE = False  # True: also run the cells that need the internet (record, downloa
 LIVE_SYMBOL = "btcusdt"  # Binance symbol the live recorder records
 LIVE_MARKET = "spot"  # its market: spot, usdm or cm
 LIVE_SECONDS = 30  # length of the live recording (s)
-LIVE_ARCHIVE = (
-    "usdm",
-    "bookDepth",
-    "BTCUSDT",
-    "2024-08-08",
-)  # data.vision market, type, symbol, day
+# data.vision market, type, symbol and day of the live download
+LIVE_ARCHIVE = ("usdm", "bookDepth", "BTCUSDT", "2024-08-08")
 LIVE_CCXT = ("bybit", "BTC/USDT")  # exchange and symbol of the live ccxt poll
 LIVE_POLLS = 10  # polls, one per second
 LIVE_DIR = None  # where live recordings, polls and downloads go; None: lobutils' defaults
@@ -152,9 +148,9 @@ top_bids = snap[snap.side == BID].nlargest(5, "price")[["qty", "price"]].reset_i
 top_asks = snap[snap.side == ASK].nsmallest(5, "price")[["price", "qty"]].reset_index(drop=True)
 top5 = pd.concat([top_bids.add_prefix("bid_"), top_asks.add_prefix("ask_")], axis=1)
 top5.index = pd.RangeIndex(1, len(top5) + 1, name="level")
+n_bid, n_ask = int((snap.side == BID).sum()), int((snap.side == ASK).sum())
 print(
-    f"{SEGS[0].name}: snapshot lastUpdateId {int(snap.last_id.iat[0])}, "
-    f"{int((snap.side == BID).sum())} bid and {int((snap.side == ASK).sum())} ask levels"
+    f"{SEGS[0].name}: snapshot lastUpdateId {int(snap.last_id.iat[0])}, {n_bid} bid and {n_ask} ask levels"
 )
 top5
 
@@ -214,7 +210,7 @@ top5
 #
 # | source | coverage: markets, depth, history | latency and granularity | cost and licence |
 # |---|---|---|---|
-# | Binance websocket + REST snapshot, recorded yourself (`lobutils.acquire.record`) | one exchange, the symbols you subscribe; full L2 diffs (the book to any depth once synced), trades, BBO; history only from the moment you start | live: messages arrive within milliseconds of the event, plus your network; diffs every 100 ms (spot) or faster (futures); both clocks kept | free, no API key; you run and monitor the recorder; Binance's terms of use apply |
+# | Binance websocket + REST snapshot, recorded yourself (`lobutils.acquire.recorder`) | one exchange, the symbols you subscribe; full L2 diffs (the book to any depth once synced), trades, BBO; history only from the moment you start | live: messages arrive within milliseconds of the event, plus your network; diffs every 100 ms (spot) or faster (futures); both clocks kept | free, no API key; you run and monitor the recorder; Binance's terms of use apply |
 # | Binance data.vision (`fetch_binance_vision`, `read_binance_vision`) | Binance spot, USD-M, COIN-M; trades, aggTrades; futures bookTicker (some periods) and bookDepth bands; no L2 diffs; years of history | daily (and monthly) files, published after the day ends; trades at ms (µs on spot from 2025), bookDepth every 30–60 s; no receive time | free; Binance's terms of use apply |
 # | Bybit order-book history (`fetch_bybit`, `read_bybit_orderbook`) | Bybit derivatives and spot; snapshots + deltas of the top 200 or 500 levels; daily files | daily files, published after the day ends; deltas at the websocket's push interval; exchange times only | free download; Bybit's terms of use apply |
 # | Tardis.dev CSV (`fetch_tardis`, `read_tardis_*`) | tens of exchanges; tick-level L2 updates, top-5/25 snapshots, trades, quotes; history from 2019 for many venues | daily files of past days; every update as the exchange sent it, µs timestamps, with Tardis' receive time | paid API key, except the first day of each month; Tardis.dev's licence terms |
@@ -264,12 +260,12 @@ except FileNotFoundError:
 # %%
 pd.DataFrame(
     {
-        "segment": [s.name for s in SEGS],
         "market": [s.market for s in SEGS],
         "symbol": [s.symbol for s in SEGS],
-        "files": [" + ".join(f.name for f in s.files) for s in SEGS],
-        "MB (gzip)": [round(sum(f.stat().st_size for f in s.files) / 1e6, 2) for s in SEGS],
-    }
+        "files": [len(s.files) for s in SEGS],
+        "MB": [round(sum(f.stat().st_size for f in s.files) / 1e6, 2) for s in SEGS],
+    },
+    index=pd.Index([s.name for s in SEGS], name="segment"),
 )
 
 # %% [markdown]
@@ -294,7 +290,11 @@ for number, line in enumerate(raw.splitlines(), start=1):
         break
 for kind, (number, line) in first_of_kind.items():
     text = line.decode()
-    print(f"line {number} ({kind}):\n  {text[:200]}{' ...' if len(text) > 200 else ''}\n")
+    cut = text[:200] + (" ..." if len(text) > 200 else "")
+    print(
+        f"line {number} ({kind}):\n"
+        + textwrap.fill(cut, 90, initial_indent="  ", subsequent_indent="  ")
+    )
 
 # %% [markdown]
 # In a depth diff, `b` and `a` list the changed bid and ask levels as `[price, size]` strings.
@@ -304,52 +304,33 @@ for kind, (number, line) in first_of_kind.items():
 #
 # The reader, `lobutils.data.binance.read_binance_recording`, turns a segment into three typed tables with
 # int64 nanosecond timestamps: depth (one row per price level of each message), trades and BBO.
-# Here are the rows of the first depth message.
+# Here are the rows of the first depth message, with its exchange time as a time of day (UTC).
 
 # %%
-first_rec.depth[first_rec.depth.msg == 0].head(6)
+first_msg = first_rec.depth[first_rec.depth.msg == 0].head(6)
+first_msg.assign(time=plots.utc(first_msg.ts).strftime("%H:%M:%S.%f").str[:-3])[
+    ["time", "msg", "kind", "side", "price", "qty", "first_id", "last_id"]
+]
 
 # %% [markdown]
 # ## 5. Message types and counts
 #
-# Read every segment. The table counts lines and messages by type, and the rates divide by the
-# recorded span (first to last receive time).
+# Read every segment. The first table counts lines and messages by type; the second divides the
+# counts by the recorded span (first to last receive time), and gives the median gap between
+# diffs in exchange time. Both are in `counts.csv` in the report directory.
 
 # %%
 recs = {s.name: read_binance_recording(s.files) for s in SEGS}
+counts = survey.message_counts(recs)  # the full table goes to counts.csv in the report dir
+write_frame(counts.rename_axis("segment").reset_index(), OUT / "counts.csv")
+count_cols = ["lines", "snapshots", "diffs", "level updates", "trades", "bbo", "skipped"]
+counts[count_cols].astype(int)
 
-
-def diff_messages(rec):
-    """One row per depth diff message (its first level row), in arrival order."""
-    d = rec.depth
-    return d[d.kind == DIFF].drop_duplicates("msg")
-
-
-def span_s(rec):
-    local = np.concatenate([rec.depth.local_ts, rec.trades.local_ts, rec.bbo.local_ts])
-    return (local.max() - local.min()) / 1e9
-
-
-counts = pd.DataFrame(
-    {
-        name: {
-            "market": rec.market,
-            "lines": rec.stats["lines"],
-            "snapshots": rec.stats["snapshots"],
-            "diffs": rec.stats["diffs"],
-            "level updates": int(((rec.depth.kind == DIFF) & (rec.depth.side != 0)).sum()),
-            "trades": rec.stats["trades"],
-            "bbo": rec.stats["bbo"],
-            "skipped": sum(rec.stats["skipped_streams"].values()),
-            "span (s)": round(span_s(rec), 1),
-            "median gap between diffs (ms)": np.median(np.diff(diff_messages(rec).ts)) / 1e6,
-        }
-        for name, rec in recs.items()
-    }
-).T
-for col in ("diffs", "trades", "bbo"):
-    counts[f"{col}/s"] = (counts[col] / counts["span (s)"]).astype(float).round(1)
-counts
+# %%
+rates = counts[["span (s)", "diffs/s", "trades/s", "bbo/s", "median gap between diffs (ms)"]]
+rates.rename(columns={"median gap between diffs (ms)": "diff gap (ms, median)"}).astype(
+    float
+).round(1)
 
 # %% [markdown]
 # Spot diffs come at a fixed 10 per second: `depth@100ms` batches 100 ms of changes. The futures
@@ -369,13 +350,15 @@ events = pd.concat(
         pd.DataFrame({"ts": table.local_ts.to_numpy(), "segment": name, "stream": stream})
         for name, rec in recs.items()
         for stream, table in (
-            ("depth diffs", diff_messages(rec)),
+            ("depth diffs", survey.diff_messages(rec)),
             ("trades", rec.trades),
             ("bookTicker", rec.bbo),
         )
     ],
     ignore_index=True,
 )
+
+# %%
 fig = plots.event_rates(
     events,
     RATE_EVERY,
@@ -402,38 +385,14 @@ fig.show()
 # covered by one diff (`u - U + 1`), and, for comparison, the price levels one diff changes.
 
 # %%
-chain_rows = {}
-steps = {}
-for name, rec in recs.items():
-    m = diff_messages(rec)
-    first_id = m.first_id.to_numpy()
-    last_id = m.last_id.to_numpy()
-    prev_id = m.prev_id.to_numpy()
-    if rec.market == "spot":
-        chained = first_id[1:] == last_id[:-1] + 1
-    else:
-        chained = prev_id[1:] == last_id[:-1]
-    step = first_id[1:] - last_id[:-1]
-    steps[name] = step
-    chain_rows[name] = {
-        "rule": "U == prev_u + 1" if rec.market == "spot" else "pu == prev_u",
-        "diffs": len(m),
-        "chain breaks": int((~chained).sum()),
-        "U == prev_u + 1 (share)": round(float(np.mean(step == 1)), 4),
-        "median id step": float(np.median(step)),
-        "median ids per diff": float(np.median(last_id - first_id + 1)),
-        "median levels per diff": float(
-            np.median(rec.depth[rec.depth.kind == DIFF].msg.value_counts())
-        ),
-        "snapshot lastUpdateId": int(rec.depth.loc[rec.depth.kind == SNAPSHOT, "last_id"].iat[0]),
-    }
-chains = pd.DataFrame(chain_rows).T
-chains
+chains, steps = survey.chain_table(recs)
+write_frame(chains.rename_axis("segment").reset_index(), OUT / "chains.csv")
+chains.drop(columns=["diffs", "snapshot lastUpdateId"])  # id step, ids, levels: medians
 
-# %%
-print(
+# %% tags=["remove-input"]
+say(
     f"{int(chains['chain breaks'].sum())} chain breaks in {int(chains['diffs'].sum()):,} diffs "
-    f"over {len(chains)} segments"
+    f"over {len(chains)} segments."
 )
 
 # %% [markdown]
@@ -479,26 +438,12 @@ fig.show()
 # distribution does show is the *jitter*: how much the delay varies from message to message.
 
 # %%
-offsets = {}
-clock_rows = {}
-for name, rec in recs.items():
-    m = diff_messages(rec)
-    d = (m.local_ts.to_numpy() - m.ts.to_numpy()) / 1e6
-    t = (rec.trades.local_ts.to_numpy() - rec.trades.ts.to_numpy()) / 1e6
-    offsets[name] = d
-    clock_rows[name] = {
-        "diffs: median (ms)": np.median(d),
-        "diffs: p1 (ms)": np.percentile(d, 1),
-        "diffs: p99 (ms)": np.percentile(d, 99),
-        "diffs: p99 - p1 (ms)": np.percentile(d, 99) - np.percentile(d, 1),
-        "trades: median (ms)": np.median(t),
-    }
-clocks = pd.DataFrame(clock_rows).T.round(1)
-clocks
+clocks, offsets = survey.clock_table(recs)
+clocks.rename(columns=lambda c: c.replace(" (ms)", "")).rename_axis(columns="ms")
 
-# %%
+# %% tags=["remove-input"]
 med = clocks["diffs: median (ms)"]
-print(
+say(
     f"local minus exchange time, median over diffs: from {med.min():,.0f} to {med.max():,.0f} ms "
     f"across segments. The local clock ran {'behind' if med.max() < 0 else 'ahead of'} the "
     "exchange's by about the same amount on every stream: that common part is skew."
@@ -533,28 +478,12 @@ fig.show()
 
 
 # %%
-def notional(seg, rec):
-    """Trade values: USDT on spot and USD-M, USD on COIN-M (NaN if CONTRACT_USD lacks it)."""
-    if seg.market == "cm":
-        return rec.trades.qty.to_numpy() * CONTRACT_USD.get(seg.symbol, np.nan)
-    return (rec.trades.price * rec.trades.qty).to_numpy()
-
-
-values = {s.name: notional(s, recs[s.name]) for s in SEGS}
-trade_rows = {}
-for name, rec in recs.items():
-    side = rec.trades.side.to_numpy()
-    v = values[name]
-    trade_rows[name] = {
-        "trades": len(side),
-        "buyer-initiated (share of trades)": np.mean(side == 1),
-        "buyer-initiated (share of value)": v[side == 1].sum() / v.sum(),
-        "total value (M USD)": v.sum() / 1e6,
-        "median trade (USD)": np.median(v),
-        "mean trade (USD)": v.mean(),
-    }
-trades_table = pd.DataFrame(trade_rows).T.astype(float).round(3)
-trades_table
+values = {
+    s.name: survey.trade_values(s.market, recs[s.name].trades, CONTRACT_USD.get(s.symbol))
+    for s in SEGS
+}
+trades_table = survey.trade_table(recs, values)  # buys: buyer-initiated share
+trades_table.drop(columns="trades")  # the counts are in the first table
 
 # %% [markdown]
 # The aggressor balance says who was pushing in these minutes: a share of buyer-initiated value
@@ -596,7 +525,7 @@ fig.show()
 # %% [markdown]
 # ## 10. Route 1: recording the streams yourself
 #
-# `lobutils.acquire.record` is the recorder that writes files like the bundled ones. For each symbol it
+# `lobutils.acquire.recorder` is the recorder that writes files like the bundled ones. For each symbol it
 # subscribes to the depth, trade and bookTicker streams, fetches the REST snapshot after
 # subscribing, and writes every message as `<local ns> <raw JSON>`, with the snapshot in-line.
 # It starts a new gzip file at every UTC midnight (or hour), and fetches a new snapshot for each
@@ -608,7 +537,7 @@ fig.show()
 # python -m lobutils record btcusdt ethusdt --market spot --duration 3600
 # ```
 #
-# To see it work without the network, `lobutils.acquire.record.ReplayServer` plays Binance on
+# To see it work without the network, `lobutils.acquire.replay_server.ReplayServer` plays Binance on
 # 127.0.0.1: a websocket server sends the messages of a bundled recording, and an HTTP server
 # answers the snapshot request with the recording's own snapshot. The recorder runs its live
 # code unchanged; only the two URLs differ. The check that matters is the last step: the
@@ -618,28 +547,7 @@ fig.show()
 # The same function checks the offline and the live recordings: read the files, rebuild the top
 # 10 levels, and compare the book's best levels with the exchange's own bookTicker quotes
 # (`check_bbo`: every quote whose update id equals a book state's must match it exactly).
-
-
-# %%
-def check_recording(files):
-    """Read recorded files, rebuild the book, and compare it with the bookTicker stream."""
-    rec = read_binance_recording(files)
-    book = reconstruct(rec, levels=10)
-    bbo = check_bbo(book.frame, rec.bbo)
-    summary = {
-        "files": ", ".join(Path(f).name for f in files),
-        "lines": rec.stats["lines"],
-        "snapshots": rec.stats["snapshots"],
-        "diffs": rec.stats["diffs"],
-        "trades": rec.stats["trades"],
-        "bbo": rec.stats["bbo"],
-        "book states": len(book.frame),
-        "stale diffs (already in the snapshot)": book.stats["stale"],
-        "chain gaps": book.stats["gaps"],
-        "quotes compared": bbo["bbo_compared"],
-        "quotes matched (share)": bbo["bbo_matched"] / max(bbo["bbo_compared"], 1),
-    }
-    return rec, book, summary
+# `lobutils.book.survey.check_recording` does these three steps and summarises them.
 
 
 # %% [markdown]
@@ -661,6 +569,7 @@ def record_replay(server, out_dir, max_messages):
     )
 
 
+# %%
 with ReplayServer.from_recording(SEGS[0].files, max_lines=REPLAY_LINES) as server:
     replay_stats = record_replay(server, WORK / "recorded", len(server.messages))
 print(
@@ -678,16 +587,12 @@ print(
 # columns but the receive time).
 
 # %%
-re_rec, re_book, re_summary = check_recording(replay_stats["files"])
+re_rec, re_book, re_summary = survey.check_recording(replay_stats["files"])
 bundled_book = reconstruct(recs[SEGS[0].name], levels=10).frame
-cols = [c for c in re_book.frame.columns if c != "local_ts"]
-joined = re_book.frame[cols].merge(bundled_book[cols], on="update_id", suffixes=("", "_bundled"))
-same = np.ones(len(joined), bool)
-for c in [c for c in cols if c != "update_id"]:
-    a, b = joined[c].to_numpy(), joined[f"{c}_bundled"].to_numpy()
-    same &= (a == b) | (np.isnan(a) & np.isnan(b))
+cols = [c for c in re_book.frame.columns if c not in ("local_ts", "update_id")]
+same = survey.states_equal(re_book.frame, bundled_book, "update_id", cols)
 replay_check = re_summary | {
-    "states found in the bundled book": len(joined),
+    "states found in the bundled book": len(same),
     "states equal (share)": float(same.mean()),
 }
 pd.Series(replay_check, name=f"re-recorded {SEGS[0].name}").to_frame()
@@ -705,6 +610,15 @@ pd.Series(replay_check, name=f"re-recorded {SEGS[0].name}").to_frame()
 
 # %%
 live_cfg = RecorderConfig(symbols=(LIVE_SYMBOL,), market=LIVE_MARKET)
+if not LIVE:
+    print(
+        f"LIVE is False. With LIVE = True this cell records {LIVE_SYMBOL} on Binance "
+        f"{LIVE_MARKET} for {LIVE_SECONDS} s from\n  {stream_url(live_cfg)}\n"
+        f"with its snapshot from\n  {snapshot_url(live_cfg, LIVE_SYMBOL)}\n"
+        "into data/recordings/ (or LIVE_DIR), then rebuilds the book and checks it."
+    )
+
+# %%
 if LIVE:
     live_stats = record(
         [LIVE_SYMBOL],
@@ -712,16 +626,9 @@ if LIVE:
         max_seconds=LIVE_SECONDS,
         out_dir=None if LIVE_DIR is None else Path(LIVE_DIR) / "recordings",
     )
-    _, live_book, live_summary = check_recording(live_stats["files"])
+    _, live_book, live_summary = survey.check_recording(live_stats["files"])
     print(f"{live_stats['messages']} messages in {live_stats['seconds']:.0f} s")
     print(pd.Series(live_summary).to_string())
-else:
-    print(
-        f"LIVE is False. With LIVE = True this cell records {LIVE_SYMBOL} on Binance "
-        f"{LIVE_MARKET} for {LIVE_SECONDS} s from\n  {stream_url(live_cfg)}\n"
-        f"with its snapshot from\n  {snapshot_url(live_cfg, LIVE_SYMBOL)}\n"
-        "into data/recordings/ (or LIVE_DIR), then rebuilds the book and checks it."
-    )
 
 # %% [markdown]
 # ## 11. Route 2: exchange archives and vendors
@@ -735,13 +642,15 @@ else:
 # %%
 day = "2024-08-08"
 urls = {
-    "data.vision, USD-M trades": binance_vision_url("usdm", "trades", "BTCUSDT", day),
-    "data.vision, USD-M bookDepth": binance_vision_url("usdm", "bookDepth", "BTCUSDT", day),
-    "Bybit, linear ob500": bybit_url("BTCUSDT", day),
-    "Tardis.dev, incremental_book_L2": tardis_url(
+    "data.vision, USD-M trades": download.binance_vision_url("usdm", "trades", "BTCUSDT", day),
+    "data.vision, USD-M bookDepth": download.binance_vision_url(
+        "usdm", "bookDepth", "BTCUSDT", day
+    ),
+    "Bybit, linear ob500": download.bybit_url("BTCUSDT", day),
+    "Tardis.dev, incremental_book_L2": download.tardis_url(
         "binance-futures", "incremental_book_L2", "BTCUSDT", day
     ),
-    "Tardis.dev, trades": tardis_url("binance-futures", "trades", "BTCUSDT", day),
+    "Tardis.dev, trades": download.tardis_url("binance-futures", "trades", "BTCUSDT", day),
 }
 for label, url in urls.items():
     print(f"{label}:\n  {url}")
@@ -749,7 +658,7 @@ for label, url in urls.items():
 # %% [markdown]
 # Tardis' `incremental_book_L2` has no update ids. Each row is one level change, and a run of
 # `is_snapshot` rows replaces the whole book. To read such a file without a key, write one:
-# `lobutils.data.archives.tardis.to_tardis_csv` turns a recording into Tardis' CSV layout (µs
+# `lobutils.book.export.to_tardis_csv` turns a recording into Tardis' CSV layout (µs
 # times, `bid`/`ask`, `true`/`false`). It writes what a correct book consumes: the snapshot,
 # then the buffered diff that straddles it, then every chained diff. The diffs the snapshot
 # already holds are left out, because without update ids nothing downstream could drop them.
@@ -767,7 +676,10 @@ exported = to_tardis_csv(rec0, book_csv, exchange=EXCHANGE_ID[seg0.market])
 to_tardis_csv(rec0, trades_csv, "trades", exchange=EXCHANGE_ID[seg0.market])
 for f in (book_csv, trades_csv):
     print(f"{f.name}: {detect(f)}, {f.stat().st_size / 1e6:.1f} MB")
-print("left out of the book file:", {k: v for k, v in exported["left_out"].items() if v})
+left_out = [f"{v} {k}" for k, v in exported["left_out"].items() if v]
+print("left out of the book file:", ", ".join(left_out) or "nothing")
+
+# %%
 with gzip.open(book_csv, "rt") as fh:
     print("".join(next(fh) for _ in range(4)))
 
@@ -777,20 +689,17 @@ t_trades = read_tardis_trades(trades_csv)
 tardis_frame = reconstruct(t_book, levels=10).frame  # market "none": every snapshot is a state
 # Tardis' files have no update ids: join the states by receive time, which Tardis keeps in µs
 b = bundled_book.assign(local_ts=bundled_book.local_ts // 1000 * 1000)
-t_joined = tardis_frame.drop(columns="update_id").merge(
-    b.drop(columns="update_id"), on="local_ts", suffixes=("", "_binance")
-)
-t_same = np.ones(len(t_joined), bool)
-for c in [c for c in tardis_frame.columns if c not in ("local_ts", "update_id")]:
-    x, y = t_joined[c].to_numpy(), t_joined[f"{c}_binance"].to_numpy()
-    t_same &= (x == y) | (np.isnan(x) & np.isnan(y))
+t_cols = [c for c in tardis_frame.columns if c not in ("local_ts", "update_id")]
+t_same = survey.states_equal(tardis_frame, b, "local_ts", t_cols)  # one per state in both
+
+# %%
 keep = ["ts", "trade_id", "price", "qty", "side"]
 tardis_check = {
     "exchange": t_book.stats["exchange"],
     "book rows": t_book.stats["rows"],
     "messages (snapshots + updates)": f"{t_book.stats['snapshots']} + {t_book.stats['updates']}",
     "book states": len(tardis_frame),
-    "states matched to the Binance book": len(t_joined),
+    "states matched to the Binance book": len(t_same),
     "states equal (share)": float(t_same.mean()),
     "trades": len(t_trades.trades),
     "trades equal": bool(t_trades.trades[keep].equals(rec0.trades[keep])),
@@ -814,8 +723,16 @@ pd.Series(tardis_check, name=f"{seg0.name} via Tardis CSV").to_frame()
 
 # %%
 vision_market, vision_type, vision_symbol, vision_day = LIVE_ARCHIVE
+if not LIVE:
+    url = download.binance_vision_url(vision_market, vision_type, vision_symbol, vision_day)
+    print(
+        f"LIVE is False. With LIVE = True this cell downloads\n  {url}\nand its .CHECKSUM into "
+        "data/archives/ (or LIVE_DIR), verifies the sha256, and reads the file."
+    )
+
+# %%
 if LIVE:
-    got = fetch_binance_vision(
+    got = download.fetch_binance_vision(
         vision_market,
         vision_type,
         vision_symbol,
@@ -828,12 +745,6 @@ if LIVE:
     )
     vision = read_binance_vision(got.path)
     print(vision.head(10) if isinstance(vision, pd.DataFrame) else vision.stats)
-else:
-    url = binance_vision_url(vision_market, vision_type, vision_symbol, vision_day)
-    print(
-        f"LIVE is False. With LIVE = True this cell downloads\n  {url}\nand its .CHECKSUM into "
-        "data/archives/ (or LIVE_DIR), verifies the sha256, and reads the file."
-    )
 
 # %% [markdown]
 # ## 12. Route 3: polling with ccxt
@@ -862,8 +773,15 @@ polls = [
 ]  # fmt: skip
 received = [(ms + 35) * 10**6, (ms + 1041) * 10**6]  # local receive times (ns)
 poll_depth = polls_to_depth(polls, local_ts=received)
-print(poll_depth.to_string())
-reconstruct(poll_depth, levels=2, chain="none").frame
+poll_depth[["msg", "kind", "first_id", "side", "price", "qty"]]
+
+# %% [markdown]
+# And the book states a book engine makes of them (their best levels):
+
+# %%
+poll_book = reconstruct(poll_depth, levels=2, chain="none").frame
+level_1 = ["update_id", "time", "bid_px_1", "bid_qty_1", "ask_px_1", "ask_qty_1"]
+poll_book.assign(time=plots.utc(poll_book.ts).strftime("%H:%M:%S"))[level_1]
 
 # %% [markdown]
 # What does polling miss? Sample the exact books rebuilt from the bundled recordings as a poller
@@ -872,44 +790,17 @@ reconstruct(poll_depth, levels=2, chain="none").frame
 
 
 # %%
-def top_changes(frame):
-    """How many times the best bid or ask (price or size) changes from one row to the next."""
-    top = frame[["bid_px_1", "bid_qty_1", "ask_px_1", "ask_qty_1"]].to_numpy()
-    return int(np.any(top[1:] != top[:-1], axis=1).sum())
-
-
-def price_changes(frame):
-    """How many times the best bid or ask price changes from one row to the next."""
-    top = frame[["bid_px_1", "ask_px_1"]].to_numpy()
-    return int(np.any(top[1:] != top[:-1], axis=1).sum())
-
-
 tops = {name: reconstruct(rec, levels=1).frame for name, rec in recs.items()}
-polling_rows = {}
-for name, frame in tops.items():
-    polled = sample_clock(frame, POLL_EVERY)
-    polling_rows[name] = {
-        "polls": len(polled),
-        "top-of-book changes": top_changes(frame),
-        "seen by polling": top_changes(polled),
-        "best-price changes": price_changes(frame),
-        "best-price changes seen": price_changes(polled),
-    }
-polling = pd.DataFrame(polling_rows).T
-polling["share of changes seen"] = (
-    polling["seen by polling"] / polling["top-of-book changes"]
-).round(3)
-polling["share of price changes seen"] = (
-    polling["best-price changes seen"] / polling["best-price changes"]
-).round(3)
-polling
+polling = survey.polling_table(tops, POLL_EVERY)  # all columns in polling.csv
+write_frame(polling.rename_axis("segment").reset_index(), OUT / "polling.csv")
+polling[["polls", "top changes", "seen (share)", "price changes", "price seen (share)"]]
 
-# %%
-print(
-    f"a poll every {POLL_EVERY} saw {polling['share of changes seen'].min():.0%} to "
-    f"{polling['share of changes seen'].max():.0%} of the top-of-book changes, and "
-    f"{polling['share of price changes seen'].min():.0%} to "
-    f"{polling['share of price changes seen'].max():.0%} of the best-price changes"
+# %% tags=["remove-input"]
+say(
+    f"A poll every {POLL_EVERY} saw {polling['seen (share)'].min():.0%} to "
+    f"{polling['seen (share)'].max():.0%} of the top-of-book changes, and "
+    f"{polling['price seen (share)'].min():.0%} to "
+    f"{polling['price seen (share)'].max():.0%} of the best-price changes."
 )
 
 # %% [markdown]
@@ -920,24 +811,21 @@ print(
 
 # %%
 f0 = tops[SEGS[0].name]
-ts0, bid0 = f0.ts.to_numpy(), f0.bid_px_1.to_numpy()
-moved = np.r_[False, bid0[1:] != bid0[:-1]]
-window = (ts0 - ts0[0]) // (30 * 10**9)
-busiest = int(np.bincount(window[moved]).argmax())
-start = int(ts0[0]) + busiest * 30 * 10**9
-in_window = moved & (ts0 >= start) & (ts0 < start + 30 * 10**9)
+start, n_moves = survey.busiest_window(f0.ts.to_numpy(), f0.bid_px_1.to_numpy(), 30)
 polled_bid = sample_clock(f0, POLL_EVERY, start=start, end=start + 30 * 10**9).bid_px_1.to_numpy()
 print(
-    f"{SEGS[0].name}, busiest 30 s: the best bid changed {int(in_window.sum())} times; "
+    f"{SEGS[0].name}, busiest 30 s: the best bid changed {n_moves} times; "
     f"polls every {POLL_EVERY} saw it change {int((polled_bid[1:] != polled_bid[:-1]).sum())} times"
 )
+
+# %%
 fig = plots.clock_vs_event(
     f0,
     POLL_EVERY,
     column="bid_px_1",
     start=start,
     end=start + 30 * 10**9,
-    ylabel=f"best bid ({plots.units(SEGS[0].market, SEGS[0].symbol)[0]})",
+    ylabel=f"best bid ({units(SEGS[0].market, SEGS[0].symbol)[0]})",
     title=f"A poll every {POLL_EVERY} sees the book only at its diamonds",
 )
 fig.show()
@@ -953,6 +841,14 @@ fig.show()
 
 # %%
 ccxt_exchange, ccxt_symbol = LIVE_CCXT
+if not LIVE:
+    print(
+        f"LIVE is False. With LIVE = True this cell polls {ccxt_symbol} on {ccxt_exchange} "
+        f"{LIVE_POLLS} times, one second apart (50 levels and recent trades each), writes "
+        "parquet parts under data/recordings/ccxt/ (or LIVE_DIR), and rebuilds the polled books."
+    )
+
+# %%
 if LIVE:
     run = collect(
         ccxt_exchange,
@@ -965,14 +861,9 @@ if LIVE:
     )
     live_depth, live_trades = run.frames(ccxt_symbol)
     live_polls = reconstruct(live_depth, levels=5, chain="none").frame
-    print({k: run.stats[k] for k in ("polls", "books", "trades", "duplicates", "retries")})
+    stats = ("polls", "books", "trades", "duplicates", "retries")
+    print(", ".join(f"{run.stats[k]} {k}" for k in stats))
     print(live_polls[["ts", "update_id", "bid_px_1", "bid_qty_1", "ask_px_1", "ask_qty_1"]])
-else:
-    print(
-        f"LIVE is False. With LIVE = True this cell polls {ccxt_symbol} on {ccxt_exchange} "
-        f"{LIVE_POLLS} times, one second apart (50 levels and recent trades each), writes "
-        "parquet parts under data/recordings/ccxt/ (or LIVE_DIR), and rebuilds the polled books."
-    )
 
 # %% [markdown]
 # ## 13. One store for everything: the parquet lake
@@ -993,9 +884,8 @@ else:
 converted = lake.convert([f for s in SEGS for f in s.files], WORK / "lake")
 parts = lake.partitions(WORK / "lake")
 print(f"{len(converted)} partitions written")
-parts.pivot_table(index=["exchange", "symbol"], columns=["kind", "date"], values="rows").astype(
-    "Int64"
-)
+rows = parts.pivot_table(index=["exchange", "symbol", "date"], columns="kind", values="rows")
+rows.astype("Int64").rename_axis(columns="rows")
 
 # %% [markdown]
 # A recording that crosses midnight lands in two day partitions. The manifest of one partition:
@@ -1010,10 +900,10 @@ shown = {
     "columns": ", ".join(f"{c} {t}" for c, t in m["columns"].items()),
     "sources": ", ".join(f"{x['name']} (sha256 {x['sha256'][:12]}...)" for x in m["sources"]),
     "data file": f"{m['data_file']}, {m['data_bytes']:,} bytes, sha256 {m['data_sha256'][:12]}...",
-    "reader counts": m["reader_stats"],
+    "reader counts": ", ".join(f"{v:,} {k}" for k, v in m["reader_stats"].items()),
 }
 for key, value in shown.items():
-    print(f"{key}: {value}")
+    print(textwrap.fill(f"{key}: {value}", 96, subsequent_indent="    "))
 
 # %% [markdown]
 # `lake.read_recording` gives back the raw reader's tables exactly, for every segment, as the
@@ -1041,59 +931,55 @@ pd.DataFrame(lake_rows).T.rename(columns=lambda k: f"{k} equal" if k != "market"
 # 10 to 13.
 
 # %%
-metrics = {
-    "files_verified": len(verified),
-    "segments": {
-        name: {
-            "market": rec.market,
-            "symbol": SEGS[i].symbol,
-            "lines": rec.stats["lines"],
-            "snapshots": rec.stats["snapshots"],
-            "diffs": rec.stats["diffs"],
-            "trades": rec.stats["trades"],
-            "bbo": rec.stats["bbo"],
-            "span_s": counts.loc[name, "span (s)"],
-            "diffs_per_s": counts.loc[name, "diffs/s"],
-            "trades_per_s": counts.loc[name, "trades/s"],
-            "bbo_per_s": counts.loc[name, "bbo/s"],
-            "chain_breaks": chains.loc[name, "chain breaks"],
-            "local_minus_exchange_ms_median": clocks.loc[name, "diffs: median (ms)"],
-            "buy_share_trades": trades_table.loc[name, "buyer-initiated (share of trades)"],
-            "poll_share_of_top_changes_seen": polling.loc[name, "share of changes seen"],
-        }
-        for i, (name, rec) in enumerate(recs.items())
-    },
-    "live": LIVE,
-    "replay": {
-        "segment": SEGS[0].name,
-        "messages_served": len(server.messages),
-        "messages_recorded": replay_stats["messages"],
-        "snapshots": replay_stats["snapshots"],
-        "gaps": replay_stats["gaps"],
-        "book_states": replay_check["book states"],
-        "states_equal_share": replay_check["states equal (share)"],
-        "bbo_compared": replay_check["quotes compared"],
-        "bbo_match_rate": replay_check["quotes matched (share)"],
-    },
-    "tardis_roundtrip": {
-        "segment": seg0.name,
-        "book_rows": tardis_check["book rows"],
-        "book_states": tardis_check["book states"],
-        "states_matched": tardis_check["states matched to the Binance book"],
-        "states_equal_share": tardis_check["states equal (share)"],
-        "trades": tardis_check["trades"],
-        "trades_equal": tardis_check["trades equal"],
-    },
-    "polling": {"every": POLL_EVERY},
-    "lake": {
-        "partitions": len(parts),
-        "rows": parts.groupby("kind")["rows"].sum().to_dict(),
-        "verify_problems": len(problems),
-        "roundtrip_equal": bool(pd.DataFrame(lake_rows).T[["depth", "trades", "bbo"]].all().all()),
-    },
+segment_metrics = {}
+for seg in SEGS:
+    name, st = seg.name, recs[seg.name].stats
+    segment_metrics[name] = {"market": seg.market, "symbol": seg.symbol}
+    segment_metrics[name] |= {k: st[k] for k in ("lines", "snapshots", "diffs", "trades", "bbo")}
+    segment_metrics[name] |= {
+        "span_s": counts.loc[name, "span (s)"],
+        "diffs_per_s": counts.loc[name, "diffs/s"],
+        "trades_per_s": counts.loc[name, "trades/s"],
+        "bbo_per_s": counts.loc[name, "bbo/s"],
+        "chain_breaks": chains.loc[name, "chain breaks"],
+        "local_minus_exchange_ms_median": clocks.loc[name, "diffs: median (ms)"],
+        "buy_share_trades": trades_table.loc[name, "buys (trades)"],
+        "poll_share_of_top_changes_seen": polling.loc[name, "seen (share)"],
+    }
+
+# %%
+replay_metrics = {"segment": SEGS[0].name, "messages_served": len(server.messages)}
+replay_metrics["messages_recorded"] = replay_stats["messages"]
+replay_metrics |= {k: replay_stats[k] for k in ("snapshots", "gaps")}
+replay_metrics |= {
+    "book_states": replay_check["book states"],
+    "states_equal_share": replay_check["states equal (share)"],
+    "bbo_compared": replay_check["quotes compared"],
+    "bbo_match_rate": replay_check["quotes matched (share)"],
 }
+tardis_metrics = {"segment": seg0.name, "book_rows": tardis_check["book rows"]}
+tardis_metrics |= {
+    "book_states": tardis_check["book states"],
+    "states_matched": tardis_check["states matched to the Binance book"],
+    "states_equal_share": tardis_check["states equal (share)"],
+}
+tardis_metrics |= {"trades": tardis_check["trades"], "trades_equal": tardis_check["trades equal"]}
+
+# %%
+lake_equal = bool(pd.DataFrame(lake_rows).T[["depth", "trades", "bbo"]].all().all())
+lake_metrics = {"partitions": len(parts), "rows": parts.groupby("kind")["rows"].sum().to_dict()}
+lake_metrics |= {"verify_problems": len(problems), "roundtrip_equal": lake_equal}
+metrics = {"files_verified": len(verified), "segments": segment_metrics, "live": LIVE}
+metrics |= {"replay": replay_metrics, "tardis_roundtrip": tardis_metrics}
+metrics |= {"polling": {"every": POLL_EVERY}, "lake": lake_metrics}
 written = write_metrics(OUT, metrics)
-pd.DataFrame(written["segments"]).T
+
+# %% tags=["remove-input"]
+say(
+    f"`metrics.json` holds, for each of the {len(written['segments'])} segments, the counts, "
+    "rates, chain breaks, clock offset, buyer share and polling share of the tables above, and "
+    "the results of the offline demonstrations:"
+)
 
 # %%
 offline = {}
@@ -1138,50 +1024,75 @@ pd.Series(offline).to_frame("offline demos")
 # 4. Lose a message on purpose: replay section 10 again with one depth diff dropped
 #    (`ReplayServer`'s `drop=`). What does the recorder do, and is the book rebuilt from its
 #    file still right?
-# %% tags=["hide-input"]
-# Solution 1: bookTicker messages per depth diff, by segment, next to the diff interval.
-print(
-    pd.DataFrame(
-        {
-            "bbo per diff": (counts["bbo"] / counts["diffs"]).astype(float).round(1),
-            "median gap between diffs (ms)": counts["median gap between diffs (ms)"],
-        }
-    ).to_string()
-)
+# %% [markdown]
+# ````{admonition} Solution 1
+# :class: dropdown
 # Every change of the best quotes is its own bookTicker message, while a diff batches all the
 # changes of its interval. The longer the interval, the more quote changes fall inside one diff:
 # many per diff for 100 ms (spot) and ~50 ms batches, about one where diffs come every few ms.
+# ````
+
+# %% tags=["hide-input"]
+# Solution 1: bookTicker messages per depth diff, by segment, next to the diff interval.
+pd.DataFrame(
+    {
+        "bbo per diff": (counts["bbo"] / counts["diffs"]).astype(float).round(1),
+        "diff gap (ms, median)": counts["median gap between diffs (ms)"].astype(float).round(1),
+    }
+)
+
+# %% [markdown]
+# ````{admonition} Solution 2
+# :class: dropdown
+# The minimum of each window is the message that waited least, so it tracks the skew. On the
+# bundled data it moves steadily in one direction: the local clock drifts against the
+# exchange's by a few milliseconds over these minutes, far less than the skew itself.
+# ````
 
 # %% tags=["hide-input"]
 # Solution 2: the least-delayed message in each 30 s window tracks the clock skew.
-m = diff_messages(recs[SEGS[0].name])
+m = survey.diff_messages(recs[SEGS[0].name])
 window = (m.ts // 30_000_000_000) * 30_000_000_000
-lowest = ((m.local_ts - m.ts) / 1e6).groupby(plots.utc(window)).min()
-print(f"{SEGS[0].name}: minimum local minus exchange time per 30 s window (ms)")
-print(lowest.round(1).to_string())
+lowest = ((m.local_ts - m.ts) / 1e6).groupby(window).min()  # in time order
 print(f"change from the first to the last window: {lowest.iat[-1] - lowest.iat[0]:+.1f} ms")
-# On the bundled data the minimum moves steadily in one direction: the local clock drifts against
-# the exchange's by a few milliseconds over these minutes, far less than the skew itself.
+lowest.index = plots.utc(lowest.index).strftime("%H:%M:%S")
+lowest.round(1).rename_axis("window start (UTC)").to_frame(f"{SEGS[0].name}: minimum (ms)")
+
+# %% [markdown]
+# ````{admonition} Solution 3
+# :class: dropdown
+# Trades cluster in time, so single trades are not independent: a rough standard error comes
+# from 1-second blocks instead. If the two halves differ by less than a few of these standard
+# errors, the minutes cannot tell the change from noise.
+# ````
 
 # %% tags=["hide-input"]
-# Solution 3: the aggressor balance in each half of the first segment, with a rough standard
-# error from 1-second blocks (trades cluster in time, so single trades are not independent).
+# Solution 3: the buyer-initiated share of value in each half of the first segment.
 tr = recs[SEGS[0].name].trades.assign(value=values[SEGS[0].name])
+tr = tr.assign(buy_value=tr.value * (tr.side == 1), second=tr.ts // 1_000_000_000)
 half = np.where(tr.ts < tr.ts.median(), "first half", "second half")
+halves = {}
 for label, part in tr.groupby(half):
-    per_second = part.groupby(part.ts // 1_000_000_000).apply(
-        lambda g: (g.value * (g.side == 1)).sum() / g.value.sum(), include_groups=False
-    )
-    print(
-        f"{label}: buyer-initiated share of value {(part.value * (part.side == 1)).sum() / part.value.sum():.3f}, "
-        f"mean of 1 s blocks {per_second.mean():.3f} ± {per_second.std() / np.sqrt(len(per_second)):.3f} (s.e.)"
-    )
+    per_second = part.groupby("second")[["buy_value", "value"]].sum()
+    share = per_second.buy_value / per_second.value
+    whole = part.buy_value.sum() / part.value.sum()
+    se = share.std() / np.sqrt(len(share))
+    halves[label] = {"share of value": whole, "mean of 1 s blocks": share.mean(), "s.e.": se}
+pd.DataFrame(halves).T.round(3)
 
+# %% [markdown]
+# ````{admonition} Solution 4
+# :class: dropdown
+# The recorder sees the break in the update ids, fetches a new snapshot and writes it in-line.
+# The book engine marks the gap, drops the book, and resyncs on that snapshot: the states it
+# emits are all valid (the quotes still match), and only the stretch between the lost diff and
+# the new snapshot has no book. The replay server still counts the dropped diff as sent, so its
+# later snapshots include it, as a real exchange's would; it holds the messages after the gap
+# back until the recorder has fetched its new snapshot, as a real exchange keeps streaming.
+# ````
 
 # %% tags=["hide-input"]
-# Solution 4: drop the middle depth diff. The server still counts it as sent, so its later
-# snapshots include it, as a real exchange's would; it holds the messages after the gap back
-# until the recorder has fetched its new snapshot, as a real exchange keeps streaming meanwhile.
+# Solution 4: drop the middle depth diff of the replay, record, and check the recorded book.
 gap_server = ReplayServer.from_recording(SEGS[0].files, max_lines=REPLAY_LINES)
 depth_at = [i for i, msg in enumerate(gap_server.messages) if b"@depth" in msg[:60]]
 lost = depth_at[len(depth_at) // 2]
@@ -1189,13 +1100,9 @@ gap_server.drop = {lost}
 gap_server.gates[lost + 30] = 2
 with gap_server:
     gap_stats = record_replay(gap_server, WORK / "with_gap", len(gap_server.messages) - 1)
-_, gap_book, gap_summary = check_recording(gap_stats["files"])
+_, gap_book, gap_summary = survey.check_recording(gap_stats["files"])
 print(f"recorder: {gap_stats['gaps']} gap seen, {gap_stats['snapshots']} snapshots written")
-print(pd.Series(gap_summary).to_string())
-# The recorder sees the break in the update ids, fetches a new snapshot and writes it in-line.
-# The book engine marks the gap, drops the book, and resyncs on that snapshot: the states it
-# emits are all valid (the quotes still match), and only the stretch between the lost diff
-# and the new snapshot has no book.
+pd.Series(gap_summary, name="recorded with a lost diff").to_frame()
 
 # %% [markdown]
 # ## References

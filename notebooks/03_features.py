@@ -46,8 +46,9 @@ import pandas as pd
 from lobutils import features as F
 from lobutils.book.market import load_market
 from lobutils.data import segment, segments
+from lobutils.features import analysis as A
 from lobutils.features import targets
-from lobutils.paths import report_dir, write_metrics
+from lobutils.paths import report_dir, write_frame, write_metrics
 from lobutils.plots import features as plots
 from lobutils.schema import book_arrays
 
@@ -81,21 +82,22 @@ REPORT_DIR = None  # where metrics.json goes (None: reports/03_features/)
 chosen = segments(DATA_DIR) if SEGMENTS is None else [segment(n, DATA_DIR) for n in SEGMENTS]
 markets = {seg.name: load_market(seg, levels=LEVELS, grid=GRID) for seg in chosen}
 show = markets[SHOWCASE] if SHOWCASE is not None else next(iter(markets.values()))
+out_dir = report_dir("03_features", REPORT_DIR)
 
+# %%
 overview = pd.DataFrame(
     {
         name: {
-            "symbol": mk.symbol,
-            "contract value (USD)": mk.contract_value,
+            "contract (USD)": mk.contract_value,
             "book events": len(mk.events),
             "clock rows": len(mk.clock),
             "trades": len(mk.trades),
-            "minutes": (mk.events.ts.iloc[-1] - mk.events.ts.iloc[0]) / 60e9,
+            "minutes": round((mk.events.ts.iloc[-1] - mk.events.ts.iloc[0]) / 60e9, 1),
         }
         for name, mk in markets.items()
     }
 ).T
-overview
+overview.astype({c: "Int64" for c in overview.columns if c != "minutes"})
 
 # %% [markdown]
 # The bundled data hold six to eleven minutes per market. That is enough to define and check
@@ -162,7 +164,7 @@ for name, mk in markets.items():
         "share at the smallest spread": np.mean(np.isclose(ticks, np.nanmin(ticks))),
     }
 price_table = pd.DataFrame(price_rows).T
-price_table.round(4)
+price_table.rename(columns=lambda c: c.replace(" spread", "").replace(" the", "")).round(4)
 
 # %% [markdown]
 # ## 3. Depth and cumulative depth
@@ -185,7 +187,9 @@ for name, mk in markets.items():
             "ask (median, quote)": np.nanmedian(ask_cum[:, k - 1]),
         }
 depth_table = pd.DataFrame(depth_rows).T.rename_axis(["segment", "levels"])
-depth_table.unstack("levels").round(-2)
+# in thousands of the quote currency (USD or USDT)
+sides = {"bid (median, quote)": "bid, k", "ask (median, quote)": "ask, k"}
+(depth_table / 1e3).round().astype(int).rename(columns=sides).unstack("levels")
 
 # %% [markdown]
 # On the bundled data the best level holds tens of thousands of dollars on the ETH books and
@@ -266,7 +270,8 @@ for name, mk in markets.items():
             }
         )
 insufficient = pd.DataFrame(insufficient)
-insufficient.pivot(index="segment", columns="cutoff", values="share").round(3)
+shares = insufficient.pivot(index="segment", columns="cutoff", values="share")
+shares.rename(columns=lambda c: f"{c / 1e3:,.0f}k").rename_axis(columns="cutoff (USD)").round(3)
 
 # %%
 plots.insufficient_depth(
@@ -358,7 +363,7 @@ pd.DataFrame(mlofi, columns=[f"level {k + 1}" for k in range(OFI_LEVELS)]).corr(
 #
 # The remaining features are simple:
 #
-# - **level log returns and log volumes** (used by seed 002's models): $10^4 \log(P_{i,j} /
+# - **level log returns and log volumes**: $10^4 \log(P_{i,j} /
 #   P_{i-1,j})$ for each level $j$ and side, and $\log Q_{i,j}$;
 # - **realised volatility** over a past window: $10^4 \sqrt{\sum r_j^2}$ over the row-to-row log
 #   returns of the mid in the window (not annualised);
@@ -404,20 +409,24 @@ configs = {
     )
     for name, mk in markets.items()
 }
+
+# %%
 event_features = {
     name: F.compute_features(mk.events, mk.trades, configs[name]) for name, mk in markets.items()
 }
 clock_features = {
     name: F.compute_features(mk.clock, mk.trades, configs[name]) for name, mk in markets.items()
 }
-list(clock_features[show.name].columns)
+columns = list(clock_features[show.name].columns)
+print(f"{len(columns)} feature columns:", ", ".join(columns))
 
 # %% [markdown]
 # A clock-grid row *is* the last event-time state at or before the grid time, so the
 # instantaneous book features (mid, spread, QI, VAMP) agree exactly between the two samplings.
 # The check below confirms it on every market. Windowed *flow* features differ: OFI on the clock
 # grid sees only the net change between two grid states, and misses every queue change that was
-# undone within the second.
+# undone within the second. The table gives, per market, the book events per second, the mean
+# spread in each sampling, and the correlation of level-1 OFI between the two samplings.
 
 # %%
 sampling_rows = {}
@@ -429,10 +438,10 @@ for name, mk in markets.items():
         np.testing.assert_array_equal(ck[col].to_numpy(), ev[col].to_numpy()[state])
     ofi_event_at_grid = pd.Series(ev["ofi_1"].to_numpy()[state])
     sampling_rows[name] = {
-        "events per second": len(mk.events) / len(mk.clock),
-        "mean spread (bps), event time": ev["spread_bps"].mean(),
-        "mean spread (bps), clock time": ck["spread_bps"].mean(),
-        "corr of OFI, event vs clock": ofi_event_at_grid.corr(ck["ofi_1"].reset_index(drop=True)),
+        "events/s": len(mk.events) / len(mk.clock),
+        "spread, events (bps)": ev["spread_bps"].mean(),
+        "spread, clock (bps)": ck["spread_bps"].mean(),
+        "ofi corr": ofi_event_at_grid.corr(ck["ofi_1"].reset_index(drop=True)),
     }
 pd.DataFrame(sampling_rows).T.round(3)
 
@@ -493,30 +502,15 @@ forward = {
     for name, mk in markets.items()
 }
 
+# %% [markdown]
+# `lobutils.plots.features.pooled_binned` bins each market's feature, pools the bins and
+# widens the band by $\sqrt{h}$.
 
-def pooled_binned(feature: str, scale_bps: bool = False) -> pd.DataFrame:
-    """Deciles of one feature per market, pooled, against the forward return at each horizon."""
-    parts = []
-    for h in HORIZONS_S:
-        x, y, g = [], [], []
-        for name in markets:
-            f = clock_features[name]
-            values = f[feature].to_numpy()
-            x.append(1e4 * values / f["mid"].to_numpy() if scale_bps else values)
-            y.append(forward[name][h])
-            g += [name] * len(values)
-        table = plots.binned_means(
-            np.concatenate(x),
-            np.concatenate(y),
-            N_BINS,
-            groups=np.array(g),
-            se_scale=np.sqrt(max(h / grid_s, 1.0)),
-        )
-        parts.append(table.assign(horizon_s=h))
-    return pd.concat(parts, ignore_index=True)
-
-
-binned_vamp = pooled_binned("mid_minus_vamp", scale_bps=True)
+# %%
+vamp_bps = {
+    name: 1e4 * (f["mid_minus_vamp"] / f["mid"]).to_numpy() for name, f in clock_features.items()
+}
+binned_vamp = plots.pooled_binned(vamp_bps, forward, HORIZONS_S, N_BINS, grid_s=grid_s)
 plots.binned_returns(
     binned_vamp,
     feature_label="mid − vamp (bps)",
@@ -542,18 +536,13 @@ key_features = {
     "ofi": lambda f: f["ofi_1"],
     "ti": lambda f: f["ti"],
 }
-rank_corr = pd.DataFrame(
+rank_corr = pd.concat(
     {
-        (name, h): {
-            feat: pd.Series(fn(clock_features[name]).to_numpy()).corr(
-                pd.Series(forward[name][h]), method="spearman"
-            )
-            for feat, fn in key_features.items()
-        }
+        name: A.rank_correlations(clock_features[name], forward[name], key_features)
         for name in markets
-        for h in HORIZONS_S
-    }
-).T.rename_axis(["segment", "horizon_s"])
+    },
+    names=["segment"],
+)
 rank_corr.round(2)
 
 # %% [markdown]
@@ -585,6 +574,8 @@ corr_columns = {
     "realised vol": lambda f: f["realized_vol"],
     "trade intensity": lambda f: f["trade_intensity"],
 }
+
+# %%
 per_market = [
     pd.DataFrame({k: fn(f) for k, fn in corr_columns.items()}).corr(method="spearman")
     for f in clock_features.values()
@@ -608,40 +599,30 @@ plots.correlation_matrix(mean_corr, title="rank correlations of the features, me
 # and the pooled decile table of mid − VAMP.
 
 # %%
-out_dir = report_dir("03_features", REPORT_DIR)
-metrics = {
-    "grid": GRID,
-    "levels": LEVELS,
-    "vamp_cutoff": VAMP_CUTOFF,
-    "horizons_s": HORIZONS_S,
-    "segments": {
-        name: {
-            "n_events": len(mk.events),
-            "n_clock": len(mk.clock),
-            "n_trades": len(mk.trades),
-            "contract_value": mk.contract_value,
-            "mean_spread_bps": price_table.loc[name, "mean spread (bps)"],
-            "median_spread_bps": price_table.loc[name, "median spread (bps)"],
-            "vamp_insufficient": {
-                f"{row.cutoff:.0f}": int(row.n_insufficient)
-                for row in insufficient[insufficient.segment == name].itertuples()
-            },
-            "vamp_insufficient_share": {
-                f"{row.cutoff:.0f}": row.share
-                for row in insufficient[insufficient.segment == name].itertuples()
-            },
-            "spearman_with_forward_return": {
-                f"{h}s": rank_corr.loc[(name, h)].to_dict() for h in HORIZONS_S
-            },
-        }
-        for name, mk in markets.items()
-    },
-    "mid_minus_vamp_deciles": binned_vamp[
-        ["horizon_s", "bin", "n", "x_mean", "y_mean", "y_lo", "y_hi"]
-    ],
-}
+metrics = {"grid": GRID, "levels": LEVELS, "vamp_cutoff": VAMP_CUTOFF, "horizons_s": HORIZONS_S}
+metrics["segments"] = {}
+for name, mk in markets.items():
+    short = insufficient[insufficient.segment == name]
+    metrics["segments"][name] = {
+        "n_events": len(mk.events),
+        "n_clock": len(mk.clock),
+        "n_trades": len(mk.trades),
+        "contract_value": mk.contract_value,
+        "mean_spread_bps": price_table.loc[name, "mean spread (bps)"],
+        "median_spread_bps": price_table.loc[name, "median spread (bps)"],
+        "vamp_insufficient": {f"{r.cutoff:.0f}": int(r.n_insufficient) for r in short.itertuples()},
+        "vamp_insufficient_share": {f"{r.cutoff:.0f}": r.share for r in short.itertuples()},
+        "spearman_with_forward_return": {
+            f"{h}s": rank_corr.loc[(name, h)].to_dict() for h in HORIZONS_S
+        },
+    }
+
+# %%
+deciles = binned_vamp[["horizon_s", "bin", "n", "x_mean", "y_mean", "y_lo", "y_hi"]]
+metrics["mid_minus_vamp_deciles"] = deciles
 written = write_metrics(out_dir, metrics)
-sorted(written)
+write_frame(deciles, out_dir / "mid_minus_vamp_deciles.csv")
+print(f"metrics.json in {out_dir.name}/: {', '.join(sorted(written))}")
 
 # %% [markdown]
 # ## Key takeaways
@@ -674,55 +655,91 @@ sorted(written)
 # %% [markdown]
 # ````{admonition} Solution 1
 # :class: dropdown
-# Run the chapter with other parameters, for example from the command line:
-# `python -m lobutils.runner.chapters --only 03 --params-file my.yaml`, with `LEVELS: 10` under
-# `chapters: {03_features: {parameters: ...}}`; or edit the parameters cell in JupyterLab. Ten
-# levels hold less value than 25, so every market's share rises at each cutoff; the thinner
-# books (ETH, here) lose the 60,000 USD VAMP first.
+# Ten levels hold less value than 25, so every market's share rises at each cutoff; the thinner
+# books (ETH, here) lose the 60,000 USD VAMP first. The cell below keeps the first ten levels of
+# the books already loaded, which is what `LEVELS = 10` would load. To rerun the whole chapter
+# with other parameters: `python -m lobutils.runner.chapters --only 03 --params-file my.yaml`,
+# with `LEVELS: 10` under `chapters: {03_features: {parameters: ...}}`.
 # ````
-#
+
+# %% tags=["hide-input"]
+# Solution 1: share of book states whose visible depth cannot fill the VAMP cutoff, 10 levels.
+short_share = {}
+for name, mk in markets.items():
+    bp, bq, ap, aq = book_arrays(mk.events)
+    for k in sorted({10, LEVELS}):
+        r = F.vamp_detail(
+            bp[:, :k], bq[:, :k], ap[:, :k], aq[:, :k], VAMP_CUTOFF, mk.contract_value
+        )
+        short_share[(name, f"{k} levels")] = r.n_insufficient / len(bp)
+print(f"cutoff {VAMP_CUTOFF:,.0f} USD")
+pd.Series(short_share).unstack().round(3)
+
+# %% [markdown]
 # ````{admonition} Solution 2
 # :class: dropdown
-# ```python
-# for name, mk in markets.items():
-#     _, bq, _, aq = book_arrays(mk.clock)
-#     r = pd.Series(forward[name][1])
-#     print(name, [round(pd.Series(F.quote_imbalance(bq, aq, levels=k)).corr(r, method="spearman"), 3)
-#                  for k in (1, 5, 10)])
-# ```
 # The best level usually carries most of the short-term information; deeper levels add less
 # and sometimes dilute it.
 # ````
-#
+
+# %% tags=["hide-input"]
+# Solution 2: Spearman correlation of QI over 1, 5 and 10 levels with the 1 s forward return.
+h1 = min(HORIZONS_S)
+qi_corr = {}
+for name, mk in markets.items():
+    _, bq, _, aq = book_arrays(mk.clock)
+    r = pd.Series(forward[name][h1])
+    for k in (1, 5, 10):
+        qi = pd.Series(F.quote_imbalance(bq, aq, levels=k))
+        qi_corr[(name, k)] = qi.corr(r, method="spearman")
+print(f"horizon {h1} s")
+pd.Series(qi_corr).unstack().rename_axis(columns="qi levels").round(3)
+
+# %% [markdown]
 # ````{admonition} Solution 3
 # :class: dropdown
-# ```python
-# rows = slice(None, None, 10)
-# x = np.concatenate([1e4 * (f["mid_minus_vamp"] / f["mid"]).to_numpy()[rows]
-#                     for f in clock_features.values()])
-# y = np.concatenate([forward[n][10][rows] for n in markets])
-# g = np.concatenate([[n] * len(forward[n][10][rows]) for n in markets])
-# plots.binned_means(x, y, N_BINS, groups=g)
-# ```
-# About a tenth of the rows remain, so the band is roughly $\sqrt{10}$ times wider than the
-# plain one: close to the corrected band above.
+# About a tenth of the rows remain, so the plain band of the thinned rows is roughly
+# $\sqrt{10}$ times wider than the plain band of all rows: close to the corrected band above.
 # ````
-#
+
+# %% tags=["hide-input"]
+# Solution 3: mean band width (bps) of the mid − VAMP deciles, thinned rows against all rows.
+h10 = 10 if 10 in HORIZONS_S else max(HORIZONS_S)
+thin = {name: {h10: forward[name][h10][::h10]} for name in markets}
+widths = {
+    "every row, corrected band": binned_vamp[binned_vamp.horizon_s == h10],
+    "every row, plain band": plots.pooled_binned(vamp_bps, forward, [h10], N_BINS, grid_s=h10),
+    "every 10th row, plain band": plots.pooled_binned(
+        {n: x[::h10] for n, x in vamp_bps.items()}, thin, [h10], N_BINS, grid_s=h10
+    ),
+}
+band = pd.Series({k: (t.y_hi - t.y_lo).mean() for k, t in widths.items()})
+band.to_frame("mean band width (bps)").round(3)
+
+# %% [markdown]
 # ````{admonition} Solution 4
 # :class: dropdown
-# ```python
-# mk = next(m for m in markets.values() if m.contract_value is not None)
-# bp, bq, ap, aq = book_arrays(mk.clock.iloc[:1])
-# need, base = VAMP_CUTOFF, 0.0
-# for p, q in zip(bp[0], bq[0]):
-#     take = min(need, q * mk.contract_value)   # USD taken at this level
-#     base += take / p                          # coins received
-#     need -= take
-#     if need <= 0:
-#         break
-# print(VAMP_CUTOFF / base, F.vamp_detail(bp, bq, ap, aq, VAMP_CUTOFF, mk.contract_value).bid[0])
-# ```
+# Walk the bid side from the best level, converting each level's contracts to USD with the
+# contract value, until the cutoff is spent; the fill price is the USD spent over the coins
+# received. It equals the library's bid-side VAMP price.
 # ````
+
+# %% tags=["hide-input"]
+# Solution 4: the bid-side VAMP price of the first clock row of a COIN-M market, by hand.
+inverse = [m for m in markets.values() if m.contract_value is not None]
+if not inverse:
+    print("no COIN-M market among the segments read")
+else:
+    mk = inverse[0]
+    bp, bq, ap, aq = book_arrays(mk.clock.iloc[:1])
+    need, base = VAMP_CUTOFF, 0.0
+    for p, q in zip(bp[0], bq[0], strict=True):
+        take = min(need, q * mk.contract_value)  # USD taken at this level
+        base, need = base + take / p, need - take  # coins received, USD still to spend
+        if need <= 0:
+            break
+    lib = F.vamp_detail(bp, bq, ap, aq, VAMP_CUTOFF, mk.contract_value).bid[0]
+    print(f"{mk.name}: by hand {VAMP_CUTOFF / base:,.4f}, vamp_detail {lib:,.4f}")
 
 # %% [markdown]
 # ## References

@@ -18,8 +18,7 @@
 # models of later chapters predict: forward returns of the mid over horizons in seconds and in
 # events, their distributions, and the labels made from them (up/down, down/flat/up, and the
 # smoothed labels of DeepLOB). It then audits one popular target, the exponentially smoothed
-# forward return of seed 004, and measures how much of it is already known when the prediction
-# is made.
+# forward return, and measures how much of it is already known when the prediction is made.
 #
 # **Learning objectives.** After this chapter you can
 #
@@ -45,13 +44,15 @@
 import numpy as np
 import pandas as pd
 
-from lobutils import evaluation as ev
 from lobutils import features as F
 from lobutils.book.market import load_market
 from lobutils.data import segment, segments
+from lobutils.features import analysis as A
 from lobutils.features import targets as T
-from lobutils.paths import report_dir, write_metrics
+from lobutils.models import leakage as L
+from lobutils.paths import report_dir, write_frame, write_metrics
 from lobutils.plots import features as plots
+from lobutils.report import say
 
 # %% tags=["parameters"]
 DATA_DIR = None  # a directory of Binance recordings (None: the bundled data)
@@ -62,7 +63,7 @@ HORIZONS_S = [1, 10, 60]  # forward-return horizons on the clock grid (s)
 HORIZONS_EVENTS = [10, 100]  # forward-return horizons in event time (book updates)
 TRAIN_FRACTION = 0.7  # the first 70 % of each market's time span is training data
 THRESHOLD_K = 1.0  # 3-class threshold: THRESHOLD_K x std of the training returns
-EMA_ALPHA = 0.2  # seed 004's smoothing weight
+EMA_ALPHA = 0.2  # smoothing weight of the EMA target audited in section 6
 PAST_LOOKBACKS_S = [1, 5, 10, 30, 60]  # past returns a simple model may use (s)
 N_BOOT = 1000  # block-bootstrap resamples for the confidence intervals
 SHOWCASE = None  # the market of the one-market figures (None: the first)
@@ -79,11 +80,13 @@ chosen = segments(DATA_DIR) if SEGMENTS is None else [segment(n, DATA_DIR) for n
 markets = {seg.name: load_market(seg, levels=LEVELS, grid=GRID) for seg in chosen}
 show = markets[SHOWCASE] if SHOWCASE is not None else next(iter(markets.values()))
 grid_ns = pd.Timedelta(GRID).value
+out_dir = report_dir("04_targets", REPORT_DIR)
 mids = {
     name: F.mid(mk.clock["bid_px_1"].to_numpy(), mk.clock["ask_px_1"].to_numpy())
     for name, mk in markets.items()
 }
-print({name: len(m) for name, m in mids.items()})
+sizes = [len(m) for m in mids.values()]
+print(f"{len(mids)} markets, {min(sizes):,} to {max(sizes):,} clock rows each")
 
 # %% [markdown]
 # ## 2. Horizons in seconds and in events
@@ -114,37 +117,37 @@ fwd_events = {
     for name in markets
 }
 
+# %% [markdown]
+# Per market and horizon: how many rows have a target, how many non-overlapping horizons the
+# sample holds, the share of returns that are exactly zero and their standard deviation. The
+# full table goes to `horizons.csv` in the report directory; the book shows the share of zeros.
+
+# %%
 horizon_rows = []
 for name, mk in markets.items():
     span_s = (mk.clock["ts"].iloc[-1] - mk.clock["ts"].iloc[0]) / 1e9
     for h in HORIZONS_S:
-        r = fwd_clock[name][h]
-        horizon_rows.append(
-            {
-                "segment": name,
-                "horizon": f"{h} s",
-                "rows with a target": int(np.isfinite(r).sum()),
-                "independent horizons": span_s / h,
-                "share exactly 0": np.mean(r[np.isfinite(r)] == 0),
-                "std (bps)": np.nanstd(r),
-            }
-        )
+        summary = A.return_summary(fwd_clock[name][h], span_s / h)
+        horizon_rows.append({"segment": name, "horizon": f"{h} s", **summary})
     ets = mk.events["ts"].to_numpy()
     for h in HORIZONS_EVENTS:
-        r = fwd_events[name][h]
-        horizon_rows.append(
-            {
-                "segment": name,
-                "horizon": f"{h} events",
-                "rows with a target": int(np.isfinite(r).sum()),
-                "independent horizons": len(ets) / h,
-                "share exactly 0": np.mean(r[np.isfinite(r)] == 0),
-                "std (bps)": np.nanstd(r),
-                "median duration (s)": np.median(ets[h:] - ets[:-h]) / 1e9,
-            }
-        )
+        summary = A.return_summary(fwd_events[name][h], len(ets) / h)
+        duration = {"median duration (s)": np.median(ets[h:] - ets[:-h]) / 1e9}
+        horizon_rows.append({"segment": name, "horizon": f"{h} events", **summary, **duration})
 horizons = pd.DataFrame(horizon_rows).set_index(["segment", "horizon"])
-horizons.round(3)
+write_frame(horizons.reset_index(), out_dir / "horizons.csv")
+order = list(dict.fromkeys(horizons.index.get_level_values("horizon")))
+horizons["share exactly 0"].unstack("horizon")[order].round(2)
+
+# %% tags=["remove-input"]
+by_event = horizons["median duration (s)"].dropna().unstack("horizon")
+h_long, e_short = max(HORIZONS_S), f"{min(HORIZONS_EVENTS)} events"
+say(
+    f"At {h_long} s each market holds about "
+    f"{horizons.xs(f'{h_long} s', level='horizon')['independent horizons'].median():.0f} "
+    f"non-overlapping returns. {e_short} last from {by_event[e_short].min():.2f} s to "
+    f"{by_event[e_short].max():.2f} s (median), depending on the market."
+)
 
 # %% [markdown]
 # Three things to read from this table.
@@ -193,23 +196,13 @@ plots.return_distributions(long_returns, title="forward returns by horizon and m
 # time series the test period comes after the training period, and the training rows whose
 # target reaches past the cut are **purged**: a row at time $t$ with horizon $h$ uses the mid at
 # $t + h$, so a training row with $t + h$ beyond the cut would carry test-period prices into
-# training. `lobutils.evaluation.purge_embargo` removes them {cite}`lopezdeprado2018advances`.
-
+# training. `lobutils.evaluation.purge_embargo` removes them {cite}`lopezdeprado2018advances`;
+# `lobutils.models.leakage.chrono_split` makes the cut and the purge.
 
 # %%
-def chrono_split(ts: np.ndarray, horizon_ns: int) -> tuple[np.ndarray, np.ndarray, int]:
-    """Train and test masks of a cut at TRAIN_FRACTION of the time span, with purged training rows."""
-    cut = int(ts[0] + TRAIN_FRACTION * (ts[-1] - ts[0]))
-    rows = np.arange(ts.size)
-    train = ev.purge_embargo(rows[ts < cut], rows[ts >= cut], ts, horizon=horizon_ns)
-    train_mask = np.zeros(ts.size, dtype=bool)
-    train_mask[train] = True
-    return train_mask, ts >= cut, cut
-
-
 h_show = max(HORIZONS_S)
 show_ts = show.clock["ts"].to_numpy()
-train_mask, test_mask, cut = chrono_split(show_ts, h_show * 1_000_000_000)
+train_mask, test_mask, cut = L.chrono_split(show_ts, h_show * 1_000_000_000, TRAIN_FRACTION)
 purge_from = (
     int(show_ts[~train_mask & ~test_mask].min()) if (~train_mask & ~test_mask).any() else cut
 )
@@ -235,7 +228,8 @@ plots.train_test_cut(
 # choice must be reported, because it changes the class balance.
 
 # %%
-r10 = fwd_clock[show.name][10 if 10 in HORIZONS_S else HORIZONS_S[0]]
+h_bal = 10 if 10 in HORIZONS_S else HORIZONS_S[0]  # the horizon of the label tables
+r10 = fwd_clock[show.name][h_bal]
 pd.concat(
     {
         "drop": T.binary_labels(r10, no_change="drop").balance(),
@@ -250,30 +244,25 @@ pd.concat(
 # Down if $r < -c$, flat if $|r| \le c$, up if $r > c$, with $c = k \cdot \sigma_{\text{train}}$:
 # $k$ times the standard deviation of the *training* returns. Fitting $c$ on all rows would let
 # the test period's volatility decide the test labels. `fit_threshold` takes the training mask
-# and records what it was fitted on.
+# and records what it was fitted on. The book shows the class shares at one horizon; every
+# horizon is in `thresholds.csv` in the report directory.
 
 # %%
 threshold_rows = []
 for name, mk in markets.items():
-    ts = mk.clock["ts"].to_numpy()
     for h in HORIZONS_S:
         r = fwd_clock[name][h]
-        tr, te, _ = chrono_split(ts, h * 1_000_000_000)
+        tr, te, _ = L.chrono_split(mk.clock["ts"].to_numpy(), h * 1_000_000_000, TRAIN_FRACTION)
         thr = T.fit_threshold(r, tr, k=THRESHOLD_K)
         lab = T.three_class_labels(r, threshold=thr)
         for part, mask in (("train", tr), ("test", te)):
             counts = np.bincount(lab.codes[mask & lab.valid], minlength=3)
-            threshold_rows.append(
-                {
-                    "segment": name,
-                    "horizon_s": h,
-                    "part": part,
-                    "threshold (bps)": thr.value,
-                    **dict(zip(lab.classes, counts / counts.sum(), strict=True)),
-                }
-            )
+            shares = dict(zip(lab.classes, counts / counts.sum(), strict=True))
+            key = {"segment": name, "horizon_s": h, "part": part}
+            threshold_rows.append(key | {"threshold (bps)": thr.value} | shares)
 thresholds = pd.DataFrame(threshold_rows).set_index(["segment", "horizon_s", "part"])
-thresholds.round(3)
+write_frame(thresholds.reset_index(), out_dir / "thresholds.csv")
+thresholds.xs(h_bal, level="horizon_s").round(3)
 
 # %% [markdown]
 # The same threshold gives different class shares in the two periods whenever the volatility
@@ -295,48 +284,24 @@ thresholds.round(3)
 # come back to that in the audit.
 
 # %%
-balance_rows = []
+balance_parts = []
 for name, mk in markets.items():
-    ts = mk.clock["ts"].to_numpy()
     for h in HORIZONS_S:
         k = max(1, round(h * 1_000_000_000 / grid_ns))
-        tr, _, _ = chrono_split(ts, h * 1_000_000_000)
-        raw = fwd_clock[name][h]
-        label_sets = {
-            "binary (drop zeros)": T.binary_labels(raw, no_change="drop"),
-            "binary (keep zeros)": T.binary_labels(raw, no_change="keep"),
-            "3-class": T.three_class_labels(raw, train_mask=tr, k=THRESHOLD_K),
-            "deeplob current": T.three_class_labels(
-                T.smoothed_returns(mids[name], k, reference="current"),
-                train_mask=tr,
-                k=THRESHOLD_K,
-            ),
-            "deeplob past": T.three_class_labels(
-                T.smoothed_returns(mids[name], k, reference="past"), train_mask=tr, k=THRESHOLD_K
-            ),
-        }
-        for kind, lab in label_sets.items():
-            table = lab.balance()
-            for cls, row in table.iterrows():
-                balance_rows.append(
-                    {
-                        "segment": name,
-                        "horizon_s": h,
-                        "labels": kind,
-                        "class": cls,
-                        "count": int(row["count"]),
-                        "share": row["share"],
-                    }
-                )
-balance = pd.DataFrame(balance_rows)
-h_bal = 10 if 10 in HORIZONS_S else HORIZONS_S[0]
-balance[balance.horizon_s == h_bal].pivot_table(
-    index=["labels", "class"], columns="segment", values="share", sort=False
-).round(3)
+        tr, _, _ = L.chrono_split(mk.clock["ts"].to_numpy(), h * 1_000_000_000, TRAIN_FRACTION)
+        labels = A.label_sets(fwd_clock[name][h], mids[name], k, tr, k=THRESHOLD_K)
+        balance_parts.append(A.long_balance(labels).assign(segment=name, horizon_s=h))
+balance = pd.concat(balance_parts, ignore_index=True)
+write_frame(balance, out_dir / "class_balance.csv")
+at_h = balance[(balance.horizon_s == h_bal) & (balance.segment == show.name)]
+shares = at_h.pivot_table(index="labels", columns="class", values="share", sort=False)
+classes = [c for c in ("down", "flat", "not up", "up", "(invalid)") if c in shares]
+shares[classes].map(lambda v: "" if pd.isna(v) else f"{v:.3f}")  # blank: not a class
 
 # %% [markdown]
-# Class shares of the labelled rows; the `(invalid)` row is the share of *all* rows without a
-# label (end of the data, dropped zeros).
+# The table shows the showcase market at one horizon: class shares of the labelled rows; the
+# `(invalid)` column is the share of *all* rows without a label (end of the data, dropped
+# zeros). Every market and horizon is in `class_balance.csv`, and the figure shows every market.
 
 # %%
 plots.class_balance(
@@ -354,7 +319,7 @@ plots.class_balance(
 # %% [markdown]
 # ## 6. The leakage audit of the EMA-smoothed target
 #
-# Seed 004 trained its models on an exponentially smoothed forward return,
+# Some forecasting code trains its models on an exponentially smoothed forward return,
 #
 # $$ s_t = \alpha\, r_t(h) + (1 - \alpha)\, s_{t-1}, \qquad \alpha = 0.2. $$
 #
@@ -378,25 +343,26 @@ def past_block(name: str) -> dict[str, np.ndarray]:
     return {f"past_{L}s": F.past_returns(mids[name], ts=ts, seconds=L) for L in PAST_LOOKBACKS_S}
 
 
+# %%
 audits = {}
 for name, mk in markets.items():
-    ts = mk.clock["ts"].to_numpy()
     past = past_block(name)
     for h in HORIZONS_S:
         k = max(1, round(h * 1_000_000_000 / grid_ns))
-        tr, te, _ = chrono_split(ts, h * 1_000_000_000)
+        tr, te, _ = L.chrono_split(mk.clock["ts"].to_numpy(), h * 1_000_000_000, TRAIN_FRACTION)
         raw = fwd_clock[name][h]
-        candidates = {
-            "raw": raw,
-            f"ema {EMA_ALPHA:g}": T.ema_smoothed_returns(raw, EMA_ALPHA),
-            "deeplob current": T.smoothed_returns(mids[name], k, reference="current"),
-            "deeplob past": T.smoothed_returns(mids[name], k, reference="past"),
-        }
+        candidates = {"raw": raw, f"ema {EMA_ALPHA:g}": T.ema_smoothed_returns(raw, EMA_ALPHA)}
+        for ref in ("current", "past"):
+            candidates[f"deeplob {ref}"] = T.smoothed_returns(mids[name], k, reference=ref)
         # purged rows are neither fitted nor scored: blank their targets
         candidates = {t: np.where(tr | te, y, np.nan) for t, y in candidates.items()}
         audits[(name, h)] = T.leakage_audit(candidates, past, train_mask=tr)
 audit = pd.concat(audits, names=["segment", "horizon_s"])
-audit.loc[show.name].round(3)
+
+# %%
+# corr: with the past return over each lookback; r2_past: out-of-sample r² of their linear fit
+shown_audit = audit.loc[show.name].drop(columns="n")
+shown_audit.rename(columns=lambda c: c.replace("corr_past_", "corr ")).round(2)
 
 # %% [markdown]
 # On the showcase market, the raw return's correlations with the past are small, as they should
@@ -420,56 +386,24 @@ audit.loc[show.name].round(3)
 # $$ K_t = (1-\alpha)^h s_{t-h} + \sum_{j=1}^{h-1} w_j (L_t - L_{t-j}), $$
 #
 # and an unknown part $U_t = \sum_{j=0}^{h-1} w_j (L_{t-j+h} - L_t)$. $K_t$ is a forecast of the
-# target that needs no model at all. The function below computes it from the past only, and
-# the next cell checks $K + U = s$ on the real data.
-
+# target that needs no model at all. `lobutils.features.analysis.ema_known_part` computes it from
+# the past only, `ema_unknown_part` computes $U_t$, and the next cell checks $K + U = s$ on the
+# real data.
 
 # %%
-def ema_known_part(mid: np.ndarray, h: int, alpha: float) -> tuple[np.ndarray, np.ndarray]:
-    """The EMA-smoothed h-step forward return s and its part K known at t (bps, h in rows).
-
-    K_t = (1 - alpha)^h s_{t-h} + sum_{j=1}^{h-1} alpha (1 - alpha)^j (L_t - L_{t-j}) with
-    L = 1e4 log(mid): only rows <= t enter (s_{t-h} is built from returns ending by t). NaN for
-    the first h rows.
-    """
-    L = 1e4 * np.log(mid)
-    s = T.ema_smoothed_returns(T.forward_returns(mid, events=h), alpha)
-    known = np.full(mid.size, np.nan)
-    known[h:] = (1 - alpha) ** h * s[:-h]
-    for j in range(1, h):
-        known[h:] += alpha * (1 - alpha) ** j * (L[h:] - L[h - j : mid.size - j])
-    return s, known
-
-
-def ema_unknown_part(mid: np.ndarray, h: int, alpha: float) -> np.ndarray:
-    """U_t = sum_{j=0}^{h-1} alpha (1 - alpha)^j (L_{t-j+h} - L_t): the part that lies ahead."""
-    L = 1e4 * np.log(mid)
-    n = mid.size
-    out = np.full(n, np.nan)
-    rows = np.arange(h, n - h)
-    out[rows] = sum(alpha * (1 - alpha) ** j * (L[rows - j + h] - L[rows]) for j in range(h))
-    return out
-
-
 decomposition = []
 for name in markets:
     for h in HORIZONS_S:
         steps = max(1, round(h * 1_000_000_000 / grid_ns))
-        s, known = ema_known_part(mids[name], steps, EMA_ALPHA)
-        unknown = ema_unknown_part(mids[name], steps, EMA_ALPHA)
+        s, known = A.ema_known_part(mids[name], steps, EMA_ALPHA)
+        unknown = A.ema_unknown_part(mids[name], steps, EMA_ALPHA)
         ok = np.isfinite(s) & np.isfinite(known) & np.isfinite(unknown)
         np.testing.assert_allclose(known[ok] + unknown[ok], s[ok], atol=1e-8)  # s = K + U
-        # on the regular grid, h steps ahead is h seconds ahead: the same raw target
-        np.testing.assert_allclose(
-            T.forward_returns(mids[name], events=steps), fwd_clock[name][h], equal_nan=True
-        )
+        raw = fwd_clock[name][h]  # on the regular grid, h steps ahead is h seconds ahead
+        np.testing.assert_allclose(T.forward_returns(mids[name], events=steps), raw, equal_nan=True)
+        share, corr_raw = T.past_correlation(s, known) ** 2, T.past_correlation(raw, known)
         decomposition.append(
-            {
-                "segment": name,
-                "horizon_s": h,
-                "share": T.past_correlation(s, known) ** 2,
-                "corr(raw, known)": T.past_correlation(fwd_clock[name][h], known),
-            }
+            {"segment": name, "horizon_s": h, "share": share, "corr(raw, known)": corr_raw}
         )
 decomposition = pd.DataFrame(decomposition)
 decomposition.pivot(index="segment", columns="horizon_s", values="share").round(3)
@@ -487,7 +421,7 @@ theory_h = sorted({1, 2, 3, 5, 10, 20, 30, 60, 120, *HORIZONS_S})
 theory = pd.DataFrame(
     {
         "horizon_s": theory_h,
-        "share": [T.past_correlation(*ema_known_part(walk, h, EMA_ALPHA)) ** 2 for h in theory_h],
+        "share": [T.past_correlation(*A.ema_known_part(walk, h, EMA_ALPHA)) ** 2 for h in theory_h],
     }
 )
 plots.known_share(
@@ -514,7 +448,7 @@ decomposition.pivot(index="segment", columns="horizon_s", values="corr(raw, know
 # out-of-sample $R^2$ against the zero forecast, $1 - \sum (y - \hat y)^2 / \sum y^2$. We fit it
 # three ways:
 #
-# - **ema → ema**: trained on the smoothed target, scored on it (seed 004's apparent skill);
+# - **ema → ema**: trained on the smoothed target, scored on it (the apparent skill such code reports);
 # - **raw → raw**: trained and scored on the raw forward return;
 # - **ema → raw**: trained on the smoothed target, scored on the raw return, which is what a
 #   trader would earn from.
@@ -523,53 +457,24 @@ decomposition.pivot(index="segment", columns="horizon_s", values="corr(raw, know
 # to keep overlapping targets together. In the figure, estimates below −1 are drawn as
 # triangles at −1 (hover for the true values).
 
+# `lobutils.models.leakage.ema_skill` fits the two models and scores the five cases.
 
 # %%
-def ols_forecast(x: np.ndarray, y: np.ndarray, train: np.ndarray) -> np.ndarray:
-    """Least-squares fit of y on [1, x] over the training rows; forecasts for every row."""
-    design = np.column_stack([np.ones(len(x)), x])
-    beta, *_ = np.linalg.lstsq(design[train], y[train], rcond=None)
-    return design @ beta
-
-
-skill_rows = []
+skill_parts = []
 for name, mk in markets.items():
-    ts = mk.clock["ts"].to_numpy()
     x = np.column_stack(list(past_block(name).values()))
     for h in HORIZONS_S:
         steps = max(1, round(h * 1_000_000_000 / grid_ns))
-        tr, te, _ = chrono_split(ts, h * 1_000_000_000)
-        raw = fwd_clock[name][h]
-        s, known = ema_known_part(mids[name], steps, EMA_ALPHA)
-        ok = np.isfinite(x).all(axis=1) & np.isfinite(raw) & np.isfinite(s) & np.isfinite(known)
-        train, test = tr & ok, te & ok
-        pred_ema = ols_forecast(x, s, train)
-        pred_raw = ols_forecast(x, raw, train)
-        block = int(min(max(steps, round(1 / EMA_ALPHA)), max(1, test.sum() // 5)))
-        config = ev.BootstrapConfig(block_length=block, n_boot=N_BOOT, seed=0)
-        cases = {
-            "ema → ema": (s, pred_ema),
-            "raw → raw": (raw, pred_raw),
-            "ema → raw": (raw, pred_ema),
-            "known part → ema": (s, known),
-            "known part → raw": (raw, known),
-        }
-        for case, (y, pred) in cases.items():
-            ci = ev.block_bootstrap_ci(ev.r2_oos, y[test], pred[test], config=config)
-            skill_rows.append(
-                {
-                    "segment": name,
-                    "horizon_s": h,
-                    "target": case,
-                    "n_test": int(test.sum()),
-                    "r2_oos": ci.estimate,
-                    "ci_low": ci.ci_low,
-                    "ci_high": ci.ci_high,
-                }
-            )
-skill = pd.DataFrame(skill_rows)
+        tr, te, _ = L.chrono_split(mk.clock["ts"].to_numpy(), h * 1_000_000_000, TRAIN_FRACTION)
+        part = L.ema_skill(
+            x, fwd_clock[name][h], mids[name], steps, tr, te, alpha=EMA_ALPHA, n_boot=N_BOOT
+        )
+        skill_parts.append(part.assign(segment=name, horizon_s=h))
+skill = pd.concat(skill_parts, ignore_index=True)
+write_frame(skill, out_dir / "skill.csv")
+# the median over markets; every market with its interval is in the figure and in skill.csv
 skill.pivot_table(
-    index=["horizon_s", "target"], columns="segment", values="r2_oos", sort=False
+    index="target", columns="horizon_s", values="r2_oos", aggfunc="median", sort=False
 ).round(3)
 
 # %%
@@ -599,52 +504,34 @@ plots.skill(
 # ## 7. Metrics
 
 # %%
-out_dir = report_dir("04_targets", REPORT_DIR)
-metrics = {
-    "grid": GRID,
-    "horizons_s": HORIZONS_S,
-    "horizons_events": HORIZONS_EVENTS,
-    "train_fraction": TRAIN_FRACTION,
-    "ema_alpha": EMA_ALPHA,
-    "class_balance": {
-        name: {
-            f"{h}s": {
-                kind: dict(zip(part["class"], part["share"], strict=True))
-                for kind, part in balance[
-                    (balance.segment == name) & (balance.horizon_s == h)
-                ].groupby("labels", sort=False)
-            }
-            for h in HORIZONS_S
-        }
-        for name in markets
-    },
-    "share_exactly_zero": {
-        name: {h: horizons.loc[(name, h), "share exactly 0"] for h in horizons.loc[name].index}
-        for name in markets
-    },
-    "leakage": {
-        name: {
-            f"{h}s": {
-                "known_share_ema": decomposition.set_index(["segment", "horizon_s"]).loc[
-                    (name, h), "share"
-                ],
-                "corr_raw_known": decomposition.set_index(["segment", "horizon_s"]).loc[
-                    (name, h), "corr(raw, known)"
-                ],
-                "audit": audits[(name, h)].to_dict(orient="index"),
-                "r2_oos": {
-                    row.target: {"estimate": row.r2_oos, "ci": [row.ci_low, row.ci_high]}
-                    for row in skill[(skill.segment == name) & (skill.horizon_s == h)].itertuples()
-                },
-            }
-            for h in HORIZONS_S
-        }
-        for name in markets
-    },
-    "random_walk_known_share": dict(zip(theory["horizon_s"], theory["share"], strict=True)),
+metrics = {"grid": GRID, "horizons_s": HORIZONS_S, "horizons_events": HORIZONS_EVENTS}
+metrics |= {"train_fraction": TRAIN_FRACTION, "ema_alpha": EMA_ALPHA}
+metrics["class_balance"] = {}
+for (name, h, kind), part in balance.groupby(["segment", "horizon_s", "labels"], sort=False):
+    shares = dict(zip(part["class"], part["share"], strict=True))
+    metrics["class_balance"].setdefault(name, {}).setdefault(f"{h}s", {})[kind] = shares
+metrics["share_exactly_zero"] = {
+    name: {h: horizons.loc[(name, h), "share exactly 0"] for h in horizons.loc[name].index}
+    for name in markets
 }
+
+# %%
+dec = decomposition.set_index(["segment", "horizon_s"])
+leakage = {}
+for (name, h), audit_table in audits.items():
+    rows = skill[(skill.segment == name) & (skill.horizon_s == h)]
+    leakage.setdefault(name, {})[f"{h}s"] = {
+        "known_share_ema": dec.loc[(name, h), "share"],
+        "corr_raw_known": dec.loc[(name, h), "corr(raw, known)"],
+        "audit": audit_table.to_dict(orient="index"),
+        "r2_oos": {
+            r.target: {"estimate": r.r2_oos, "ci": [r.ci_low, r.ci_high]} for r in rows.itertuples()
+        },
+    }
+metrics["leakage"] = leakage
+metrics["random_walk_known_share"] = dict(zip(theory["horizon_s"], theory["share"], strict=True))
 written = write_metrics(out_dir, metrics)
-sorted(written)
+print(f"metrics.json in {out_dir.name}/: {', '.join(sorted(written))}")
 
 # %% [markdown]
 # ## Key takeaways
@@ -675,43 +562,57 @@ sorted(written)
 # %% [markdown]
 # ````{admonition} Solution 1
 # :class: dropdown
-# ```python
-# for alpha in (0.05, 0.5):
-#     print(alpha, [round(T.past_correlation(*ema_known_part(walk, h, alpha)) ** 2, 2)
-#                   for h in (1, 10)])
-# ```
 # A small $\alpha$ gives the EMA a long memory (about $1/\alpha$ steps), so even at 10 s most of
 # it consists of returns that have ended: the known share rises. A large $\alpha$ puts most
 # weight on $r_t$ itself, and the share falls. At a one-step horizon on a random walk the share
 # is exactly $(1-\alpha)^2$: 0.90 for $\alpha = 0.05$, 0.64 for 0.2, 0.25 for 0.5.
 # ````
-#
+
+# %% tags=["hide-input"]
+# Solution 1: the known share of the EMA target on the simulated random walk, by alpha.
+pd.DataFrame(
+    {
+        alpha: {
+            f"{h} s": T.past_correlation(*A.ema_known_part(walk, h, alpha)) ** 2 for h in (1, 10)
+        }
+        for alpha in (0.05, EMA_ALPHA, 0.5)
+    }
+).rename_axis(columns="alpha").round(2)
+
+# %% [markdown]
 # ````{admonition} Solution 2
 # :class: dropdown
 # The known part is $\log(m_t / m^{\text{ref}}_t)$, the distance of the current mid from the
-# mean of the last $k$ mids:
-# ```python
-# m = mids[show.name]
-# label = T.smoothed_returns(m, 10, reference="past")
-# ref = pd.Series(m).rolling(10).mean().to_numpy()
-# known = 1e4 * np.log(m / ref)
-# T.past_correlation(label, known) ** 2
-# ```
+# mean of the last $k$ mids. Its squared correlation with the label is the share of the label's
+# variance known at $t$.
 # ````
-#
+
+# %% tags=["hide-input"]
+# Solution 2: the known part of DeepLOB's past-referenced label at k = 10, showcase market.
+m = mids[show.name]
+label = T.smoothed_returns(m, 10, reference="past")
+known_past = 1e4 * np.log(m / pd.Series(m).rolling(10).mean().to_numpy())
+share = T.past_correlation(label, known_past) ** 2
+print(f"{show.name}: {share:.0%} of the label's variance is known at t")
+
+# %% [markdown]
 # ````{admonition} Solution 3
 # :class: dropdown
-# ```python
-# r = fwd_clock[show.name][10]
-# tr, te, _ = chrono_split(show.clock["ts"].to_numpy(), 10 * 1_000_000_000)
-# honest = T.three_class_labels(r, train_mask=tr)
-# leaky = T.three_class_labels(r, threshold=T.fit_threshold(r, np.isfinite(r)))
-# for lab in (honest, leaky):
-#     print(np.bincount(lab.codes[te & lab.valid], minlength=3) / (te & lab.valid).sum())
-# ```
 # The leaky threshold adapts to the test period's volatility, so its test classes look more
 # like the training classes than they should.
 # ````
+
+# %% tags=["hide-input"]
+# Solution 3: test-period class shares with a train-only and an all-rows threshold.
+r = fwd_clock[show.name][h_bal]
+tr, te, _ = L.chrono_split(show.clock["ts"].to_numpy(), h_bal * 1_000_000_000, TRAIN_FRACTION)
+honest = T.three_class_labels(r, train_mask=tr, k=THRESHOLD_K)
+leaky = T.three_class_labels(r, threshold=T.fit_threshold(r, np.isfinite(r), k=THRESHOLD_K))
+shares = {
+    kind: np.bincount(lab.codes[te & lab.valid], minlength=3) / (te & lab.valid).sum()
+    for kind, lab in (("train-only threshold", honest), ("all-rows threshold", leaky))
+}
+pd.DataFrame(shares, index=honest.classes).T.round(3)
 
 # %% [markdown]
 # ## References

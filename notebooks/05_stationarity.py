@@ -42,14 +42,13 @@
 # %%
 import numpy as np
 import pandas as pd
-from scipy.signal import lfilter
 
 from lobutils import features as F
 from lobutils.book.market import load_market
 from lobutils.data import segment, segments
+from lobutils.features import analysis as A
 from lobutils.features import stationarity as S
-from lobutils.features import targets as T
-from lobutils.paths import report_dir, write_metrics
+from lobutils.paths import report_dir, write_frame, write_metrics
 from lobutils.plots import features as plots
 
 # %% tags=["parameters"]
@@ -64,16 +63,8 @@ ALPHA = 0.05  # significance level of each test
 REGRESSION = "c"  # deterministic terms of both tests: "c" (level) or "ct" (level and trend)
 KPSS_NLAGS = "legacy"  # KPSS bandwidth: "legacy" (12 (n/100)^(1/4) lags), "auto", or a number
 POWER_SAMPLE_SIZES = [600, 3_600, 14_400]  # simulated sample sizes (steps): 10 min, 1 h, 4 h at 1 s
-POWER_HALF_LIVES_S = [
-    5,
-    15,
-    30,
-    60,
-    120,
-    300,
-    600,
-    1_800,
-]  # half-lives of the mean reversion (steps)
+# half-lives of the simulated mean reversion (steps)
+POWER_HALF_LIVES_S = [5, 15, 30, 60, 120, 300, 600, 1_800]
 POWER_SIMULATIONS = 200  # simulated series per (size, half-life)
 SHOWCASE = None  # the market of the one-market tables (None: the first)
 REPORT_DIR = None  # where metrics.json goes (None: reports/05_stationarity/)
@@ -116,38 +107,26 @@ chosen = segments(DATA_DIR) if SEGMENTS is None else [segment(n, DATA_DIR) for n
 markets = {seg.name: load_market(seg, levels=LEVELS, grid=GRID) for seg in chosen}
 show = markets[SHOWCASE] if SHOWCASE is not None else next(iter(markets.values()))
 
+# %% [markdown]
+# `lobutils.features.analysis.stationarity_series` computes them, by name.
 
-def market_series(mk) -> dict[str, np.ndarray]:
-    """The features and targets to test, on the market's clock grid."""
+# %%
+series = {}
+for name, mk in markets.items():
     config = F.FeatureConfig(vamp_cutoff=VAMP_CUTOFF, contract_value=mk.contract_value)
-    f = F.compute_features(mk.clock, mk.trades, config)
-    ts = mk.clock["ts"].to_numpy()
-    mid = f["mid"].to_numpy()
-    out = {
-        "mid": mid,
-        "spread (bps)": f["spread_bps"].to_numpy(),
-        "microprice − mid (bps)": (1e4 * (f["microprice"] - f["mid"]) / f["mid"]).to_numpy(),
-        "mid − vamp (bps)": (1e4 * f["mid_minus_vamp"] / f["mid"]).to_numpy(),
-        "qi": f["qi"].to_numpy(),
-        "ofi": f["ofi_1"].to_numpy(),
-        "ti": f["ti"].to_numpy(),
-        "realised vol (bps)": f["realized_vol"].to_numpy(),
-        "trade intensity (1/s)": f["trade_intensity"].to_numpy(),
-    }
-    for h in HORIZONS_S:
-        out[f"forward return {h} s"] = T.forward_returns(mid, ts=ts, seconds=h)
-    return out
-
-
-series = {name: market_series(mk) for name, mk in markets.items()}
-pd.DataFrame(
+    series[name] = A.stationarity_series(mk.clock, mk.trades, config, HORIZONS_S)
+finite = pd.DataFrame(
     {name: {k: int(np.isfinite(v).sum()) for k, v in s.items()} for name, s in series.items()}
 )
+out_dir = report_dir("05_stationarity", REPORT_DIR)
+write_frame(finite.rename_axis("series").reset_index(), out_dir / "finite_values.csv")
+finite.agg(["min", "median", "max"], axis=1).astype(int).rename_axis(columns="over markets")
 
 # %% [markdown]
-# The table counts the finite values per series (345 to 650 per market on the bundled data),
-# fewer where a window must fill first (TI, realised volatility) or a horizon runs past the
-# end. The tests drop NaN values, which joins the pieces around interior gaps.
+# The table counts the finite values per series, over markets (345 to 650 per market on the
+# bundled data; every market is in `finite_values.csv`), fewer where a window must fill first
+# (TI, realised volatility) or a horizon runs past the end. The tests drop NaN values, which
+# joins the pieces around interior gaps.
 
 # %% [markdown]
 # ## 3. Transformations, all causal
@@ -210,15 +189,15 @@ for name, ser in series.items():
     tables.append(pd.concat(parts).assign(segment=name))
 results = pd.concat(tables, ignore_index=True)
 results = results[["segment", *[c for c in results.columns if c != "segment"]]]
-out_dir = report_dir("05_stationarity", REPORT_DIR)
 results.to_csv(out_dir / "stationarity.csv", index=False)
-results[results.segment == show.name].head(12).round(4)
+tidy_cols = ["series", "transform", "test", "statistic", "pvalue", "lags", "verdict", "combined"]
+results.loc[results.segment == show.name, tidy_cols].head(12).round(3)
 
 # %% [markdown]
 # That is the tidy table: one row per market, series, transformation and test, with the
-# statistic, the p-value, the lags chosen, the observations used and each test's own verdict;
-# `combined` reads the two tests together. The full table is in `stationarity.csv`. The
-# combined verdicts of the showcase market:
+# statistic, the p-value, the lags chosen and each test's own verdict; `combined` reads the two
+# tests together. The full table, with the observations used and the notes, is in
+# `stationarity.csv`. The combined verdicts of the showcase market:
 
 # %%
 order = list(series[show.name])
@@ -281,20 +260,9 @@ plots.verdict_heatmap(
 
 # %%
 rng = np.random.default_rng(0)
-power_rows = []
-for n in POWER_SAMPLE_SIZES:
-    for half_life in [*POWER_HALF_LIVES_S, np.inf]:
-        phi = 0.5 ** (1.0 / half_life)  # 1.0 for an infinite half-life: a random walk
-        rejected = 0
-        for _ in range(POWER_SIMULATIONS):
-            path = lfilter([1.0], [1.0, -phi], rng.normal(size=n))
-            test = S.adf_test(path, autolag=None, maxlag=0, alpha=ALPHA)
-            rejected += test["verdict"] == "reject H0"
-        power_rows.append(
-            {"n": n, "half_life_s": half_life, "phi": phi, "rate": rejected / POWER_SIMULATIONS}
-        )
-power = pd.DataFrame(power_rows)
-power.pivot(index="half_life_s", columns="n", values="rate")
+half_lives = [*POWER_HALF_LIVES_S, np.inf]
+power = A.adf_power(POWER_SAMPLE_SIZES, half_lives, POWER_SIMULATIONS, alpha=ALPHA, rng=rng)
+power.pivot(index="half_life_s", columns="n", values="rate").round(2)
 
 # %%
 plots.rejection_rates(
@@ -335,41 +303,34 @@ verdict_counts = (
     .value_counts()
     .unstack(fill_value=0)
 )
-metrics = {
-    "grid": GRID,
-    "alpha": ALPHA,
-    "regression": REGRESSION,
-    "kpss_nlags": KPSS_NLAGS,
-    "zscore_window": ZSCORE_WINDOW,
-    "n_tests": len(results),
-    "verdict_counts": {
-        name: {
-            tr: verdict_counts.loc[(name, tr)].to_dict()
-            for tr in transforms_order
-            if (name, tr) in verdict_counts.index
-        }
-        for name in markets
-    },
-    "verdicts": {
-        name: {
-            tr: dict(zip(part["series"], part["combined"], strict=True))
-            for tr, part in one_per_series[one_per_series.segment == name].groupby("transform")
-        }
-        for name in markets
-    },
-    "power": {
-        f"n={n}": dict(
-            zip(
-                [("random walk" if np.isinf(h) else f"{h:g}s") for h in part["half_life_s"]],
-                part["rate"],
-                strict=True,
-            )
-        )
-        for n, part in power.groupby("n")
-    },
-}
-written = write_metrics(out_dir, metrics)
 verdict_counts
+
+# %%
+metrics = {"grid": GRID, "alpha": ALPHA, "regression": REGRESSION, "kpss_nlags": KPSS_NLAGS}
+metrics |= {"zscore_window": ZSCORE_WINDOW, "n_tests": len(results)}
+metrics["verdict_counts"] = {
+    name: {
+        tr: verdict_counts.loc[(name, tr)].to_dict()
+        for tr in transforms_order
+        if (name, tr) in verdict_counts.index
+    }
+    for name in markets
+}
+metrics["verdicts"] = {
+    name: {
+        tr: dict(zip(part["series"], part["combined"], strict=True))
+        for tr, part in one_per_series[one_per_series.segment == name].groupby("transform")
+    }
+    for name in markets
+}
+
+# %%
+metrics["power"] = {}
+for n, part in power.groupby("n"):
+    labels = ["random walk" if np.isinf(h) else f"{h:g}s" for h in part["half_life_s"]]
+    metrics["power"][f"n={n}"] = dict(zip(labels, part["rate"], strict=True))
+written = write_metrics(out_dir, metrics)
+print(f"metrics.json in {out_dir.name}/: {', '.join(sorted(written))}")
 
 # %% [markdown]
 # ## Key takeaways
@@ -400,37 +361,60 @@ verdict_counts
 # %% [markdown]
 # ````{admonition} Solution 1
 # :class: dropdown
-# Set `REGRESSION: ct` in a parameters file and rerun the chapter (or edit the parameters
-# cell). With a trend term, a mid that drifted in one direction for ten minutes can pass as
-# "trend-stationary". But a price is not a trend plus noise: extrapolating the trend is a
-# forecast of the drift, which the next ten minutes will not follow.
+# With a trend term, a mid that drifted in one direction for ten minutes can pass as
+# "trend-stationary"; on the bundled minutes the verdicts move between "unit root" and
+# "inconclusive" instead (the cell tests the mid of every market both ways). Either way a price
+# is not a trend plus noise: extrapolating the trend is a forecast of the drift, which the next
+# ten minutes will not follow. To rerun the whole chapter, set `REGRESSION: ct` in a parameters
+# file.
 # ````
-#
+
+# %% tags=["hide-input"]
+# Solution 1: the combined verdict on the mid's level, with a level ("c") and with a trend ("ct").
+mid_verdicts = {}
+for name, ser in series.items():
+    for reg in ("c", "ct"):
+        t = S.stationarity_table(
+            {"mid": ser["mid"]},
+            transforms=["level"],
+            regression=reg,
+            alpha=ALPHA,
+            kpss_nlags=KPSS_NLAGS,
+        )
+        mid_verdicts[(name, reg)] = t["combined"].iat[0]
+pd.Series(mid_verdicts).unstack().rename_axis(columns="regression")
+
+# %% [markdown]
 # ````{admonition} Solution 2
 # :class: dropdown
-# ```python
-# mk = show
-# f = F.compute_features(mk.clock, mk.trades,
-#                        F.FeatureConfig(contract_value=mk.contract_value, vol_window_s=5))
-# S.stationarity_table({"realised vol 5 s": f["realized_vol"].to_numpy()})
-# ```
-# A 5-second window shares less with its neighbours, so the series forgets faster and the
-# tests usually find it stationary: the "unit root" was the window, not the market.
+# A 5-second window shares less with its neighbours, so the series forgets faster: ADF now
+# rejects the unit root. Where KPSS still rejects stationarity the verdict is "conflicting"
+# rather than "stationary", so ten minutes remain short; but most of the "unit root" was the
+# window, not the market.
 # ````
-#
+
+# %% tags=["hide-input"]
+# Solution 2: realised volatility over 5 s instead of 60 s, tested on the showcase market.
+config = F.FeatureConfig(
+    vamp_cutoff=VAMP_CUTOFF, contract_value=show.contract_value, vol_window_s=5
+)
+rv5 = F.compute_features(show.clock, show.trades, config)["realized_vol"].to_numpy()
+vols = {"realised vol 5 s": rv5, "realised vol 60 s": series[show.name]["realised vol (bps)"]}
+t = S.stationarity_table(vols, transforms=["level"], alpha=ALPHA, kpss_nlags=KPSS_NLAGS)
+t[["series", "test", "statistic", "pvalue", "verdict", "combined"]].round(3)
+
+# %% [markdown]
 # ````{admonition} Solution 3
 # :class: dropdown
-# ```python
-# phi = 0.5 ** (1 / 60)
-# for n in (600, 1200, 1800, 2400, 3600):
-#     rate = np.mean([S.adf_test(lfilter([1.0], [1.0, -phi], rng.normal(size=n)),
-#                                autolag=None, maxlag=0)["verdict"] == "reject H0"
-#                     for _ in range(200)])
-#     print(n, rate)
-# ```
 # About half an hour of one-second data (1,800 steps): three times as long as the bundled
 # recordings.
 # ````
+
+# %% tags=["hide-input"]
+# Solution 3: Dickey–Fuller power against a 60-step half-life, by sample size.
+sizes = [600, 1_200, 1_800, 2_400, 3_600]
+rates = A.adf_power(sizes, [60], POWER_SIMULATIONS, alpha=ALPHA, rng=np.random.default_rng(1))
+rates.set_index("n")["rate"].rename("detected (share)").to_frame().T
 
 # %% [markdown]
 # ## References

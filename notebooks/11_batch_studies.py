@@ -57,10 +57,11 @@
 
 # %%
 import os
+import tempfile
 import time
+from functools import partial
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 import yaml
 from distributed import Client, LocalCluster
@@ -72,11 +73,12 @@ from lobutils.models import crossmarket
 from lobutils.paths import REPO_ROOT, report_dir, write_metrics
 from lobutils.plots import batch as plots
 from lobutils.report import say, setup_display
-from lobutils.runner import batch
+from lobutils.runner import batch, digest
 
 setup_display()
 
 
+# %%
 def shown(path) -> str:
     """A path as the command line in the repository's root would write it."""
     p = Path(path).resolve()
@@ -89,13 +91,8 @@ DATA_DIRS = [None]  # recording directories, one study each (e.g. one per month)
 SEGMENTS = None  # a grid axis: segment names; None: every segment of each directory
 HORIZONS = [1, 10, 60]  # a grid axis: target horizons (seconds on the 1 s grid)
 MODELS = ["linear", "forest", "xgboost"]  # chapter 6 models, fitted in every run
-FIXED = {  # other chapter 6 parameters, the same in every run
-    "TARGETS": ["return"],
-    "GRID": "1s",
-    "LEVELS": 25,
-    "N_BOOT": 300,
-    "IMPORTANCE_REPEATS": 0,
-}
+# other chapter 6 parameters, the same in every run
+FIXED = {"TARGETS": ["return"], "GRID": "1s", "LEVELS": 25, "N_BOOT": 300, "IMPORTANCE_REPEATS": 0}
 TIMEOUT = 1200  # seconds any one cell of a run may take
 RUN = True  # execute the batch (finished runs are reused); False: load an earlier batch
 FORCE = False  # execute finished runs again
@@ -106,9 +103,7 @@ WORKERS = None  # LocalCluster worker processes; None: one per CPU core
 POOLED_HORIZONS = [1, 10]  # horizons of the pooled against per-market comparison
 POOLED_MODELS = ["linear", "xgboost"]  # models of that comparison
 POOLED_N_BOOT = 500  # block-bootstrap resamples of its intervals
-LAKE = (
-    None  # a parquet lake (lobutils.data.lake); None: the bundled data, converted into REPORT_DIR
-)
+LAKE = None  # a parquet lake (lobutils.data.lake); None: the bundled data, converted
 LAKE_EXCHANGES = None  # exchanges of the partition map, e.g. ["binance-futures"]; None: all
 LAKE_SYMBOLS = None  # symbols of the partition map, e.g. ["btcusdt"]; None: all
 LAKE_START = None  # first day of the partition map, "2024-08-01"; None: the lake's first
@@ -157,6 +152,7 @@ def study_spec(data_dir, names):
     }
 
 
+# %%
 if len(studies) == 1:
     spec = {"run_id": RUN_ID, **study_spec(*studies[0])}
 else:
@@ -176,9 +172,10 @@ print(grid_file.read_text())
 # %%
 runs = batch.expand_grid(spec)
 plan = batch.plan(runs, folder, force=FORCE)
-plan
+plan_cols = ["params_hash", "DATA_DIR", "SEGMENTS", "HORIZONS", "done", "will_run"]
+plan[[c for c in plan_cols if c in plan]]  # the fixed parameters are in grid.yaml above
 
-# %%
+# %% tags=["remove-input"]
 say(
     f"{len(runs)} runs: {n_segments} segments × {len(HORIZONS)} horizons. {int(plan['done'].sum())} are already done at this code "
     f"version; {int(plan['will_run'].sum())} will run."
@@ -232,12 +229,15 @@ if RUN:
 else:
     runs_table = pd.read_parquet(folder / "runs.parquet")
 batch_seconds = time.perf_counter() - t0
-counts = runs_table["status"].value_counts()
+counts = digest.run_counts(runs_table)
 print(
-    f"{len(runs_table)} runs: {counts.get('ok', 0)} executed, {counts.get('cached', 0)} cached, "
-    f"{counts.get('failed', 0)} failed, in {batch_seconds:.0f} s"
+    f"{counts['runs']} runs: {counts['executed']} executed ({counts['ok']} finished, "
+    f"{counts['failed']} failed), {counts['cached']} cached, in {batch_seconds:.0f} s"
 )
-runs_table[["params_hash", "SEGMENTS", "HORIZONS", "status", "seconds", "failed_cell"]].fillna("")
+
+# %%
+# the cell that failed is named below the figure
+runs_table[["params_hash", "SEGMENTS", "HORIZONS", "status", "seconds"]].round(1).fillna("")
 
 # %%
 plots.run_times(
@@ -246,38 +246,8 @@ plots.run_times(
     title="the batch's runs: seconds each run took when it executed",
 ).show()
 
-# %%
-executed = runs_table["seconds"].dropna()
-failed = runs_table[runs_table["status"] == "failed"]
-lines = [
-    f"The runs took {executed.sum():.0f} s of worker time in all "
-    f"({executed.median():.0f} s each at the median). Most of it is not the models: each run "
-    "starts a kernel, imports scikit-learn and XGBoost, rebuilds its dataset and runs the "
-    "L1-state and accuracy sections of chapter 6 too."
-]
-if failed.empty:
-    lines.append("No run failed.")
-else:
-    lines.append(
-        f"**{len(failed)} run(s) failed**; each keeps its partial notebook (its path under the "
-        "batch folder), and the summary names the cell that raised:\n\n"
-        + "\n".join(
-            f"- {r.SEGMENTS} at {r.HORIZONS}: `{r.notebook}`, "
-            + " ".join(str(r.failed_cell or r.error).split())
-            for r in failed.itertuples()
-        )
-    )
-    too_short = failed[failed["failed_cell"].fillna("").str.contains("purge and embargo")]
-    if len(too_short):
-        lines.append(
-            f"{len(too_short)} of them fail for the same reason: the recording is too short for "
-            "the horizon. Chapter 6 splits each segment by time and purges every training row "
-            "whose target reaches into the validation or test block; on a recording of a few "
-            "minutes, a long horizon leaves no training rows, and chapter 6 stops rather than "
-            "fit on nothing. The batch records the failure and goes on: the other runs, the "
-            "tables and the figures below do not need these."
-        )
-say(" ".join(lines[:1]) + "\n\n" + "\n\n".join(lines[1:]))
+# %% tags=["remove-input"]
+say(digest.failure_text(runs_table))
 
 # %% [markdown]
 # ## 3. One table for the whole batch
@@ -290,7 +260,7 @@ say(" ".join(lines[:1]) + "\n\n" + "\n\n".join(lines[1:]))
 
 # %%
 metrics_long = pd.read_parquet(folder / "metrics.parquet")
-print(f"{len(metrics_long)} rows, columns: {list(metrics_long.columns)}")
+print(f"{len(metrics_long)} rows; columns:", ", ".join(metrics_long.columns))
 varying = [c for c in runs_table.columns[2:] if c in metrics_long and metrics_long[c].nunique() > 1]
 metrics_long.loc[
     metrics_long["metric"].str.startswith("zoo."), [*varying, "metric", "value", "text"]
@@ -313,9 +283,8 @@ wide[["params_hash", *varying, *keys]].round(2)
 results = batch.collect_tables(folder, "results.parquet", runs)
 results = results[results["target"] == "return"]
 model_rows = results[(results["role"] == "model") & (results["metric"] == "r2_oos")]
-model_rows[
-    ["SEGMENTS", "HORIZONS", "market", "model", "value", "ci_low", "ci_high", "baseline"]
-].round(3).head(12)
+row_cols = ["SEGMENTS", "HORIZONS", "model", "value", "ci_low", "ci_high", "baseline"]
+model_rows[row_cols].round(3).head(12)
 
 # %% [markdown]
 # ## 4. Across markets
@@ -333,22 +302,9 @@ plots.metric_by_market(model_rows, "r2_oos").show()
 # %%
 plots.wins_heatmap(model_rows, "r2_oos").show()
 
-# %%
-beats = model_rows["beats_baseline"].astype("boolean").fillna(False).astype(bool)
-by_h = (
-    model_rows.assign(b=beats.to_numpy()).groupby("horizon", sort=False)["b"].agg(["sum", "size"])
-)
-by_m = model_rows.assign(b=beats.to_numpy()).groupby("model", sort=False)["b"].agg(["sum", "size"])
-n_comp = len(model_rows)
-say(
-    f"Of **{n_comp}** (market, horizon, model) comparisons, **{int(beats.sum())}** beat their "
-    "best naive baseline beyond the 95% interval. By horizon: "
-    + ", ".join(f"{h}: {int(r['sum'])} of {int(r['size'])}" for h, r in by_h.iterrows())
-    + ". By model: "
-    + ", ".join(f"{m}: {int(r['sum'])} of {int(r['size'])}" for m, r in by_m.iterrows())
-    + f". By chance alone about {0.025 * n_comp:.1f} would (each interval misses on the "
-    "better side 2.5% of the time), and the comparisons share their test rows."
-)
+# %% tags=["remove-input"]
+beat = digest.beat_counts(model_rows)
+say(digest.beat_text(beat))
 
 # %% [markdown]
 # ### Spot against perpetual futures
@@ -361,34 +317,9 @@ say(
 # %%
 plots.spot_vs_perpetual(model_rows, "r2_oos").show()
 
-# %%
-kind = model_rows["market"].map(plots.market_kind)
-mk = (
-    model_rows.assign(kind=kind.to_numpy(), asset=model_rows["symbol"].map(plots.asset_of))
-    .groupby(["kind", "horizon"], sort=False)["value"]
-    .median()
-    .unstack("horizon")
-)
-pair_lines = []
-for h in mk.columns:
-    col = mk[h].dropna()
-    if len(col) > 1:
-        pair_lines.append(
-            f"- at **{h}**: "
-            + ", ".join(f"{k} {v:.3f}" for k, v in col.items())
-            + f" (the largest gap is {col.max() - col.min():.3f})"
-        )
-if pair_lines:
-    say(
-        "Median $R^2_{oos}$ over assets and models, by market kind:\n\n"
-        + "\n".join(pair_lines)
-        + "\n\nThe intervals above overlap for most pairs: with minutes of test data, a "
-        "difference between markets would have to be large to show. What the figure can show "
-        "is a *pattern*, such as one market being predictable at the shortest horizon only, "
-        "which a longer study can then test."
-    )
-else:
-    say("Only one market kind is in this batch: add spot and perpetual segments to compare them.")
+# %% tags=["remove-input"]
+kind_median = digest.kind_medians(model_rows)
+say(digest.kind_text(kind_median))
 
 # %% [markdown]
 # ### One model per market, or one for all?
@@ -422,6 +353,8 @@ datasets = [
     )
     for n in pool_names
 ]
+
+# %%
 pooled_parts = [
     crossmarket.compare_pooled(datasets, h, POOLED_MODELS, n_boot=POOLED_N_BOOT, seed=SEED)
     for h in POOLED_HORIZONS
@@ -429,40 +362,16 @@ pooled_parts = [
 pooled_scores = pd.concat([p.scores for p in pooled_parts], ignore_index=True)
 pooled = pd.concat([p.diffs for p in pooled_parts], ignore_index=True)
 pooled_skipped = pd.concat([p.skipped for p in pooled_parts], ignore_index=True)
-pooled[
-    [
-        "segment",
-        "horizon",
-        "model",
-        "own",
-        "pooled",
-        "diff",
-        "ci_low",
-        "ci_high",
-        "n_train_own",
-        "n_train_pooled",
-    ]
-].round(3)
+
+# %%
+shown_cols = ["segment", "horizon", "model", "own", "pooled", "diff", "ci_low", "ci_high"]
+pooled[shown_cols].round(3)
 
 # %%
 plots.pooled_vs_own(pooled).show()
 
-# %%
-n_better = int(pooled["pooled_better"].sum())
-n_worse = int(pooled["pooled_worse"].sum())
-ratio = (pooled["n_train_pooled"] / pooled["n_train_own"]).median()
-say(
-    f"The pooled training sets are {ratio:.1f} times the per-market ones at the median. Of "
-    f"**{len(pooled)}** (market, horizon, model) pairs, the pooled model scores higher beyond "
-    f"the paired 95% interval in **{n_better}**, lower in **{n_worse}**, and the two cannot be "
-    f"told apart in the other {len(pooled) - n_better - n_worse}. Median difference "
-    f"(pooled − own): {pooled['diff'].median():+.3f} in $R^2_{{oos}}$."
-    + (
-        f" {len(pooled_skipped)} (market, horizon) pairs could not be split and are left out."
-        if len(pooled_skipped)
-        else ""
-    )
-)
+# %% tags=["remove-input"]
+say(digest.pooled_text(pooled, pooled_skipped))
 
 # %% [markdown]
 # Pooling helps most where a market's own training block is short (the USD-M recordings are
@@ -501,45 +410,25 @@ items = [
 print(f"{len(items)} (exchange, symbol, day) partitions")
 
 
+# %% [markdown]
+# Each task is `lobutils.runner.digest.day_summary`: it reads its day and the day before from
+# the lake, rebuilds the book, computes the features on the clock grid and summarises the day.
+
 # %%
-LAKE_GRID = FIXED.get("GRID", "1s")
-
-
-def day_summary(item, grid=LAKE_GRID, levels=10):
-    """Rebuild one day's book from the lake, compute features, and summarise them."""
-    from lobutils.data import lake
-    from lobutils.features.dataset import build_dataset
-
-    day = pd.Timestamp(item["date"], tz="UTC")
-    rec = lake.read_recording(
-        item["lake"],
-        item["exchange"],
-        item["symbol"],
-        start=day - pd.Timedelta(days=1),
-        end=day + pd.Timedelta(days=1),
-    )
-    ds = build_dataset(rec, grid=grid, levels=levels, horizons=(1,))
-    keep = (ds.ts >= day.value) & (ds.ts < (day + pd.Timedelta(days=1)).value)
-    f, r = ds.X[keep], ds.returns["1s"][keep]
-    ok = f["ofi_1"].notna() & r.notna()
-    return {
-        "rows": int(keep.sum()),
-        "minutes": keep.sum() * pd.Timedelta(grid).total_seconds() / 60,
-        "median_spread_bps": float(np.nanmedian(ds.spread_bps[keep])),
-        "vol_1s_bps": float(np.nanstd(f["past_ret_1s"])),
-        "ofi_next_return_corr": float(f["ofi_1"][ok].corr(r[ok], method="spearman")),
-    }
-
-
-part = batch.map_partitions(day_summary, items, client, progress=False, desc="days")
+summarise = partial(digest.day_summary, grid=FIXED.get("GRID", "1s"), levels=10)
+part = batch.map_partitions(summarise, items, client, progress=False, desc="days")
 days = part.frame().drop(columns="lake", errors="ignore")
-days.round(4)
+day_cols = ["exchange", "symbol", "date", "rows", "minutes", "median_spread_bps"]
+day_cols += ["vol_1s_bps", "ofi_next_return_corr"]
+days[[c for c in day_cols if c in days]].round(3)
 
 # %%
 if not part.ok:
     display(
         part.failed.assign(item=part.failed["item"].map(lambda i: f"{i['symbol']} {i['date']}"))
     )
+
+# %% tags=["remove-input"]
 say(
     f"{len(items)} partitions in {part.seconds:.1f} s on {n_workers} worker(s): "
     f"{len(days)} summarised, {len(part.errors)} failed. The correlation between level-1 "
@@ -608,10 +497,6 @@ print("python -m lobutils batch GRID.yaml --scheduler tcp://10.0.0.5:8786   # on
 # ## 7. Outputs
 
 # %%
-if cluster is not None:
-    client.close()
-    cluster.close()
-
 results.to_parquet(out_dir / "results.parquet", index=False)
 results.to_csv(out_dir / "results.csv", index=False)
 pd.concat(
@@ -619,45 +504,37 @@ pd.concat(
 ).to_csv(out_dir / "pooled.csv", index=False)
 days.to_csv(out_dir / "partitions.csv", index=False)
 
-write_metrics(
-    out_dir,
-    {
-        "batch": {
-            "run_id": RUN_ID,
-            "runs": len(runs_table),
-            "executed": int(counts.get("ok", 0) + counts.get("failed", 0)),
-            "cached": int(counts.get("cached", 0)),
-            "failed": int(counts.get("failed", 0)),
-            "seconds": batch_seconds,
-            "workers": n_workers,
-            "worker_seconds": float(executed.sum()),
-        },
-        "grid": {
-            "chapter": CHAPTER,
-            "segments": all_names,
-            "horizons": HORIZONS,
-            "models": MODELS,
-        },
-        "markets": {
-            "n_comparisons": n_comp,
-            "n_beat_baseline": int(beats.sum()),
-            "beat_by_horizon": by_h["sum"].astype(int),
-            "median_r2_oos_by_kind": mk.round(6).to_dict(),
-        },
-        "pooled": {
-            "n_pairs": len(pooled),
-            "n_pooled_better": n_better,
-            "n_pooled_worse": n_worse,
-            "median_diff": float(pooled["diff"].median()) if len(pooled) else None,
-            "median_train_ratio": float(ratio) if len(pooled) else None,
-        },
-        "partitions": {
-            "n": len(items),
-            "ok": len(days),
-            "failed": len(part.errors),
-            "seconds": part.seconds,
-        },
-    },
+# %%
+metrics = {
+    "batch": counts | {"run_id": RUN_ID, "seconds": batch_seconds, "workers": n_workers},
+    "grid": {"chapter": CHAPTER, "segments": all_names, "horizons": HORIZONS, "models": MODELS},
+}
+metrics["batch"]["worker_seconds"] = float(runs_table["seconds"].dropna().sum())
+metrics["markets"] = {
+    "n_comparisons": beat["n"],
+    "n_beat_baseline": beat["beat"],
+    "beat_by_horizon": beat["by_horizon"]["sum"].astype(int),
+    "median_r2_oos_by_kind": kind_median.round(6).to_dict(),
+}
+
+# %%
+n_better, n_worse = int(pooled["pooled_better"].sum()), int(pooled["pooled_worse"].sum())
+ratio = (pooled["n_train_pooled"] / pooled["n_train_own"]).median() if len(pooled) else None
+metrics["pooled"] = {"n_pairs": len(pooled), "n_pooled_better": n_better}
+metrics["pooled"] |= {"n_pooled_worse": n_worse, "median_train_ratio": ratio}
+metrics["pooled"]["median_diff"] = float(pooled["diff"].median()) if len(pooled) else None
+metrics["partitions"] = {"n": len(items), "ok": len(days), "failed": len(part.errors)}
+metrics["partitions"]["seconds"] = part.seconds
+written = write_metrics(out_dir, metrics)
+
+# %% tags=["remove-input"]
+b, p = written["batch"], written["partitions"]
+say(
+    f"`metrics.json` records the batch: **{b['runs']}** runs, {b['executed']} executed "
+    f"({b['ok']} finished, {b['failed']} failed) and {b['cached']} cached, in "
+    f"{b['seconds']:.0f} s on {b['workers']} worker(s) ({b['worker_seconds']:.0f} s of worker "
+    f"time); {p['ok']} of {p['n']} lake partitions summarised. The tables are in "
+    f"`{shown(out_dir)}`."
 )
 
 # %% [markdown]
@@ -693,57 +570,90 @@ write_metrics(
 # %% [markdown]
 # ````{admonition} Solution 1
 # :class: dropdown
-# Add `MODELS` to the grid and to `as_list`, and remove it from the fixed parameters:
-# ```python
-# spec = {"chapter": CHAPTER, "parameters": dict(FIXED),
-#         "grid": {"SEGMENTS": studies[0][1], "HORIZONS": HORIZONS, "MODELS": MODELS},
-#         "as_list": ["SEGMENTS", "HORIZONS", "MODELS"]}
-# print(len(batch.expand_grid(spec)))  # markets × horizons × models
-# ```
-# There are three times as many runs, and each repeats the fixed cost of a run (the kernel,
-# the imports, the dataset, the L1 and accuracy sections), so the total worker time grows by
-# nearly three while the model fitting stays the same. In return a failure, or a change to one
-# model, costs one small run instead of the run with every model.
+# Add `MODELS` to the grid and to `as_list`, and remove it from the fixed parameters. There are
+# as many times more runs as there are models, and each repeats the fixed cost of a run (the
+# kernel, the imports, the dataset, the L1 and accuracy sections), so the total worker time
+# grows almost as much while the model fitting stays the same. In return a failure, or a change
+# to one model, costs one small run instead of the run with every model.
 # ````
-#
+
+# %% tags=["hide-input"]
+# Solution 1: the runs of a grid with the models as a third axis.
+by_model = {"SEGMENTS": studies[0][1], "HORIZONS": list(HORIZONS), "MODELS": list(MODELS)}
+spec_models = {"chapter": CHAPTER, "parameters": dict(FIXED), "grid": by_model}
+spec_models["as_list"] = ["SEGMENTS", "HORIZONS", "MODELS"]
+n_model_runs = len(batch.expand_grid(spec_models))
+print(
+    f"{n_model_runs} runs ({len(studies[0][1])} markets × {len(HORIZONS)} horizons × {len(MODELS)} models)"
+)
+
+# %% [markdown]
 # ````{admonition} Solution 2
 # :class: dropdown
-# ```python
-# again = batch.run_batch(runs, run_id=RUN_ID, root=runs_dir, client=client, progress=False)
-# print(again.runs["status"].value_counts())   # all cached
-# spec2 = dict(spec, parameters=dict(spec["parameters"], N_BOOT=100))
-# print(batch.plan(batch.expand_grid(spec2), folder)["will_run"].sum())   # all of them
-# ```
-# `N_BOOT` is a parameter of every run, so every parameters hash changes: each run has a new
-# folder, and nothing is done there yet. (Reopen the client first: section 7 closed it.)
+# The second call finds every run's `done` marker and executes nothing. `N_BOOT` is a parameter
+# of every run, so changing it changes every parameters hash: each run has a new folder, and
+# nothing is done there yet.
 # ````
-#
+
+# %% tags=["hide-input"]
+# Solution 2: the batch again (everything cached), then the plan after changing N_BOOT.
+again = batch.run_batch(runs, run_id=RUN_ID, root=runs_dir, client=client, progress=False)
+again_counts = digest.run_counts(again.runs)
+spec2 = {"run_id": RUN_ID, **study_spec(*studies[0])}  # the first study, N_BOOT changed
+spec2["parameters"]["N_BOOT"] = FIXED.get("N_BOOT", 300) + 1
+will_run = int(batch.plan(batch.expand_grid(spec2), folder)["will_run"].sum())
+print(f"same grid: {again_counts['cached']} of {again_counts['runs']} runs cached")
+print(f"N_BOOT changed: {will_run} of {len(batch.expand_grid(spec2))} runs would execute")
+
+# %% [markdown]
 # ````{admonition} Solution 3
 # :class: dropdown
-# ```python
-# bad = batch.expand_grid({"chapter": CHAPTER, "parameters": dict(FIXED, MODELS=["linear"]),
-#                          "runs": [{"SEGMENTS": ["spot_dogeusdt"], "HORIZONS": [1]}]})
-# res = batch.run_batch(bad, run_id="broken", root=runs_dir, client=client, progress=False)
-# print(res.summary()["failures"][0]["cell"])
-# ```
 # The summary names the cell of chapter 6 that raised (the one that reads the segments) and the
-# error, a `ValueError` saying that no such segment exists; the executed notebook in the run's
-# folder holds the full traceback, and the run has no `done` marker, so the next call tries it
-# again.
+# error, saying that no such segment exists; the executed notebook in the run's folder holds the
+# full traceback, and the run has no `done` marker, so the next call tries it again.
 # ````
-#
+
+# %% tags=["hide-input"]
+# Solution 3: a run with a segment that does not exist, and what the summary says about it.
+bad_params = dict(FIXED, MODELS=[MODELS[0]], SEED=SEED)
+bad_run = {"SEGMENTS": ["spot_nosuchcoin"], "HORIZONS": [HORIZONS[0]]}
+bad = batch.expand_grid({"chapter": CHAPTER, "parameters": bad_params, "runs": [bad_run]})
+scratch = tempfile.mkdtemp(prefix="lob-ch10-")  # outside the report dir: a throwaway batch
+res = batch.run_batch(bad, run_id="broken", root=scratch, client=client, progress=False)
+cell = next(r for r in res.records if r["status"] == "failed").get("failed_cell") or {}
+# the error message names local paths: show where and what type only
+print(
+    f"status: {res.runs['status'].iat[0]}; {cell.get('ename')} at line {cell.get('line')} of {CHAPTER}.py:"
+)
+print(f"  {cell.get('source')}")
+
+# %% [markdown]
 # ````{admonition} Solution 4
 # :class: dropdown
-# ```python
-# btc = [ds for ds in datasets if plots.asset_of(ds.symbol) == "btc"]
-# only_btc = crossmarket.compare_pooled(btc, POOLED_HORIZONS[0], POOLED_MODELS, n_boot=200)
-# print(only_btc.diffs[["segment", "model", "own", "pooled", "diff", "ci_low", "ci_high"]])
-# ```
 # Compare the `pooled` column with the pooled scores above for the same BTC markets. If pooling
 # over the same asset does as well as pooling over everything, the gain comes from the asset's
 # common price moves; if pooling over everything does better, the features carry something
 # common to order books in general.
 # ````
+
+# %% tags=["hide-input"]
+# Solution 4: BTC markets pooled among themselves, against pooling over every market.
+btc = [ds for ds in datasets if plots.asset_of(ds.symbol) == "btc"]
+h0 = POOLED_HORIZONS[0]
+if len(btc) < 2:
+    print("fewer than two BTC markets in this batch: nothing to pool")
+else:
+    only_btc = crossmarket.compare_pooled(btc, h0, POOLED_MODELS, n_boot=POOLED_N_BOOT, seed=SEED)
+    both = only_btc.diffs.merge(pooled, on=["segment", "horizon", "model"], suffixes=("", "_all"))
+    cols = ["segment", "model", "own", "pooled", "pooled_all"]
+    display(
+        both[cols].rename(columns={"pooled": "pooled (btc)", "pooled_all": "pooled (all)"}).round(3)
+    )
+
+# %%
+if cluster is not None:  # the end of the chapter: stop the local cluster
+    client.close()
+    cluster.close()
 
 # %% [markdown]
 # ## References

@@ -330,3 +330,25 @@ def test_contract_value_from_market_and_symbol():
     assert contract_value("spot", "ethusdt") is None
     with pytest.raises(KeyError, match="DOGEUSD_PERP"):
         contract_value("cm", "dogeusd_perp")
+
+
+def test_class_balance_panel_titles_do_not_overlap():
+    # synthetic shares; five label types used to sit in one row with overlapping titles
+    kinds = ["binary (drop zeros)", "binary (keep zeros)", "3-class", "deeplob current", "past"]
+    t = pd.DataFrame(
+        {
+            "labels": np.repeat(kinds, 2),
+            "segment": ["spot_btcusdt"] * 10,
+            "class": ["down", "up"] * 5,
+            "share": [0.4, 0.6] * 5,
+        }
+    )
+    fig = P.class_balance(t)
+    titles = [a for a in fig.layout.annotations if a.text in kinds]
+    assert len(titles) == 5
+    rows = {}
+    for a in titles:
+        rows.setdefault(round(a.y, 6), []).append(a.x)
+    assert max(len(xs) for xs in rows.values()) <= 2  # at most two titles side by side
+    for xs in rows.values():  # titles in one row are at least a panel's width apart
+        assert all(abs(x1 - x0) >= 0.45 for x0, x1 in zip(xs, xs[1:], strict=False))

@@ -37,6 +37,7 @@ __all__ = [
     "features_over_time",
     "insufficient_depth",
     "known_share",
+    "pooled_binned",
     "quantile_bins",
     "rejection_rates",
     "return_distributions",
@@ -569,15 +570,25 @@ def train_test_cut(
     return fig
 
 
-def class_balance(table: pd.DataFrame, *, title: str | None = None) -> go.Figure:
+def class_balance(table: pd.DataFrame, *, max_cols: int = 2, title: str | None = None) -> go.Figure:
     """Stacked class shares per market, one panel per label type.
+
+    The panels wrap onto rows of at most ``max_cols``, so that each panel's title fits above
+    it (five panels in one row made the titles run into each other).
 
     Parameters
     ----------
     table : pandas.DataFrame
         Long format: ``labels`` (label type), ``segment``, ``class``, ``share`` (0..1, of the
         valid rows).
+    max_cols : int, default 2
+        Panels per row.
     title : str, optional
+
+    Returns
+    -------
+    plotly.graph_objects.Figure
+        One stacked bar per market in each panel, in percent of the labelled rows.
 
     Examples
     --------
@@ -594,8 +605,17 @@ def class_balance(table: pd.DataFrame, *, title: str | None = None) -> go.Figure
         "flat": "#c7c7c7",
         "up": "#2ca02c",
     }
-    fig = make_subplots(rows=1, cols=len(kinds), subplot_titles=kinds, shared_yaxes=True)
-    for j, kind in enumerate(kinds, start=1):
+    n_cols = min(len(kinds), max_cols)
+    n_rows = -(-len(kinds) // n_cols)
+    fig = make_subplots(
+        rows=n_rows,
+        cols=n_cols,
+        subplot_titles=kinds,
+        shared_yaxes=True,
+        horizontal_spacing=0.06,
+        vertical_spacing=0.5 / n_rows if n_rows > 1 else 0.0,
+    )
+    for j, kind in enumerate(kinds):
         part = table[table["labels"] == kind]
         for cls in classes:
             rows = part[part["class"] == cls]
@@ -610,11 +630,12 @@ def class_balance(table: pd.DataFrame, *, title: str | None = None) -> go.Figure
                     legendgroup=cls,
                     showlegend=cls not in {tr.name for tr in fig.data},
                 ),
-                row=1,
-                col=j,
+                row=j // n_cols + 1,
+                col=j % n_cols + 1,
             )
-    fig.update_yaxes(title_text="share of labelled rows (%)", row=1, col=1)
-    fig.update_layout(template=TEMPLATE, title=title, barmode="stack", height=450)
+    for r in range(1, n_rows + 1):
+        fig.update_yaxes(title_text="share (%)", row=r, col=1)
+    fig.update_layout(template=TEMPLATE, title=title, barmode="stack", height=120 + 280 * n_rows)
     return fig
 
 
@@ -879,3 +900,54 @@ def rejection_rates(table: pd.DataFrame, *, title: str | None = None) -> go.Figu
         legend_title_text="sample size",
     )
     return fig
+
+
+def pooled_binned(
+    values: Mapping[str, np.ndarray],
+    forward: Mapping[str, Mapping[int, np.ndarray]],
+    horizons: Sequence[int],
+    n_bins: int = 10,
+    *,
+    grid_s: float = 1.0,
+) -> pd.DataFrame:
+    """Quantile bins of one feature per market, pooled, against the forward return per horizon.
+
+    The band of each bin is widened by :math:`\\sqrt{h}` (h in grid steps, at least 1): overlapping
+    h-step returns are far from independent.
+
+    Parameters
+    ----------
+    values : mapping of str to numpy.ndarray
+        The feature, by market.
+    forward : mapping of str to mapping of int to numpy.ndarray
+        Forward returns by market and horizon (s), aligned with ``values``.
+    horizons : sequence of int
+        Horizons (s) to bin against.
+    n_bins : int, default 10
+        Bins per market.
+    grid_s : float, default 1.0
+        Grid step (s).
+
+    Returns
+    -------
+    pandas.DataFrame
+        The rows of :func:`lobutils.plots.features.binned_means` per horizon, with ``horizon_s``.
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)  # synthetic feature and returns
+    >>> v = {"a": rng.normal(size=200)}
+    >>> t = pooled_binned(v, {"a": {1: v["a"] + rng.normal(size=200)}}, [1], n_bins=4)
+    >>> len(t), bool(t.y_mean.is_monotonic_increasing)
+    (4, True)
+    """
+    names = list(values)
+    x = np.concatenate([np.asarray(values[n], dtype=float) for n in names])
+    groups = np.concatenate([[n] * len(values[n]) for n in names])
+    parts = []
+    for h in horizons:
+        y = np.concatenate([np.asarray(forward[n][h], dtype=float) for n in names])
+        scale = np.sqrt(max(h / grid_s, 1.0))
+        table = binned_means(x, y, n_bins, groups=groups, se_scale=scale)
+        parts.append(table.assign(horizon_s=h))
+    return pd.concat(parts, ignore_index=True)
