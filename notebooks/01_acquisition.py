@@ -11,9 +11,8 @@
 #     name: python3
 # ---
 
-
 # %% [markdown]
-# # Order-book data and where it comes from
+# # 1. Order-book data and where it comes from
 #
 # A limit order book (LOB) is the list of resting buy and sell orders for one instrument on one
 # exchange. Every later chapter works on books rebuilt from exchange data, so this one asks what
@@ -80,8 +79,8 @@ from lobutils.acquire.collect import collect
 from lobutils.acquire.polls import polls_to_depth
 from lobutils.acquire.recorder import RecorderConfig, record, snapshot_url, stream_url
 from lobutils.acquire.replay_server import ReplayServer
-from lobutils.data.archives import detect, read_binance_vision, read_tardis_book, read_tardis_trades
 from lobutils.book.export import to_tardis_csv
+from lobutils.data.archives import detect, read_binance_vision, read_tardis_book, read_tardis_trades
 
 # %% tags=["parameters"]
 DATA_DIR = None  # a directory of <market>_<symbol>_<YYYYMMDD>.gz recordings; None: the bundled data

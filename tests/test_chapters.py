@@ -265,20 +265,10 @@ def test_one_kernel_everywhere():
         assert {k: spec[k] for k in lab} == lab, f"{src.name}: kernelspec {spec}"
 
 
-# Chapter 1 has two blank lines after its header, which jupytext reads as an empty code cell
-# and writes back as "# %%": remove one of them in notebooks/01_acquisition.py.
-_KNOWN_DIRTY = {"01_acquisition": "a second blank line after the header becomes a '# %%' cell"}
+CHAPTER_STEMS = sorted(p.stem for p in paths.NOTEBOOKS_DIR.glob("[0-9][0-9]_*.py"))
 
 
-@pytest.mark.parametrize(
-    "stem",
-    [
-        pytest.param(stem, marks=pytest.mark.xfail(reason=_KNOWN_DIRTY[stem], strict=False))
-        if stem in _KNOWN_DIRTY
-        else stem
-        for stem in sorted(p.stem for p in paths.NOTEBOOKS_DIR.glob("[0-9][0-9]_*.py"))
-    ],
-)
+@pytest.mark.parametrize("stem", CHAPTER_STEMS)
 def test_saving_a_chapter_in_jupyterlab_changes_nothing(tmp_path, stem):
     """Open a chapter as JupyterLab does (jupytext's contents manager), save it: same bytes.
 
@@ -301,18 +291,7 @@ def test_saving_a_chapter_in_jupyterlab_changes_nothing(tmp_path, stem):
 
 # The sidebar shows each page's title: the book numbers its chapters in their titles ("# 3. ..."),
 # not with `numbered: true` in _toc.yml (which would also number the appendix pages).
-_UNNUMBERED = {"01_acquisition": "its title lacks the '1. ' (notebooks/01_acquisition.py)"}
-
-
-@pytest.mark.parametrize(
-    "stem",
-    [
-        pytest.param(stem, marks=pytest.mark.xfail(reason=_UNNUMBERED[stem], strict=False))
-        if stem in _UNNUMBERED
-        else stem
-        for stem in sorted(p.stem for p in paths.NOTEBOOKS_DIR.glob("[0-9][0-9]_*.py"))
-    ],
-)
+@pytest.mark.parametrize("stem", CHAPTER_STEMS)
 def test_chapter_titles_are_numbered(stem):
     """A chapter's title (its first ``# # `` line) starts with its number: ``# # 2. ...``."""
     text = (paths.NOTEBOOKS_DIR / f"{stem}.py").read_text(encoding="utf-8")
