@@ -456,7 +456,7 @@ decomposition.pivot(index="segment", columns="horizon_s", values="corr(raw, know
 # The intervals are 95 % block-bootstrap intervals over the test rows, with blocks long enough
 # to keep overlapping targets together. In the figure, estimates below −1 are drawn as
 # triangles at −1 (hover for the true values).
-
+#
 # `lobutils.models.leakage.ema_skill` fits the two models and scores the five cases.
 
 # %%

@@ -10,6 +10,7 @@
 #     language: python
 #     name: python3
 # ---
+
 # %% [markdown]
 # # 8. From forecasts to trades: a backtest with costs
 #

@@ -10,6 +10,7 @@
 #     language: python
 #     name: python3
 # ---
+
 # %% [markdown]
 # # 9. Optimal execution: Almgren–Chriss on the real book
 #
