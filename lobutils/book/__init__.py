@@ -11,6 +11,9 @@
 :mod:`lobutils.book.diagnostics`
     What a replay tells about its data: the ``bookTicker`` check summarised, gaps, the damage
     a lost message does, staleness of the clock grid (chapter 2).
+:mod:`lobutils.book.survey`
+    A first measured look at recordings (chapter 1): message counts and rates, update-id
+    chains, the two clocks, trades, books rebuilt from different sources side by side.
 :mod:`lobutils.book.export`
     Book frames written in other formats (Tardis ``incremental_book_L2`` CSV), through the
     reference replay.

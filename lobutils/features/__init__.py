@@ -9,6 +9,9 @@
     Forward returns, 3-class labels, the EMA target, and the look-ahead leakage audit.
 :mod:`lobutils.features.stationarity`
     ADF and KPSS tests on every feature and target.
+:mod:`lobutils.features.analysis`
+    What the chapters measure on features and targets (chapters 3 to 5): per-market summaries,
+    binned relations, correlations with future returns.
 :mod:`lobutils.features.dataset`
     One recording segment as a modelling table: features, targets, target end times.
 

@@ -6,6 +6,18 @@
     dataclass configs, tuned on the validation block, evaluated on the test block next to the
     naive baselines (chapter 6).
 
+:mod:`lobutils.models.crossmarket`
+    One model per market against one pooled model, split by one clock (chapter 11).
+:mod:`lobutils.models.leakage`
+    Chapter 4's audit model: how much of a target the past already explains.
+:mod:`lobutils.models.training`, :mod:`lobutils.models.deeplob`, :mod:`lobutils.models.windows`
+    The Keras training loop, the DeepLOB family of builders, and zero-copy input windows.
+:mod:`lobutils.models.study`, :mod:`lobutils.models.runs`
+    Chapter 7's protocol (splits, windows, baselines, intervals) and its runs (per market,
+    pooled, variants).
+:mod:`lobutils.models.volume`, :mod:`lobutils.models.fi2010`
+    Volume forecasting (chapter 10) and the FI-2010 benchmark loader.
+
 The subpackage imports nothing itself, so ``import lobutils.models.zoo`` loads scikit-learn and
 XGBoost only when the zoo is used.
 """
