@@ -17,10 +17,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from lobutils import paths as _paths
 from lobutils.runner import chapters as _chapters
+from lobutils.runner.errors import load_yaml
 
 __all__ = [
     "DONE_FILE",
@@ -357,7 +356,7 @@ def load_grid(
         path = Path(grid)
         if not path.is_file():
             raise FileNotFoundError(f"no grid file at {path}")
-        spec = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        spec = load_yaml(path, "batch grid") or {}
         if not isinstance(spec, Mapping):
             raise ValueError(f"{path}: a grid file is a YAML mapping")
         spec, base, stem = dict(spec), path.resolve().parent, path.stem
