@@ -490,7 +490,13 @@ class Collector:
         return depth, trades
 
     def flush(self) -> list[Path]:
-        """Write the polls since the last flush as parquet parts; returns the new files."""
+        """Write the polls since the last flush as parquet parts.
+
+        Returns
+        -------
+        list of pathlib.Path
+            The parts written (none without an ``out_dir``).
+        """
         if self.out_dir is None:
             return []
         written = []
@@ -511,7 +517,18 @@ class Collector:
         return written
 
     def frames(self, symbol: str) -> tuple[pd.DataFrame, pd.DataFrame]:
-        """Depth and trade frames of one symbol: written parts plus what is not flushed yet."""
+        """Depth and trade frames of one symbol: written parts plus what is not flushed yet.
+
+        Parameters
+        ----------
+        symbol : str
+            One of the collector's ccxt symbols.
+
+        Returns
+        -------
+        depth, trades : pandas.DataFrame
+            Frames in the event schema.
+        """
         buf = self.buffers[symbol]
         depth, trades = self._frames(buf)
         if buf.files:
@@ -522,6 +539,7 @@ class Collector:
 
     @property
     def stats(self) -> dict:
+        """Counts so far: polls, books, trades, duplicates, retries, errors, per symbol."""
         per = {s: dict(b.counts) for s, b in self.buffers.items()}
         return {
             "exchange": self.exchange.id,
@@ -622,6 +640,8 @@ class Collection:
         ccxt symbol -> the parquet parts written for it.
     stats : dict
         Counts of the session (polls, books, trades, duplicates, retries, ...).
+    _collector : Collector or None
+        The collector itself, whose unflushed polls :meth:`frames` includes (internal).
     """
 
     files: dict[str, list[Path]]
@@ -629,7 +649,19 @@ class Collection:
     _collector: Collector | None = field(default=None, repr=False)
 
     def frames(self, symbol: str) -> tuple[pd.DataFrame, pd.DataFrame]:
-        """(depth, trades) of one symbol in the event schema."""
+        """(depth, trades) of one symbol in the event schema.
+
+        Parameters
+        ----------
+        symbol : str
+            A ccxt symbol of the collection.
+
+        Returns
+        -------
+        depth, trades : pandas.DataFrame
+            Frames with :data:`~lobutils.schema.DEPTH_COLUMNS` and
+            :data:`~lobutils.schema.TRADE_COLUMNS`.
+        """
         if self._collector is not None:
             return self._collector.frames(symbol)
         return read_collected(self.files[symbol])

@@ -696,7 +696,17 @@ class Recorder:
     # ----------------------------------------------------------------- control
 
     def stop(self, reason: str = "stop") -> None:
-        """Ask the recorder to stop; files are closed as complete gzip streams."""
+        """Ask the recorder to stop; files are closed as complete gzip streams.
+
+        Parameters
+        ----------
+        reason : str
+            Why, kept as ``stats["stopped_by"]`` (``"SIGTERM"``, ``"max_seconds"``, ...).
+
+        Returns
+        -------
+        None
+        """
         if self.stopped_by is None:
             self.stopped_by = reason
         if self._loop is not None and self._stop is not None:
@@ -748,6 +758,7 @@ class Recorder:
 
     @property
     def stats(self) -> dict:
+        """Counts so far: messages, gaps, snapshots, reconnects, files, what stopped it."""
         per = {s: dict(st.counts) for s, st in self.streams.items()}
         total = {k: sum(c[k] for c in per.values()) for k in next(iter(per.values()))}
         return {

@@ -200,9 +200,18 @@ def _check_text(path: Path, raw: bytes) -> None:
 class ParsedLine:
     """One line as the reference parser sees it.
 
-    ``kind`` is one of ``"blank"``, ``"depth"``, ``"snapshot"``, ``"trade"``, ``"bbo"``,
-    ``"other_stream"`` (``stream`` holds its name) or ``"unknown"`` (valid JSON, no known layout).
-    ``fields`` holds the values the schema needs (exchange times still in ms).
+    Parameters
+    ----------
+    kind
+        ``"blank"``, ``"depth"``, ``"snapshot"``, ``"trade"``, ``"bbo"``, ``"other_stream"``,
+        ``"other_symbol"`` (``stream`` holds its name) or ``"unknown"`` (valid JSON, no known
+        layout).
+    local
+        The local receive time as written (-1 for a blank line).
+    stream
+        The combined-stream name, where there is one.
+    fields
+        The values the schema needs (exchange times still in ms).
     """
 
     kind: str
@@ -250,6 +259,18 @@ def parse_line(line: bytes | str, symbol: str | None = None) -> ParsedLine:
     whose known message lacks a field, or which holds a value no market sends: a price that is
     not > 0, a negative size, a trade size that is not > 0, or a number that is not finite
     (the text ``"NaN"``). A size of 0 in a diff is legal: it deletes the level.
+
+    Parameters
+    ----------
+    line
+        One line of a recording, ``<local time> <JSON>``.
+    symbol
+        Lower-case symbol asked for; a stream of another symbol gives kind ``"other_symbol"``
+        (None: any).
+
+    Returns
+    -------
+    ParsedLine
 
     Examples
     --------
@@ -376,6 +397,9 @@ class Recording:
         Tardis archives, ccxt polls).
     sources
         The files read, in order.
+    line_offsets
+        Lines before each source in the global numbering (``line_offsets[k] + 1`` is the first
+        line of ``sources[k]``), ending with the total.
     stats
         Counts: lines, messages per kind, skipped streams by name, malformed and blank lines,
         truncation, the detected local-timestamp unit per file, and the checks of the module
@@ -395,6 +419,18 @@ class Recording:
     def locate(self, line: int) -> str:
         """``"file:line"`` for a global line number.
 
+        Parameters
+        ----------
+        line : int
+            A 1-based line number over the concatenated sources (a frame's ``line`` column).
+
+        Returns
+        -------
+        str
+            The file's name and its own line number.
+
+        Examples
+        --------
         >>> from lobutils.data.catalog import segment
         >>> rec = read_binance_recording(segment("cm_btcusd_perp").files)
         >>> rec.locate(1), rec.locate(int(rec.line_offsets[1]) + 1)

@@ -163,7 +163,18 @@ class Run:
         return params_hash(self.chapter, self.parameters)
 
     def folder(self, root: str | os.PathLike[str]) -> Path:
-        """``root / params_hash``: the run's folder (its ``REPORT_DIR``) under a batch root."""
+        """``root / params_hash``: the run's folder (its ``REPORT_DIR``) under a batch root.
+
+        Parameters
+        ----------
+        root : path-like
+            The batch folder (:func:`runs_root`).
+
+        Returns
+        -------
+        pathlib.Path
+            The run's folder (not created).
+        """
         return Path(root) / self.params_hash
 
 
