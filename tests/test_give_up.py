@@ -255,3 +255,17 @@ def test_collect_exits_promptly_on_sigterm_while_retrying(tmp_path):
     )
     assert seconds < 3
     assert rc == 1 and "collected 0 books" in err and "(stopped by SIGTERM)" in err
+
+
+def test_record_that_cannot_write_its_file_is_one_line(tmp_path, capsys):
+    from lobutils.acquire.recorder import file_name
+
+    # the file the first snapshot goes to is a directory: writing fails, the run stops
+    (tmp_path / file_name("spot", "btcusdt", time.time_ns())).mkdir()
+    with _silent_server() as fake:
+        rc, _, err = _run(
+            capsys, "record", "btcusdt", "--ws-url", fake.ws_url, "--rest-url", fake.rest_url,
+            "--out", tmp_path, "--duration", "5", "--status-interval", "0",
+        )  # fmt: skip
+    line = _error_line(err)
+    assert rc == 1 and "recording stopped" in line and "Is a directory" in line

@@ -1121,7 +1121,7 @@ def _short(exc: BaseException) -> str:
     return text if len(text) < 200 else text[:200] + "..."
 
 
-class _WriteError(RuntimeError):
+class _WriteError(OSError):
     """Writing a recording file failed (disk full, permissions): the recorder stops."""
 
 
