@@ -8,6 +8,7 @@ with a synthetic one-message stream), and "no network" is a loopback port nobody
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import socket
@@ -269,3 +270,17 @@ def test_record_that_cannot_write_its_file_is_one_line(tmp_path, capsys):
         )  # fmt: skip
     line = _error_line(err)
     assert rc == 1 and "recording stopped" in line and "Is a directory" in line
+
+
+def test_record_inside_an_event_loop_raises_its_error_too(tmp_path):
+    # a notebook runs record() in a worker thread: its failure must not be swallowed
+    from lobutils.acquire.recorder import record
+
+    url = f"ws://127.0.0.1:{_closed_port()}"
+
+    async def in_a_loop():
+        return record("btcusdt", ws_url=url, out_dir=tmp_path, max_retry_time=0.5,
+                      backoff_initial=0.05, status_interval=0)  # fmt: skip
+
+    with pytest.raises(ConnectionError, match="gave up after"):
+        asyncio.run(in_a_loop())

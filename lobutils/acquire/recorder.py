@@ -1172,10 +1172,18 @@ def record(symbols: Iterable[str] | str, market: str = "spot", **options) -> dic
     dict
         Counts: ``messages``, ``gaps``, ``snapshots``, ``reconnects``, ``files``, per symbol.
 
+    Raises
+    ------
+    ConnectionError
+        A permanent network error, or ``max_retry_time`` seconds of transient ones.
+    OSError
+        A recording file could not be written.
+
     Notes
     -----
     Inside a running event loop (a notebook) the recording runs in a worker thread, without
     signal handlers; interrupt the kernel to stop it, or use ``await Recorder(cfg).run()``.
+    Its errors are raised in the caller's thread all the same.
     """
     symbols = (symbols,) if isinstance(symbols, str) else tuple(symbols)
     rec = Recorder(RecorderConfig(symbols=symbols, market=market, **options))
@@ -1184,9 +1192,13 @@ def record(symbols: Iterable[str] | str, market: str = "spot", **options) -> dic
     except RuntimeError:
         return asyncio.run(rec.run())
     result: dict = {}
+    failure: list[BaseException] = []
 
     def work():
-        result.update(asyncio.run(rec.run(handle_signals=False)))
+        try:
+            result.update(asyncio.run(rec.run(handle_signals=False)))
+        except BaseException as exc:  # raised again in the caller's thread
+            failure.append(exc)
 
     t = threading.Thread(target=work, name="lobutils-recorder", daemon=True)
     t.start()
@@ -1196,4 +1208,6 @@ def record(symbols: Iterable[str] | str, market: str = "spot", **options) -> dic
     except KeyboardInterrupt:
         rec.stop("SIGINT")
         t.join()
+    if failure:
+        raise failure[0]
     return result
