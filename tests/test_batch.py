@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -224,6 +225,13 @@ def test_batch_failures_resume_and_tables(tmp_path, client):
     assert not (folder / batch.DONE_FILE).exists()
     record = json.loads((folder / batch.RUN_FILE).read_text())
     assert record["status"] == "failed" and record["failed_cell"]["ename"] == "ZeroDivisionError"
+    # every message names the same cell: the chapter runner's error and the batch's summary
+    named = re.findall(r"cell (\d+) of the executed notebook", record["error"] + fail["cell"])
+    assert len(named) == 2 and len(set(named)) == 1, (record["error"], fail["cell"])
+    shown = [
+        c for c in nb["cells"] if "papermill-error-cell-tag" not in c["metadata"].get("tags", [])
+    ]
+    assert "1 / (N - 3)" in "".join(shown[int(named[0])]["source"])
 
     # one tidy metrics table, with the parameters as columns, in parquet and csv
     m = pd.read_parquet(root / "study" / "metrics.parquet")

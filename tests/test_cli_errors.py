@@ -255,3 +255,17 @@ def test_a_broken_params_file_is_one_line_naming_it(tmp_path, capsys, text, expe
     rc = chapters.main(["--toc", str(toc), "--params-file", str(params)])
     err = capsys.readouterr().err
     assert rc == 1 and str(params) in _one_line(err) and expect in err
+
+
+@pytest.mark.parametrize(
+    "text, expect",
+    [
+        ("chapter: x\ngrid: {N: [1, 2\n", "YAML syntax error (line 3, column 1)"),
+        ("chapter: !!python/object/apply:os.system ['true']\n", "a Python tag"),
+    ],
+)
+def test_a_broken_batch_grid_is_one_line_naming_it(tmp_path, capsys, text, expect):
+    grid = tmp_path / "grid.yaml"
+    grid.write_text(text)
+    rc, _, err = _run(capsys, "batch", grid, "--dry-run")
+    assert rc == 1 and f"{grid}: batch grid: " in _one_line(err) and expect in err

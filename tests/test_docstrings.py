@@ -49,6 +49,17 @@ DOCUMENTED = [
     "lobutils.plots.book",
     "lobutils.report",
     "lobutils.data.archives.bybit",
+    "lobutils.acquire.collect",
+    "lobutils.acquire.recorder",
+    "lobutils.acquire.replay_server",
+    "lobutils.data.binance",
+    "lobutils.runner.batch.cli",
+    "lobutils.runner.batch.cluster",
+    "lobutils.runner.batch.driver",
+    "lobutils.runner.batch.execute",
+    "lobutils.runner.batch.grid",
+    "lobutils.runner.batch.tables",
+    "lobutils.runner.cli_acquire",
 ]
 
 # Modules without ``__all__`` yet. Remove a module from this list when it gets one.

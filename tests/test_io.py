@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import json
 import random
+import re
 
 import numpy as np
 import pandas as pd
@@ -329,3 +330,46 @@ def test_mixed_symbols_with_anonymous_snapshots_are_refused(tmp_path):
     p = _mix(tmp_path, "spot_btcusdt", "spot_ethusdt")
     with pytest.raises(RecordingError, match="does not say which symbol"):
         read_binance_recording(p, symbol="ethusdt")
+
+
+def _head(tmp_path, name, n=300):
+    """The first ``n`` lines of a bundled real file, written as a small gzip file."""
+    p = tmp_path / segment(name).files[0].name
+    p.write_bytes(
+        gzip.compress("".join(gzip.open(segment(name).files[0], "rt").readlines()[:n]).encode())
+    )
+    return p
+
+
+def test_files_of_different_symbols_are_an_error_naming_both(tmp_path):
+    # the first file's inferred symbol used to be applied to the second, which was then dropped
+    btc = _head(tmp_path, "spot_btcusdt")
+    eth = _head(tmp_path, "spot_ethusdt")
+    with pytest.raises(RecordingError) as info:
+        read_binance_recording([btc, eth])
+    msg = str(info.value)
+    assert str(eth) in msg and str(btc) in msg and "'ethusdt'" in msg and "'btcusdt'" in msg
+    # one symbol given: the file without it is named, with the symbol it holds
+    with pytest.raises(RecordingError, match=re.escape(f"{eth}: no stream of symbol 'btcusdt'")):
+        read_binance_recording([btc, eth], symbol="btcusdt")
+
+
+def test_wrong_symbol_names_the_file_and_what_it_holds(tmp_path):
+    p = _head(tmp_path, "spot_btcusdt")
+    with pytest.raises(
+        RecordingError,
+        match=re.escape(f"{p}: no stream of symbol 'xrpusdt'; the file holds btcusdt"),
+    ):
+        read_binance_recording(p, symbol="xrpusdt")
+
+
+def test_directory_is_reported_as_a_directory(tmp_path):
+    with pytest.raises(RecordingError, match=re.escape(f"{tmp_path}: is a directory")):
+        read_binance_recording(tmp_path)
+
+
+def test_binary_file_is_not_reported_as_truncated(tmp_path):
+    p = tmp_path / "spot_btcusdt_20240808.gz"
+    p.write_bytes(b"PK\x03\x04" + bytes(range(256)) * 4)  # synthetic: a zip-like binary file
+    with pytest.raises(RecordingError, match=re.escape(f"{p}: not a recording: binary data")):
+        read_binance_recording(p)

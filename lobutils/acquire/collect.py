@@ -56,6 +56,13 @@ printed or logged: log records of this module and of ccxt's logger have them mas
 rate limiter is on (``enableRateLimit``); network errors, HTTP 429/418/5xx and timeouts
 (ccxt's ``NetworkError`` family) are retried with exponential backoff and jitter.
 
+Giving up
+---------
+A permanent error stops the collector at once: a malformed ``api_url``, a host name that does
+not resolve, a bad symbol or key (ccxt's non-network errors). When polls keep failing on
+network errors for ``max_retry_time`` seconds in a row (no book received), :func:`collect`
+raises :class:`ConnectionError`. SIGTERM and Ctrl-C stop it after the current request.
+
 Examples
 --------
 Live (needs the network)::
@@ -85,6 +92,7 @@ from pathlib import Path
 import pandas as pd
 
 from lobutils.acquire.polls import book_problem, polls_to_depth, trade_problem, trades_to_frame
+from lobutils.acquire.recorder import check_url, permanent_error
 from lobutils.acquire.redact import CREDENTIALS, api_credentials, guard_loggers, redact
 from lobutils.data.checks import MAX_LISTED, RecordingError, input_paths
 from lobutils.schema import DEPTH_COLUMNS, TRADE_COLUMNS, empty_frame
@@ -147,6 +155,8 @@ def make_exchange(
     guard_loggers()
     if exchange not in ccxt.exchanges:
         raise ValueError(f"unknown ccxt exchange {exchange!r}")
+    if api_url is not None:
+        check_url(api_url, ("http", "https"), "api_url")
     settings = dict(config or {})
     leaked = set(settings) & set(CREDENTIALS.values())
     if leaked:
@@ -165,14 +175,30 @@ def make_exchange(
 
 
 class _Retry:
-    """Calls with exponential backoff on ccxt's network errors (429, 5xx, timeouts)."""
+    """Calls with exponential backoff on ccxt's network errors (429, 5xx, timeouts).
 
-    def __init__(self, retries: int, backoff: float, backoff_max: float, sleep=time.sleep):
+    No retry for a permanent error (:func:`~lobutils.acquire.recorder.permanent_error`), none
+    after ``max_time`` seconds of failures in a row or once ``stop`` is set (SIGTERM), and no
+    wait past that time.
+    """
+
+    def __init__(
+        self,
+        retries: int,
+        backoff: float,
+        backoff_max: float,
+        sleep=time.sleep,
+        max_time: float = float("inf"),
+        stop: threading.Event | None = None,
+    ):
         self.retries = retries
         self.backoff = backoff
         self.backoff_max = backoff_max
         self.sleep = sleep
+        self.max_time = max_time
+        self.stop = stop
         self.count = 0
+        self.failing_since: float | None = None
 
     def __call__(self, fn: Callable, *args, **kwargs):
         import ccxt
@@ -180,12 +206,19 @@ class _Retry:
         attempt = 0
         while True:
             try:
-                return fn(*args, **kwargs)
+                out = fn(*args, **kwargs)
+                self.failing_since = None
+                return out
             except ccxt.NetworkError as exc:
-                if attempt >= self.retries:
+                now = time.monotonic()
+                if self.failing_since is None:
+                    self.failing_since = now
+                left = self.max_time - (now - self.failing_since)
+                stopped = self.stop is not None and self.stop.is_set()
+                if stopped or attempt >= self.retries or left <= 0 or permanent_error(exc):
                     raise
                 delay = min(self.backoff_max, self.backoff * 2**attempt)
-                delay *= 0.5 + random.random() / 2
+                delay = min(delay * (0.5 + random.random() / 2), left)
                 attempt += 1
                 self.count += 1
                 log.warning(
@@ -291,6 +324,17 @@ class Collector:
         Retries of a failing request and their delays (seconds, doubling, with jitter).
     clock
         Local clock in ns (default :func:`time.time_ns`).
+    sleep
+        How to wait between retries (default :func:`time.sleep`; tests record the delays).
+    max_retry_time
+        Seconds of failed requests in a row after which a request is not retried any more.
+    stop
+        An event that, once set (by SIGTERM in :func:`collect`), ends retrying at once.
+
+    Returns
+    -------
+    Collector
+        Call :meth:`poll`, then :meth:`flush` or :meth:`frames`.
     """
 
     def __init__(
@@ -306,6 +350,8 @@ class Collector:
         backoff_max: float = 60.0,
         clock: Callable[[], int] = time.time_ns,
         sleep: Callable[[float], None] = time.sleep,
+        max_retry_time: float = float("inf"),
+        stop: threading.Event | None = None,
     ):
         self.exchange = exchange
         self.symbols = [symbols] if isinstance(symbols, str) else list(symbols)
@@ -318,7 +364,7 @@ class Collector:
         self.trade_limit = trade_limit
         self.out_dir = Path(out_dir) if out_dir is not None else None
         self.clock = clock
-        self.retry = _Retry(retries, backoff, backoff_max, sleep)
+        self.retry = _Retry(retries, backoff, backoff_max, sleep, max_retry_time, stop)
         self.session = _dt.datetime.now(_dt.UTC).strftime("%Y%m%dT%H%M%S")
         self.buffers = {s: _SymbolBuffer(s) for s in self.symbols}
         if getattr(exchange, "id", None) in _SEQUENCE_FIELDS:
@@ -444,7 +490,13 @@ class Collector:
         return depth, trades
 
     def flush(self) -> list[Path]:
-        """Write the polls since the last flush as parquet parts; returns the new files."""
+        """Write the polls since the last flush as parquet parts.
+
+        Returns
+        -------
+        list of pathlib.Path
+            The parts written (none without an ``out_dir``).
+        """
         if self.out_dir is None:
             return []
         written = []
@@ -465,7 +517,18 @@ class Collector:
         return written
 
     def frames(self, symbol: str) -> tuple[pd.DataFrame, pd.DataFrame]:
-        """Depth and trade frames of one symbol: written parts plus what is not flushed yet."""
+        """Depth and trade frames of one symbol: written parts plus what is not flushed yet.
+
+        Parameters
+        ----------
+        symbol : str
+            One of the collector's ccxt symbols.
+
+        Returns
+        -------
+        depth, trades : pandas.DataFrame
+            Frames in the event schema.
+        """
         buf = self.buffers[symbol]
         depth, trades = self._frames(buf)
         if buf.files:
@@ -476,6 +539,7 @@ class Collector:
 
     @property
     def stats(self) -> dict:
+        """Counts so far: polls, books, trades, duplicates, retries, errors, per symbol."""
         per = {s: dict(b.counts) for s, b in self.buffers.items()}
         return {
             "exchange": self.exchange.id,
@@ -576,6 +640,8 @@ class Collection:
         ccxt symbol -> the parquet parts written for it.
     stats : dict
         Counts of the session (polls, books, trades, duplicates, retries, ...).
+    _collector : Collector or None
+        The collector itself, whose unflushed polls :meth:`frames` includes (internal).
     """
 
     files: dict[str, list[Path]]
@@ -583,7 +649,19 @@ class Collection:
     _collector: Collector | None = field(default=None, repr=False)
 
     def frames(self, symbol: str) -> tuple[pd.DataFrame, pd.DataFrame]:
-        """(depth, trades) of one symbol in the event schema."""
+        """(depth, trades) of one symbol in the event schema.
+
+        Parameters
+        ----------
+        symbol : str
+            A ccxt symbol of the collection.
+
+        Returns
+        -------
+        depth, trades : pandas.DataFrame
+            Frames with :data:`~lobutils.schema.DEPTH_COLUMNS` and
+            :data:`~lobutils.schema.TRADE_COLUMNS`.
+        """
         if self._collector is not None:
             return self._collector.frames(symbol)
         return read_collected(self.files[symbol])
@@ -605,6 +683,20 @@ def _sigterm_sets(stop: threading.Event) -> Iterator[None]:
             signal.signal(signal.SIGTERM, old)
 
 
+def _check_give_up(col: Collector, exc: BaseException, failing: float, limit: float) -> None:
+    """Raise :class:`ConnectionError` for a permanent error, or after ``limit`` s of failures."""
+    reason = permanent_error(exc)
+    if reason is not None:
+        raise ConnectionError(redact(f"{col.exchange.id}: {reason}; not retrying")) from None
+    if failing >= limit:
+        raise ConnectionError(
+            redact(
+                f"{col.exchange.id}: gave up after {failing:.1f} s without a successful poll "
+                f"(max_retry_time {limit:g} s); last error: {_short(exc)}"
+            )
+        ) from None
+
+
 def _poll_loop(
     col: Collector,
     interval: float,
@@ -614,12 +706,18 @@ def _poll_loop(
     stop: threading.Event,
     bar,
     t0: float,
+    max_retry_time: float = 300.0,
 ) -> str:
-    """Poll every ``interval`` seconds from ``t0`` until a limit or a signal; what stopped it."""
+    """Poll every ``interval`` seconds from ``t0`` until a limit or a signal; what stopped it.
+
+    Raises :class:`ConnectionError` on a permanent network error, or when no poll has
+    succeeded for ``max_retry_time`` seconds.
+    """
     import ccxt
 
     next_t = t0
     n = 0
+    last_ok = t0
     stopped_by = "polls" if polls is not None else "duration"
     try:
         while True:
@@ -633,9 +731,11 @@ def _poll_loop(
                 break
             try:
                 col.poll()
+                last_ok = time.monotonic()
             except ccxt.NetworkError as exc:  # retries exhausted: skip this poll, go on
                 col.errors += 1
                 log.error("%s: poll failed after retries: %s", col.exchange.id, redact(_short(exc)))
+                _check_give_up(col, exc, time.monotonic() - last_ok, max_retry_time)
             n += 1
             if n % flush_polls == 0:
                 col.flush()
@@ -671,6 +771,7 @@ def collect(
     backoff: float = 1.0,
     backoff_max: float = 60.0,
     progress: bool = True,
+    max_retry_time: float = 300.0,
 ) -> Collection:
     """Poll order books and trades at a fixed interval and write them as parquet parts.
 
@@ -685,8 +786,9 @@ def collect(
     interval
         Seconds between poll starts. A poll that overruns starts the next one at once.
     polls, duration
-        Stop after this many polls or seconds; with neither, run until interrupted (Ctrl-C
-        or SIGTERM stop after the current poll, and everything is written).
+        Stop after this many polls or seconds (both positive); with neither, run until
+        interrupted (Ctrl-C or SIGTERM stop after the current poll, and everything is
+        written) or until the network gives out (``max_retry_time``).
     out_dir
         Output root (default ``$LOBUTILS_DATA_DIR/recordings/ccxt``, git-ignored); parts go to
         ``<out_dir>/<exchange>/<SYMBOL>/``.
@@ -700,6 +802,9 @@ def collect(
         Retries of failing requests with exponential backoff (seconds).
     progress
         Show a tqdm progress bar on stderr.
+    max_retry_time
+        Seconds without a successful poll (network errors only) after which collecting
+        stops with :class:`ConnectionError`; permanent errors stop it at once.
 
     Returns
     -------
@@ -719,6 +824,14 @@ def collect(
         out_dir = paths.data_dir() / "recordings" / "ccxt"
     if interval < 0 or flush_polls < 1:
         raise ValueError("interval must be >= 0 and flush_polls >= 1")
+    for name, value in (
+        ("polls", polls),
+        ("duration", duration),
+        ("max_retry_time", max_retry_time),
+    ):
+        if value is not None and not value > 0:
+            raise ValueError(f"{name} must be positive, got {value!r}")
+    stop = threading.Event()
     col = Collector(
         ex,
         symbols,
@@ -729,8 +842,10 @@ def collect(
         retries=retries,
         backoff=backoff,
         backoff_max=backoff_max,
+        max_retry_time=max_retry_time,
+        sleep=stop.wait,
+        stop=stop,
     )
-    stop = threading.Event()
     bar = None
     if progress:
         from tqdm.auto import tqdm
@@ -739,7 +854,9 @@ def collect(
     t0 = time.monotonic()
     with _sigterm_sets(stop):
         try:
-            stopped_by = _poll_loop(col, interval, polls, duration, flush_polls, stop, bar, t0)
+            stopped_by = _poll_loop(
+                col, interval, polls, duration, flush_polls, stop, bar, t0, max_retry_time
+            )
         finally:
             col.flush()
             if bar is not None:

@@ -55,6 +55,15 @@ closed as a complete gzip.
 Status is logged (logger ``lobutils.acquire.recorder``) every ``status_interval`` seconds: messages per
 second, files written, gaps, snapshots and reconnects.
 
+Giving up
+---------
+A permanent error stops the recorder at once with a clear message: a URL that is malformed or
+not ``ws://``/``wss://`` (``http://``/``https://`` for REST), a host name that does not resolve,
+a handshake or snapshot request refused with HTTP 4xx (other than 408 and 429). Transient errors
+(a refused or dropped connection, a timeout, HTTP 5xx or 429) are retried with backoff for at
+most ``max_retry_time`` seconds without a working connection; then :meth:`Recorder.run` raises
+:class:`ConnectionError`. SIGINT/SIGTERM stop it at once, also while it waits to retry.
+
 Offline
 -------
 :class:`lobutils.acquire.replay_server.ReplayServer` stands in for Binance on 127.0.0.1: it replays a recording's messages
@@ -87,9 +96,11 @@ import logging
 import os
 import random
 import signal
+import socket
 import threading
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 import zlib
 from collections.abc import Callable, Iterable
@@ -103,7 +114,9 @@ __all__ = [
     "Endpoints",
     "Recorder",
     "RecorderConfig",
+    "check_url",
     "file_name",
+    "permanent_error",
     "record",
     "recorded_files",
     "repair_gzip",
@@ -203,6 +216,10 @@ class RecorderConfig:
         gzip level, 1 (fast) to 9 (small).
     max_messages, max_seconds
         Stop after this many stream messages, or this many seconds (None: run until a signal).
+        Both must be positive.
+    max_retry_time
+        Seconds of transient failures in a row (no websocket connection, no snapshot) after
+        which the recorder gives up and :meth:`Recorder.run` raises :class:`ConnectionError`.
     status_interval
         Seconds between status log lines (0: none).
     snapshot_min_interval
@@ -236,6 +253,7 @@ class RecorderConfig:
     backoff_initial: float = 0.5
     backoff_max: float = 30.0
     http_timeout: float = 10.0
+    max_retry_time: float = 300.0
     clock: Callable[[], int] = field(default=time.time_ns, compare=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -258,6 +276,12 @@ class RecorderConfig:
             raise ValueError("flush_interval must be > 0 and flush_messages >= 1")
         if not 1 <= self.compresslevel <= 9:
             raise ValueError(f"compresslevel must be 1..9, got {self.compresslevel}")
+        for name in ("max_seconds", "max_messages", "max_retry_time"):
+            value = getattr(self, name)
+            if value is not None and not value > 0:
+                raise ValueError(f"{name} must be positive, got {value!r}")
+        check_url(self.endpoints.ws, ("ws", "wss"), "ws_url")
+        check_url(self.endpoints.rest, ("http", "https"), "rest_url")
 
     @property
     def endpoints(self) -> Endpoints:
@@ -270,6 +294,96 @@ class RecorderConfig:
             self.depth_stream or e.depth_stream,
             e.chain,
         )
+
+
+def check_url(url: str, schemes: tuple[str, ...], what: str) -> str:
+    """Raise ``ValueError`` unless ``url`` has one of ``schemes`` and names a host.
+
+    Parameters
+    ----------
+    url
+        The URL (an origin such as ``wss://stream.binance.com:9443``).
+    schemes
+        The schemes allowed, e.g. ``("ws", "wss")``.
+    what
+        The option's name, for the message.
+
+    Returns
+    -------
+    str
+        ``url``.
+
+    Examples
+    --------
+    >>> check_url("ws://127.0.0.1:8765", ("ws", "wss"), "ws_url")
+    'ws://127.0.0.1:8765'
+    >>> check_url("file:///etc/passwd", ("ws", "wss"), "ws_url")
+    Traceback (most recent call last):
+    ...
+    ValueError: ws_url 'file:///etc/passwd': the URL must start with ws:// or wss:// and name a host
+    """
+    try:
+        parts = urllib.parse.urlsplit(url)
+        parts.port  # noqa: B018 - raises ValueError for a port that is not a number
+        ok = parts.scheme.lower() in schemes and bool(parts.hostname)
+    except ValueError:
+        ok = False
+    if not ok:
+        allowed = " or ".join(f"{s}://" for s in schemes)
+        raise ValueError(f"{what} {url!r}: the URL must start with {allowed} and name a host")
+    return url
+
+
+_TRANSIENT_HTTP = {408, 418, 429}  # timeout, Binance's IP ban (418, temporary) and rate limit
+
+
+def permanent_error(exc: BaseException) -> str | None:
+    """Why a network error will not go away by retrying, or ``None`` when it may.
+
+    Permanent: a host name that does not resolve, a malformed URL, an HTTP 4xx answer other
+    than 408, 418 and 429 (a wrong path or symbol). The exception's causes are searched too, as
+    libraries wrap the socket error (ccxt, requests, urllib).
+
+    Parameters
+    ----------
+    exc
+        The exception raised by a connection or request.
+
+    Returns
+    -------
+    str or None
+        A short reason for the message, or ``None`` for a transient error.
+
+    Examples
+    --------
+    >>> permanent_error(socket.gaierror(socket.EAI_NONAME, "Name or service not known"))
+    'the host name does not resolve (Name or service not known)'
+    >>> permanent_error(ConnectionRefusedError(111, "Connection refused")) is None
+    True
+    """
+    seen: set[int] = set()
+    e: BaseException | None = exc
+    while e is not None and id(e) not in seen:
+        seen.add(id(e))
+        if isinstance(e, socket.gaierror) and e.errno in _NO_NAME:
+            return f"the host name does not resolve ({e.strerror or e})"
+        status = getattr(e, "status", None) or getattr(
+            getattr(e, "response", None), "status_code", None
+        )
+        if isinstance(status, int) and 400 <= status < 500 and status not in _TRANSIENT_HTTP:
+            return f"the server answered HTTP {status} ({_short(e)})"
+        if type(e).__name__ == "InvalidURI":
+            return f"an invalid URL ({_short(e)})"
+        text = str(e)
+        if any(m in text for m in _NO_NAME_TEXT):
+            return f"the host name does not resolve ({_short(e)})"
+        reason = e.reason if isinstance(e, urllib.error.URLError) else None  # its socket error
+        e = reason if isinstance(reason, BaseException) else (e.__cause__ or e.__context__)
+    return None
+
+
+_NO_NAME = {getattr(socket, n) for n in ("EAI_NONAME", "EAI_NODATA") if hasattr(socket, n)}
+_NO_NAME_TEXT = ("Name or service not known", "nodename nor servname provided")
 
 
 def stream_url(cfg: RecorderConfig) -> str:
@@ -582,7 +696,17 @@ class Recorder:
     # ----------------------------------------------------------------- control
 
     def stop(self, reason: str = "stop") -> None:
-        """Ask the recorder to stop; files are closed as complete gzip streams."""
+        """Ask the recorder to stop; files are closed as complete gzip streams.
+
+        Parameters
+        ----------
+        reason : str
+            Why, kept as ``stats["stopped_by"]`` (``"SIGTERM"``, ``"max_seconds"``, ...).
+
+        Returns
+        -------
+        None
+        """
         if self.stopped_by is None:
             self.stopped_by = reason
         if self._loop is not None and self._stop is not None:
@@ -595,6 +719,34 @@ class Recorder:
             else:
                 self._loop.call_soon_threadsafe(self._stop.set)
 
+    def _give_up(self, exc: BaseException) -> None:
+        """A network error that retrying will not mend: stop, and raise it from :meth:`run`."""
+        if self._error is None:
+            self._error = exc
+            log.error("%s", exc)
+        self.stop("error")
+
+    def _retry_delay(self, failing_since: float, attempt: int, exc: BaseException, what: str):
+        """The backoff before the next try, or ``None`` after giving up (permanent, or too long)."""
+        reason = permanent_error(exc)
+        if reason is not None:
+            self._give_up(ConnectionError(f"{what}: {reason}; not retrying"))
+            return None
+        waited = time.monotonic() - failing_since
+        if waited >= self.config.max_retry_time:
+            self._give_up(
+                ConnectionError(
+                    f"{what}: gave up after {waited:.1f} s of failures "
+                    f"(max_retry_time {self.config.max_retry_time:g} s); last error: {_short(exc)}"
+                )
+            )
+            return None
+        delay = self._backoff(attempt)
+        retry_after = getattr(exc, "retry_after", None)
+        if retry_after:
+            delay = max(delay, retry_after)
+        return min(delay, max(self.config.max_retry_time - waited, 0.0) + 1e-3)
+
     def _fail(self, exc: BaseException) -> None:
         """A fatal error (a file cannot be written): stop, and raise it from :meth:`run`."""
         if self._error is None:
@@ -606,6 +758,7 @@ class Recorder:
 
     @property
     def stats(self) -> dict:
+        """Counts so far: messages, gaps, snapshots, reconnects, files, what stopped it."""
         per = {s: dict(st.counts) for s, st in self.streams.items()}
         total = {k: sum(c[k] for c in per.values()) for k in next(iter(per.values()))}
         return {
@@ -695,6 +848,7 @@ class Recorder:
         cfg = self.config
         url = stream_url(cfg)
         attempt = 0
+        failing_since: float | None = None
         while True:
             t_open = time.monotonic()
             try:
@@ -709,6 +863,7 @@ class Recorder:
                     compression=None,
                 ) as ws:
                     self.connections += 1
+                    failing_since = None
                     if self.connections > 1:
                         self.reconnects += 1
                         log.warning("reconnected (%d so far)", self.reconnects)
@@ -727,7 +882,11 @@ class Recorder:
             except (OSError, TimeoutError, InvalidHandshake, WebSocketException) as exc:
                 if time.monotonic() - t_open > 60:
                     attempt = 0  # the connection lived: start the backoff again
-                delay = self._backoff(attempt)
+                if failing_since is None:
+                    failing_since = t_open
+                delay = self._retry_delay(failing_since, attempt, exc, f"websocket {url}")
+                if delay is None:
+                    return
                 attempt += 1
                 log.warning("websocket: %s; reconnecting in %.1f s", _short(exc), delay)
                 await asyncio.sleep(delay)
@@ -854,6 +1013,7 @@ class Recorder:
                 await asyncio.sleep(wait)
             st.wanted.clear()
             attempt = 0
+            failing_since = time.monotonic()
             while True:
                 st.last_request = time.monotonic()
                 try:
@@ -861,10 +1021,9 @@ class Recorder:
                     snap = _parse_snapshot(body)
                 except (OSError, ValueError) as exc:
                     st.counts["snapshot_errors"] += 1
-                    delay = self._backoff(attempt)
-                    retry_after = getattr(exc, "retry_after", None)
-                    if retry_after:
-                        delay = max(delay, retry_after)
+                    delay = self._retry_delay(failing_since, attempt, exc, f"snapshot {url}")
+                    if delay is None:
+                        return
                     attempt += 1
                     log.warning(
                         "%s: snapshot request failed (%s); retrying in %.1f s",
@@ -962,14 +1121,15 @@ def _short(exc: BaseException) -> str:
     return text if len(text) < 200 else text[:200] + "..."
 
 
-class _WriteError(RuntimeError):
+class _WriteError(OSError):
     """Writing a recording file failed (disk full, permissions): the recorder stops."""
 
 
 class _HTTPStatusError(OSError):
-    def __init__(self, message: str, retry_after: float | None):
+    def __init__(self, message: str, retry_after: float | None, status: int | None = None):
         super().__init__(message)
         self.retry_after = retry_after
+        self.status = status
 
 
 def _http_get(url: str, timeout: float) -> bytes:
@@ -985,7 +1145,9 @@ def _http_get(url: str, timeout: float) -> bytes:
         except ValueError:
             retry_after = None
         body = exc.read()[:200]
-        raise _HTTPStatusError(f"HTTP {exc.code} from {url}: {body!r}", retry_after) from None
+        raise _HTTPStatusError(
+            f"HTTP {exc.code} from {url}: {body!r}", retry_after, exc.code
+        ) from None
     except http.client.HTTPException as exc:  # a broken response (IncompleteRead, ...)
         raise OSError(f"bad HTTP response from {url}: {_short(exc)}") from None
 
@@ -1010,10 +1172,18 @@ def record(symbols: Iterable[str] | str, market: str = "spot", **options) -> dic
     dict
         Counts: ``messages``, ``gaps``, ``snapshots``, ``reconnects``, ``files``, per symbol.
 
+    Raises
+    ------
+    ConnectionError
+        A permanent network error, or ``max_retry_time`` seconds of transient ones.
+    OSError
+        A recording file could not be written.
+
     Notes
     -----
     Inside a running event loop (a notebook) the recording runs in a worker thread, without
     signal handlers; interrupt the kernel to stop it, or use ``await Recorder(cfg).run()``.
+    Its errors are raised in the caller's thread all the same.
     """
     symbols = (symbols,) if isinstance(symbols, str) else tuple(symbols)
     rec = Recorder(RecorderConfig(symbols=symbols, market=market, **options))
@@ -1022,9 +1192,13 @@ def record(symbols: Iterable[str] | str, market: str = "spot", **options) -> dic
     except RuntimeError:
         return asyncio.run(rec.run())
     result: dict = {}
+    failure: list[BaseException] = []
 
     def work():
-        result.update(asyncio.run(rec.run(handle_signals=False)))
+        try:
+            result.update(asyncio.run(rec.run(handle_signals=False)))
+        except BaseException as exc:  # raised again in the caller's thread
+            failure.append(exc)
 
     t = threading.Thread(target=work, name="lobutils-recorder", daemon=True)
     t.start()
@@ -1034,4 +1208,6 @@ def record(symbols: Iterable[str] | str, market: str = "spot", **options) -> dic
     except KeyboardInterrupt:
         rec.stop("SIGINT")
         t.join()
+    if failure:
+        raise failure[0]
     return result

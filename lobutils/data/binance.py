@@ -56,6 +56,7 @@ True
 from __future__ import annotations
 
 import io as _stdio
+import itertools
 import math
 import os
 import re
@@ -156,6 +157,7 @@ def read_text(path: str | os.PathLike, on_truncated: str = "warn") -> tuple[byte
         data = b"".join(chunks)
     else:
         data = raw
+        _check_text(path, raw)
     dropped = 0
     if data and not data.endswith(b"\n"):
         # every writer ends its lines with a newline: an unterminated last line was cut
@@ -176,6 +178,21 @@ def read_text(path: str | os.PathLike, on_truncated: str = "warn") -> tuple[byte
     return data, info
 
 
+def _check_text(path: Path, raw: bytes) -> None:
+    """Raise unless a file that is not gzip looks like text (no NUL byte, UTF-8 at its head)."""
+    head = raw[:65536]
+    try:
+        head.decode("utf-8")
+        binary = b"\x00" in head
+    except UnicodeDecodeError as exc:
+        binary = exc.start < len(head) - 4  # a cut multi-byte character at the end is text
+    if binary:
+        raise RecordingError(
+            f"{path}: not a recording: binary data that is neither gzip nor text "
+            f"(starts with {raw[:4]!r})"
+        )
+
+
 # --------------------------------------------------------------------------- reference parser
 
 
@@ -183,9 +200,18 @@ def read_text(path: str | os.PathLike, on_truncated: str = "warn") -> tuple[byte
 class ParsedLine:
     """One line as the reference parser sees it.
 
-    ``kind`` is one of ``"blank"``, ``"depth"``, ``"snapshot"``, ``"trade"``, ``"bbo"``,
-    ``"other_stream"`` (``stream`` holds its name) or ``"unknown"`` (valid JSON, no known layout).
-    ``fields`` holds the values the schema needs (exchange times still in ms).
+    Parameters
+    ----------
+    kind
+        ``"blank"``, ``"depth"``, ``"snapshot"``, ``"trade"``, ``"bbo"``, ``"other_stream"``,
+        ``"other_symbol"`` (``stream`` holds its name) or ``"unknown"`` (valid JSON, no known
+        layout).
+    local
+        The local receive time as written (-1 for a blank line).
+    stream
+        The combined-stream name, where there is one.
+    fields
+        The values the schema needs (exchange times still in ms).
     """
 
     kind: str
@@ -233,6 +259,18 @@ def parse_line(line: bytes | str, symbol: str | None = None) -> ParsedLine:
     whose known message lacks a field, or which holds a value no market sends: a price that is
     not > 0, a negative size, a trade size that is not > 0, or a number that is not finite
     (the text ``"NaN"``). A size of 0 in a diff is legal: it deletes the level.
+
+    Parameters
+    ----------
+    line
+        One line of a recording, ``<local time> <JSON>``.
+    symbol
+        Lower-case symbol asked for; a stream of another symbol gives kind ``"other_symbol"``
+        (None: any).
+
+    Returns
+    -------
+    ParsedLine
 
     Examples
     --------
@@ -359,6 +397,9 @@ class Recording:
         Tardis archives, ccxt polls).
     sources
         The files read, in order.
+    line_offsets
+        Lines before each source in the global numbering (``line_offsets[k] + 1`` is the first
+        line of ``sources[k]``), ending with the total.
     stats
         Counts: lines, messages per kind, skipped streams by name, malformed and blank lines,
         truncation, the detected local-timestamp unit per file, and the checks of the module
@@ -378,6 +419,18 @@ class Recording:
     def locate(self, line: int) -> str:
         """``"file:line"`` for a global line number.
 
+        Parameters
+        ----------
+        line : int
+            A 1-based line number over the concatenated sources (a frame's ``line`` column).
+
+        Returns
+        -------
+        str
+            The file's name and its own line number.
+
+        Examples
+        --------
         >>> from lobutils.data.catalog import segment
         >>> rec = read_binance_recording(segment("cm_btcusd_perp").files)
         >>> rec.locate(1), rec.locate(int(rec.line_offsets[1]) + 1)
@@ -486,6 +539,8 @@ def _read_one(
     assert nlv >= 0, "level buffer too small"  # lv_cap bounds the number of '[' + markers
     if np.all(code == K.BLANK):
         raise RecordingError(f"{path}: file is empty")
+    if symbol_given:
+        _check_symbol_present(path, data, symbol)
     n_other_symbol = _other_symbol_lines(path, data, code, span, symbol, symbol_given)
     for r in np.flatnonzero(code == K.OTHER_STREAM):
         skipped[bytes(data[span[r, 0] : span[r, 1]]).decode(errors="replace")] += 1
@@ -529,6 +584,17 @@ def _read_one(
     for d in (depth, trades, bbo):
         d["local"] = d["local"] * scale
     return depth, trades, bbo, symbol
+
+
+def _check_symbol_present(path: Path, data: bytes, symbol: str) -> None:
+    """Raise when a file has stream messages but none of ``symbol`` (a wrong ``symbol=``)."""
+    if re.search(rb'"stream"\s*:\s*"' + re.escape(symbol.encode()) + rb"@", data):
+        return
+    found = sorted({m.group(1).decode() for m in itertools.islice(_STREAM_RE.finditer(data), 1000)})
+    if found:
+        raise RecordingError(
+            f"{path}: no stream of symbol {symbol!r}; the file holds {', '.join(found)}"
+        )
 
 
 def _other_symbol_lines(path, data, code, span, symbol, symbol_given: bool) -> int:
@@ -788,6 +854,15 @@ def _screen_events(d, t, b, starts, paths, offsets, stats) -> tuple[pd.DataFrame
     return t, b
 
 
+def _recording_paths(files) -> list[Path]:
+    """:func:`input_paths`, with a directory reported as a directory."""
+    listed = [files] if isinstance(files, str | os.PathLike) else list(files)
+    for f in listed:
+        if Path(f).is_dir():
+            raise RecordingError(f"{f}: is a directory, not a recording file")
+    return input_paths(listed, "recording file")
+
+
 def read_binance_recording(
     files: str | os.PathLike | Iterable[str | os.PathLike],
     symbol: str | None = None,
@@ -825,8 +900,9 @@ def read_binance_recording(
     """
     if errors not in ("raise", "skip"):
         raise ValueError(f"errors must be 'raise' or 'skip', got {errors!r}")
-    paths = input_paths(files, "recording file")
+    paths = _recording_paths(files)
     symbol = symbol.lower() if symbol else None
+    given = symbol
     stats: dict = {
         "lines": 0,
         "blank": 0,
@@ -840,11 +916,14 @@ def read_binance_recording(
     parts = []
     offsets = [0]
     for p in paths:
-        d, t, b, sym = _read_one(p, offsets[-1], symbol, errors, on_truncated, stats, skipped)
-        if symbol is None:
+        d, t, b, sym = _read_one(p, offsets[-1], given, errors, on_truncated, stats, skipped)
+        if not parts:
             symbol = sym
         elif sym != symbol:
-            raise RecordingError(f"{p}: symbol {sym!r} differs from {symbol!r} of earlier files")
+            raise RecordingError(
+                f"{p}: symbol {sym!r} differs from {symbol!r} of {paths[0]}; "
+                "files of one segment must hold one symbol"
+            )
         parts.append((d, t, b))
         offsets.append(stats["lines"])
     stats["skipped_streams"] = dict(skipped)

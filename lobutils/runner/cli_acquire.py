@@ -9,11 +9,18 @@
 
 The network libraries (websockets, ccxt) are imported when a command runs, not when the parser
 is built.
+
+``record`` and ``collect`` give up: a permanent error (a malformed URL, a host name that does not
+resolve, HTTP 4xx) stops them at once, transient ones are retried for at most
+``--max-retry-time`` seconds; either way, and whenever a run wrote nothing, the exit status is
+1 with one line on stderr.
 """
 
 from __future__ import annotations
 
+import argparse
 import datetime as _dt
+import json
 import logging
 import math
 import sys
@@ -29,13 +36,28 @@ def _setup_logging() -> None:
     guard_loggers()
 
 
+def _positive(kind):
+    """An argparse ``type`` that accepts only numbers above 0 (``--duration -1`` is an error)."""
+
+    def parse(text: str):
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+        if not value > 0:
+            raise argparse.ArgumentTypeError(f"must be positive, got {text}")
+        return value
+
+    return parse
+
+
 def _cmd_record(args) -> dict:
     from lobutils.acquire.recorder import record
 
     log = logging.getLogger("lobutils.acquire.recorder")
     if not logging.getLogger().handlers and not log.handlers:
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", stream=sys.stderr)
-    return record(
+    stats = record(
         args.symbols,
         market=args.market,
         out_dir=args.out,
@@ -49,7 +71,24 @@ def _cmd_record(args) -> dict:
         max_messages=args.max_messages,
         max_seconds=args.duration,
         status_interval=args.status_interval,
+        max_retry_time=args.max_retry_time,
     )
+    if not stats["messages"]:
+        _wrote_nothing(args, stats, f"recorded 0 messages in {stats['seconds']:g} s")
+    return stats
+
+
+def _wrote_nothing(args, result: dict, what: str) -> None:
+    """A run that wrote nothing: its summary (as usual), then one error line and exit 1."""
+    from lobutils.runner.errors import redact
+
+    if args.json:
+        print(json.dumps(result, default=str))
+    print(
+        redact(f"lobutils {args.command}: error: {what} (stopped by {result['stopped_by']})"),
+        file=sys.stderr,
+    )
+    raise SystemExit(1)
 
 
 def _add_record(subparsers) -> None:
@@ -74,9 +113,10 @@ def _add_record(subparsers) -> None:
     p.add_argument("--snapshot-limit", type=int, default=1000)
     p.add_argument("--flush-interval", type=float, default=1.0, help="seconds between flushes")
     p.add_argument("--fsync", action="store_true", help="fsync at every flush")
-    p.add_argument("--max-messages", type=int, default=None)
-    p.add_argument("--duration", type=float, default=None, help="seconds to record")
+    p.add_argument("--max-messages", type=_positive(int), default=None)
+    p.add_argument("--duration", type=_positive(float), default=None, help="seconds to record")
     p.add_argument("--status-interval", type=float, default=10.0)
+    _add_max_retry_time(p)
     p.add_argument("--json", action="store_true", help="print one JSON line at the end")
     p.set_defaults(func=_cmd_record)
 
@@ -98,8 +138,21 @@ def _cmd_collect(args) -> dict:
         trade_limit=args.trade_limit,
         api_url=args.api_url,
         progress=not args.json,
+        max_retry_time=args.max_retry_time,
     )
-    return run.stats | {"files": {s: [str(p) for p in f] for s, f in run.files.items()}}
+    result = run.stats | {"files": {s: [str(p) for p in f] for s, f in run.files.items()}}
+    if not run.stats["books"]:
+        _wrote_nothing(args, result, f"collected 0 books in {run.stats['polls']} polls")
+    return result
+
+
+def _add_max_retry_time(p) -> None:
+    p.add_argument(
+        "--max-retry-time",
+        type=_positive(float),
+        default=300.0,
+        help="seconds of network failures in a row before giving up (default 300)",
+    )
 
 
 def _asof_ms(day: str | None) -> int | None:
@@ -159,13 +212,14 @@ def _add_collect(subparsers) -> None:
     p.add_argument("--exchange", default="bybit", help="ccxt exchange id (default bybit)")
     p.add_argument("--levels", type=int, default=50)
     p.add_argument("--interval", type=float, default=1.0, help="seconds between polls")
-    p.add_argument("--polls", type=int, default=None)
-    p.add_argument("--duration", type=float, default=None, help="seconds to poll")
+    p.add_argument("--polls", type=_positive(int), default=None)
+    p.add_argument("--duration", type=_positive(float), default=None, help="seconds to poll")
     p.add_argument("--out", default=None, help="output root (default data/recordings/ccxt)")
     p.add_argument("--flush-polls", type=int, default=600)
     p.add_argument("--no-trades", action="store_true")
     p.add_argument("--trade-limit", type=int, default=None)
     p.add_argument("--api-url", default=None, help="send REST requests to this origin")
+    _add_max_retry_time(p)
     p.add_argument("--json", action="store_true", help="print one JSON line at the end")
     p.set_defaults(func=_cmd_collect)
 

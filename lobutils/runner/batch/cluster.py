@@ -121,6 +121,11 @@ class PartitionResult:
 
         Mapping results (dicts) become rows; DataFrame results are concatenated. A mapping
         item's keys are added as columns in front (when the result lacks them).
+
+        Returns
+        -------
+        pandas.DataFrame
+            One frame of the items that did not fail.
         """
         parts = []
         for item, res in zip(self.items, self.results, strict=True):
@@ -168,8 +173,12 @@ def map_partitions(
     client : distributed.Client, optional
         The client to use (the batch's); else :func:`dask_client` makes one from
         ``scheduler``, ``workers`` and ``processes``.
+    scheduler, workers, processes
+        Passed to :func:`dask_client` when no ``client`` is given.
     progress : bool
         A progress bar on stderr.
+    desc : str
+        The progress bar's label.
 
     Returns
     -------

@@ -62,6 +62,10 @@ class BatchResult:
         :func:`collect_metrics` of the finished runs (long format).
     seconds : float
         Wall time of this call.
+    records : list of dict
+        The ``run.json`` record of each run, in grid order.
+    runs_list : list of Run
+        The runs, in grid order.
     """
 
     run_id: str
@@ -83,11 +87,29 @@ class BatchResult:
         return self.failed.empty
 
     def table(self, name: str) -> pd.DataFrame:
-        """:func:`collect_tables` of this batch's runs."""
+        """:func:`collect_tables` of this batch's runs.
+
+        Parameters
+        ----------
+        name : str
+            The table's name (a ``<name>.parquet`` each run wrote in its folder).
+
+        Returns
+        -------
+        pandas.DataFrame
+            The runs' tables stacked, with the parameters as columns.
+        """
         return collect_tables(self.root, name, self.runs_list)
 
     def summary(self) -> dict[str, Any]:
-        """Counts, failures and output paths, as plain JSON types."""
+        """Counts, failures and output paths, as plain JSON types.
+
+        Returns
+        -------
+        dict
+            ``run_id``, ``root``, counts per status, ``seconds``, ``failures`` (parameters,
+            failing cell, notebook of each failed run) and the paths of the tables.
+        """
         counts = self.runs["status"].value_counts().to_dict()
         return {
             "run_id": self.run_id,
@@ -170,6 +192,9 @@ def run_batch(
     client : distributed.Client, optional
         An existing client; else one is made by :func:`dask_client` from ``scheduler``,
         ``workers`` and ``processes``, only if some run has to execute.
+    scheduler, workers, processes
+        Passed to :func:`dask_client` when no ``client`` is given: a scheduler address, the
+        number of LocalCluster workers, and whether they are processes (else threads).
     force : bool
         Execute every run, finished or not.
     progress : bool

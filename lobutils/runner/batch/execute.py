@@ -54,21 +54,32 @@ def is_done(run: Run, folder: str | os.PathLike[str], version: str) -> bool:
 
 
 _LINE_RE = re.compile(r"line (\d+) of ")
+_CELL_RE = re.compile(r"\(cell (\d+) of the executed notebook\)")
+_PAPERMILL_MARKER = "papermill-error-cell-tag"  # the note cells papermill adds on a failure
 
 
 def _failed_cell(notebook: Path, message: str) -> dict[str, Any] | None:
-    """The failing cell of a partial output notebook: index, source line, error."""
+    """The failing cell of a partial output notebook: index, source line, error.
+
+    ``index`` counts the cells of the executed notebook without the two note cells papermill
+    adds on a failure, as :class:`~lobutils.runner.chapters.ChapterError` does, so every
+    message names the same cell.
+    """
     import nbformat
 
     info: dict[str, Any] = {}
     m = _LINE_RE.search(message)
     if m:
         info["line"] = int(m.group(1))
+    m = _CELL_RE.search(message)
+    if m:
+        info["index"] = int(m.group(1))
     try:
         nb = nbformat.read(notebook, as_version=4)
     except Exception:  # no notebook (the run failed before papermill wrote it)
         return info or None
-    for i, cell in enumerate(nb.cells):
+    cells = [c for c in nb.cells if _PAPERMILL_MARKER not in c.get("metadata", {}).get("tags", [])]
+    for i, cell in enumerate(cells):
         if cell.cell_type != "code":
             continue
         errors = [o for o in cell.get("outputs", []) if o.get("output_type") == "error"]
@@ -102,7 +113,7 @@ def _describe_cell(cell: Mapping[str, Any] | None, chapter: str) -> str:
         return ""
     where = f"line {cell['line']} of {chapter}.py" if "line" in cell else "a cell"
     if "index" in cell:
-        where += f" (cell {cell['index']} of the notebook)"
+        where += f" (cell {cell['index']} of the executed notebook)"
     err = f"{cell.get('ename')}: {cell.get('evalue')}" if cell.get("ename") else "did not finish"
     src = f" at `{cell['source']}`" if cell.get("source") else ""
     return f"{where}{src}: {err}"

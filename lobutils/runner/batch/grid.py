@@ -17,10 +17,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from lobutils import paths as _paths
 from lobutils.runner import chapters as _chapters
+from lobutils.runner.errors import load_yaml
 
 __all__ = [
     "DONE_FILE",
@@ -164,7 +163,18 @@ class Run:
         return params_hash(self.chapter, self.parameters)
 
     def folder(self, root: str | os.PathLike[str]) -> Path:
-        """``root / params_hash``: the run's folder (its ``REPORT_DIR``) under a batch root."""
+        """``root / params_hash``: the run's folder (its ``REPORT_DIR``) under a batch root.
+
+        Parameters
+        ----------
+        root : path-like
+            The batch folder (:func:`runs_root`).
+
+        Returns
+        -------
+        pathlib.Path
+            The run's folder (not created).
+        """
         return Path(root) / self.params_hash
 
 
@@ -357,7 +367,7 @@ def load_grid(
         path = Path(grid)
         if not path.is_file():
             raise FileNotFoundError(f"no grid file at {path}")
-        spec = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        spec = load_yaml(path, "batch grid") or {}
         if not isinstance(spec, Mapping):
             raise ValueError(f"{path}: a grid file is a YAML mapping")
         spec, base, stem = dict(spec), path.resolve().parent, path.stem
