@@ -64,6 +64,10 @@ def input_paths(
     Traceback (most recent call last):
     ...
     FileNotFoundError: no such recording file: /nonexistent.gz
+    >>> input_paths("/", "recording file")
+    Traceback (most recent call last):
+    ...
+    IsADirectoryError: / is a directory, not a recording file
     """
     if isinstance(files, str | os.PathLike):
         files = [files]
@@ -71,6 +75,8 @@ def input_paths(
     if not paths:
         raise ValueError("no file given")
     for p in paths:
+        if p.is_dir():
+            raise IsADirectoryError(f"{p} is a directory, not a {what}")
         if not p.is_file():
             raise FileNotFoundError(f"no such {what}: {p}")
     return paths
