@@ -49,6 +49,22 @@ DOCUMENTED = [
     "lobutils.plots.book",
     "lobutils.report",
     "lobutils.data.archives.bybit",
+    "lobutils.markets",
+    "lobutils.evaluation._checks",
+    "lobutils.evaluation.baselines",
+    "lobutils.evaluation.inference",
+    "lobutils.evaluation.metrics",
+    "lobutils.evaluation.pnl",
+    "lobutils.evaluation.results",
+    "lobutils.evaluation.scaling",
+    "lobutils.evaluation.splits",
+    "lobutils.features.dataset",
+    "lobutils.features._kernels",
+    "lobutils.models.zoo",
+    "lobutils.models.crossmarket",
+    "lobutils.trading.backtest",
+    "lobutils.trading.execution",
+    "lobutils.trading._kernels",
 ]
 
 # Modules without ``__all__`` yet. Remove a module from this list when it gets one.
@@ -60,12 +76,10 @@ MISSING_ALL = [
     "lobutils.data.archives._bybit_kernels",
     "lobutils.data.archives._common",
     "lobutils.data.archives._csv",
-    "lobutils.features._kernels",
     "lobutils.models",
     "lobutils.plots",
     "lobutils.runner",
     "lobutils.trading",
-    "lobutils.trading._kernels",
 ]
 
 # Modules without a module docstring yet. Same rule.

@@ -222,13 +222,17 @@ def walk_forward_baselines(
     Parameters
     ----------
     y : array (n,)
+        Targets (returns or labels), in time order.
     folds : sequence of Fold
+        Chronological folds; each fold's baselines use its training rows only.
     task : {"regression", "classification"}
+        Which baselines.
     ts : int or array of int64, optional
         The clock; default the row positions.
     horizon, target_end
         The target windows (exactly one), in clock units, as for the splits.
     seed : int
+        Seed of the stratified guess.
 
     Returns
     -------

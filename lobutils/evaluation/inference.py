@@ -56,6 +56,7 @@ class BootstrapConfig:
     confidence : float
         Level of the percentile interval.
     seed : int
+        Seed of the block starts, >= 0.
     """
 
     block_length: int
@@ -193,11 +194,14 @@ def block_bootstrap_ci(
     metric : callable
         Returns a float; e.g. :func:`mse` or ``np.mean``.
     *arrays : arrays of equal length
+        The metric's arguments, resampled jointly.
     config : BootstrapConfig
+        Block length (rows), resamples, confidence and seed.
 
     Returns
     -------
     BootstrapCI
+        The estimate, its percentile interval and the resampled values.
 
     Examples
     --------
@@ -411,10 +415,12 @@ def diebold_mariano(
     horizon : int
         Forecast horizon in rows.
     kernel : {"bartlett", "rectangular"}
+        Weights of the autocovariances.
 
     Returns
     -------
     DieboldMarianoResult
+        The statistic, the two- and one-sided p-values and the kernel used.
 
     Examples
     --------

@@ -126,6 +126,7 @@ def scaled_pipeline(estimator: Any, scaler: str | Any | None = "standard") -> An
     Parameters
     ----------
     estimator : scikit-learn estimator
+        The model (not cloned here).
     scaler : {"standard", "robust", "clipped"}, transformer or None
         ``"clipped"`` is :class:`ClippedStandardScaler`; ``None`` returns ``estimator``
         unwrapped (e.g. for trees, which do not need scaling).
@@ -220,15 +221,20 @@ def fit_predict_fold(
     estimator : scikit-learn estimator
         Not modified; a fresh clone is fitted.
     X : array (n, p) or DataFrame
+        Features of every row.
     y : array (n,)
+        Targets of every row; the fold's rows must be finite.
     fold : Fold or (train, test)
+        Row indices; every training row before every test row.
     scaler : see :func:`scaled_pipeline`
+        Fitted on the training rows only.
     proba : bool
         Also return ``predict_proba`` (classifiers).
 
     Returns
     -------
     FoldResult
+        Test rows, their predictions (and probabilities) and the fitted pipeline.
 
     Examples
     --------

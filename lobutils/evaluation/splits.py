@@ -310,6 +310,7 @@ def walk_forward_splits(
     Returns
     -------
     list of Fold
+        One fold per test block, in time order.
 
     Examples
     --------
@@ -357,6 +358,7 @@ def day_splits(
     ts : array of int64
         Row timestamps in ns, non-decreasing.
     config : DayConfig, optional
+        Default :class:`DayConfig`'s.
     horizon, target_end
         The target windows in ns (exactly one).
 
@@ -418,12 +420,14 @@ def train_val_test_split(
     ts : int or array of int64
         Row timestamps in ns (non-decreasing), or the number of rows to use positions.
     config : HoldoutConfig, optional
+        Default :class:`HoldoutConfig`'s.
     horizon, target_end
         The target windows (exactly one), in clock units.
 
     Returns
     -------
     TrainValTest
+        Sorted row indices of the three blocks, purged.
 
     Examples
     --------

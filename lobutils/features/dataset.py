@@ -397,6 +397,7 @@ def build_dataset(
     Returns
     -------
     Dataset
+        The modelling table: causal features, forward targets and target ends.
 
     Examples
     --------

@@ -308,6 +308,7 @@ def qty_for_value(value: float, price: float, contract_value: float | None = Non
     Returns
     -------
     float
+        Units: base units, or whole contracts (at least one).
 
     Examples
     --------
@@ -404,6 +405,7 @@ class BacktestConfig:
         Returns
         -------
         BacktestConfig
+            With the market's fees and contract value.
         """
         maker, taker = fees_bps(market)
         kw = {"maker_fee_bps": maker, "taker_fee_bps": taker} | kwargs
@@ -425,6 +427,7 @@ class BacktestConfig:
         Returns
         -------
         BacktestConfig
+            With the instrument's fees and contract value.
 
         Examples
         --------
@@ -764,6 +767,7 @@ class BacktestResult:
     summary : dict
         The headline numbers (see :func:`run_backtest`).
     config : BacktestConfig
+        The configuration of the run.
     decision_ts, target : numpy.ndarray
         The inputs (target in units of ``order_qty``).
     """
@@ -802,6 +806,7 @@ def run_backtest(
         flat, any float), NaN for no decision (keep the position). Use :func:`hold_targets`
         to turn entry signals into positions held for a horizon.
     config : BacktestConfig
+        Order size, latency, fees, limits and order type.
     trades : DataFrame, optional
         The trades stream (``ts``, ``price``, ``qty``); needed for maker orders.
     end_ts : int, optional

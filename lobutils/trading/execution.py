@@ -914,6 +914,7 @@ def implementation_shortfall(
     Parameters
     ----------
     book : DataFrame or BookArrays
+        Book in event time, ordered by ``ts``.
     start_ts : int or array (W,) of int64 ns
         Arrival times; the arrival mid is that of the last state at or before each.
     slices : array (n,) or (W, n)
@@ -1119,6 +1120,7 @@ class LiquidationConfig:
         Returns
         -------
         LiquidationConfig
+            With ``qty`` in the instrument's units and its contract value.
 
         Examples
         --------
