@@ -59,6 +59,18 @@ def contract_value(market: str, symbol: str) -> float | None:
     in :data:`lobutils.markets.COIN_M_CONTRACT_VALUE_USD` by the upper-case symbol. Spot and
     USD-M markets are linear (quantities in the base asset): None.
 
+    Parameters
+    ----------
+    market : str
+        ``"spot"``, ``"usdm"`` or ``"cm"``.
+    symbol : str
+        Symbol in any case (``"btcusd_perp"``).
+
+    Returns
+    -------
+    float or None
+        Quote (USD) value of one contract; None for a linear market.
+
     Raises
     ------
     KeyError
@@ -93,6 +105,11 @@ def fees_bps(market: str) -> tuple[float, float]:
     -------
     tuple of float
         The maker and the taker fee per side, in basis points of traded value.
+
+    Raises
+    ------
+    ValueError
+        For a market without default fees.
 
     Examples
     --------
@@ -147,18 +164,61 @@ class Instrument:
         """Quote-currency value of ``qty`` at ``price`` (scalars or arrays).
 
         Linear: ``price * qty``. Inverse: ``qty * contract_value``, whatever the price.
+
+        Parameters
+        ----------
+        price : float or array
+            Price of the base asset (unused on an inverse market).
+        qty : float or array
+            Quantity in the market's units (base units, or contracts).
+
+        Returns
+        -------
+        float or array
+            Value in quote currency.
         """
         if self.contract_value is None:
             return price * qty
         return qty * self.contract_value
 
     def value_of(self, price, qty):
-        """Alias of :meth:`quote_value`."""
+        """Alias of :meth:`quote_value`.
+
+        Parameters
+        ----------
+        price : float or array
+            Price of the base asset (unused on an inverse market).
+        qty : float or array
+            Quantity in the market's units.
+
+        Returns
+        -------
+        float or array
+            Value in quote currency.
+        """
         return self.quote_value(price, qty)
 
     def base_qty(self, price, qty):
         """Base-asset quantity of ``qty`` at ``price``: ``qty`` (linear) or
-        ``qty * contract_value / price`` (inverse)."""
+        ``qty * contract_value / price`` (inverse).
+
+        Parameters
+        ----------
+        price : float or array
+            Price of the base asset (unused on a linear market).
+        qty : float or array
+            Quantity in the market's units (base units, or contracts).
+
+        Returns
+        -------
+        float or array
+            Quantity in the base asset.
+
+        Examples
+        --------
+        >>> Instrument.from_terms(100.0).base_qty(50_000.0, 5.0)
+        0.01
+        """
         if self.contract_value is None:
             return qty
         return qty * self.contract_value / price
@@ -215,6 +275,7 @@ class Instrument:
         Returns
         -------
         Instrument
+            With ``market`` ``"linear"`` or ``"inverse"`` and ``symbol`` ``""``.
 
         Examples
         --------
@@ -264,6 +325,7 @@ class Instrument:
         Returns
         -------
         numpy.ndarray or float
+            ``maker_fee_bps`` where ``maker``, else ``taker_fee_bps``.
 
         Examples
         --------
@@ -284,10 +346,12 @@ class Instrument:
         Parameters
         ----------
         price : float or array
+            Price of the base asset in quote currency.
 
         Returns
         -------
         float or array
+            Quote currency per unit of settlement currency.
 
         Examples
         --------
@@ -306,10 +370,12 @@ class Instrument:
         Parameters
         ----------
         price : float or array
+            Price of the base asset in quote currency.
 
         Returns
         -------
         float or array
+            Settlement-currency value of one unit (quote for linear, coin for inverse).
 
         Examples
         --------
@@ -363,6 +429,7 @@ class Instrument:
         Returns
         -------
         float or array
+            Cost beyond the mid in the settlement currency (positive: paid).
 
         Examples
         --------
@@ -386,6 +453,7 @@ class Instrument:
         Returns
         -------
         numpy.ndarray
+            Average price in quote currency, NaN where ``qty`` is 0.
 
         Examples
         --------
@@ -409,6 +477,7 @@ class Instrument:
         Returns
         -------
         float or array
+            Quote value of the fill.
 
         Examples
         --------
@@ -427,10 +496,12 @@ class Instrument:
         Parameters
         ----------
         p0, p1 : float or array
+            Prices before and after, quote currency.
 
         Returns
         -------
         float or array
+            Change of quote value per unit (base unit, or contract).
 
         Examples
         --------
@@ -461,6 +532,14 @@ def instrument(
     Returns
     -------
     Instrument
+        The market's terms, fees in bps per side.
+
+    Raises
+    ------
+    KeyError
+        For a COIN-M symbol without a known contract value.
+    ValueError
+        For an unknown market.
 
     Examples
     --------

@@ -100,7 +100,7 @@ def test_api_reference_builds_without_warnings(tmp_path):
     (src / "api").mkdir(parents=True)
     shutil.copy(ROOT / "api" / "index.md", src / "api" / "index.md")
     shutil.copytree(ROOT / "_templates", src / "_templates")
-    for name in ("_vendor", "references.bib"):  # the configuration names them
+    for name in ("_vendor", "_ext", "references.bib"):  # the configuration names them
         (src / name).symlink_to(ROOT / name)
     shutil.copy(ROOT / "jupyter-book.yml", src / "_config.yml")
     (src / "_toc.yml").write_text(yaml.safe_dump(api_toc()))

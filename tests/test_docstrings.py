@@ -60,6 +60,22 @@ DOCUMENTED = [
     "lobutils.runner.batch.grid",
     "lobutils.runner.batch.tables",
     "lobutils.runner.cli_acquire",
+    "lobutils.markets",
+    "lobutils.evaluation._checks",
+    "lobutils.evaluation.baselines",
+    "lobutils.evaluation.inference",
+    "lobutils.evaluation.metrics",
+    "lobutils.evaluation.pnl",
+    "lobutils.evaluation.results",
+    "lobutils.evaluation.scaling",
+    "lobutils.evaluation.splits",
+    "lobutils.features.dataset",
+    "lobutils.features._kernels",
+    "lobutils.models.zoo",
+    "lobutils.models.crossmarket",
+    "lobutils.trading.backtest",
+    "lobutils.trading.execution",
+    "lobutils.trading._kernels",
 ]
 
 # Modules without ``__all__`` yet. Remove a module from this list when it gets one.
@@ -71,12 +87,10 @@ MISSING_ALL = [
     "lobutils.data.archives._bybit_kernels",
     "lobutils.data.archives._common",
     "lobutils.data.archives._csv",
-    "lobutils.features._kernels",
     "lobutils.models",
     "lobutils.plots",
     "lobutils.runner",
     "lobutils.trading",
-    "lobutils.trading._kernels",
 ]
 
 # Modules without a module docstring yet. Same rule.

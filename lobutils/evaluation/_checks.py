@@ -25,6 +25,25 @@ __all__ = [
 
 
 def _array_1d(name: str, a: Any) -> np.ndarray:
+    """An array that must be one-dimensional.
+
+    Parameters
+    ----------
+    name : str
+        The argument's name, for the error message.
+    a : array_like
+        The values.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``a`` as an array (no copy when it already is one).
+
+    Raises
+    ------
+    ValueError
+        If ``a`` is not one-dimensional.
+    """
     arr = np.asarray(a)
     if arr.ndim != 1:
         raise ValueError(f"{name} must be one-dimensional, got shape {arr.shape}")
@@ -32,6 +51,32 @@ def _array_1d(name: str, a: Any) -> np.ndarray:
 
 
 def _float_1d(name: str, a: Any, *, finite: bool = True) -> np.ndarray:
+    """A one-dimensional numeric array as float64.
+
+    Parameters
+    ----------
+    name : str
+        The argument's name, for the error message.
+    a : array_like
+        Numeric values (bool, integer or float).
+    finite : bool
+        Refuse NaN and infinite values.
+
+    Returns
+    -------
+    numpy.ndarray
+        float64 values.
+
+    Raises
+    ------
+    ValueError
+        If ``a`` is not one-dimensional, not numeric, or (with ``finite``) not finite.
+
+    Examples
+    --------
+    >>> _float_1d("x", [1, 2])
+    array([1., 2.])
+    """
     arr = _array_1d(name, a)
     if arr.dtype.kind not in "biuf":
         raise ValueError(f"{name} must be numeric, got dtype {arr.dtype}")
@@ -42,6 +87,23 @@ def _float_1d(name: str, a: Any, *, finite: bool = True) -> np.ndarray:
 
 
 def _same_length(**arrays: np.ndarray) -> int:
+    """The common length of several arrays.
+
+    Parameters
+    ----------
+    **arrays : numpy.ndarray
+        Arrays by name (the names appear in the error message).
+
+    Returns
+    -------
+    int
+        Their length.
+
+    Raises
+    ------
+    ValueError
+        If the lengths differ.
+    """
     lengths = {k: len(v) for k, v in arrays.items()}
     if len(set(lengths.values())) > 1:
         raise ValueError(f"arrays must have the same length, got {lengths}")
@@ -49,6 +111,25 @@ def _same_length(**arrays: np.ndarray) -> int:
 
 
 def _int64_times(name: str, a: Any) -> np.ndarray:
+    """One-dimensional timestamps as int64 ns.
+
+    Parameters
+    ----------
+    name : str
+        The argument's name, for the error message.
+    a : array_like
+        Integer timestamps (ns) or ``datetime64`` values.
+
+    Returns
+    -------
+    numpy.ndarray
+        int64 ns.
+
+    Raises
+    ------
+    ValueError
+        If ``a`` is not one-dimensional or holds neither integers nor datetimes.
+    """
     arr = _array_1d(name, a)
     if arr.dtype.kind == "M":
         arr = arr.astype("datetime64[ns]").view(np.int64)
@@ -58,7 +139,29 @@ def _int64_times(name: str, a: Any) -> np.ndarray:
 
 
 def _clock(ts: int | Any) -> np.ndarray:
-    """Row clock: timestamps (validated, non-decreasing) or positions ``0..n-1``."""
+    """Row clock: timestamps (validated, non-decreasing) or positions ``0..n-1``.
+
+    Parameters
+    ----------
+    ts : int or array_like
+        Either the number of rows (the clock is then their positions) or the rows' timestamps
+        (int64 ns or ``datetime64``), sorted.
+
+    Returns
+    -------
+    numpy.ndarray
+        int64 clock, one value per row.
+
+    Raises
+    ------
+    ValueError
+        If the count is not positive, or the timestamps are empty or decrease.
+
+    Examples
+    --------
+    >>> _clock(3)
+    array([0, 1, 2])
+    """
     if isinstance(ts, int | np.integer) and not isinstance(ts, bool):
         if ts < 1:
             raise ValueError(f"the number of rows must be positive, got {ts}")
@@ -72,6 +175,27 @@ def _clock(ts: int | Any) -> np.ndarray:
 
 
 def _target_end(t: np.ndarray, horizon: int | None, target_end: Any | None) -> np.ndarray:
+    """Each row's target end time, from a fixed horizon or given per row.
+
+    Parameters
+    ----------
+    t : numpy.ndarray
+        The row clock (from :func:`_clock`).
+    horizon : int or None
+        Target horizon in the clock's units (ns for timestamps, rows for positions).
+    target_end : array_like or None
+        Each row's target end time, in the clock's units. Give exactly one of the two.
+
+    Returns
+    -------
+    numpy.ndarray
+        int64 end times, one per row, never before the row's own time.
+
+    Raises
+    ------
+    ValueError
+        If both or neither are given, or the values are invalid.
+    """
     if (horizon is None) == (target_end is None):
         raise ValueError(
             "give exactly one of horizon (a scalar in the clock's units) or target_end "
@@ -90,16 +214,65 @@ def _target_end(t: np.ndarray, horizon: int | None, target_end: Any | None) -> n
 
 
 def _check_nonneg_int(name: str, value: Any) -> None:
+    """Refuse anything but a non-negative integer (bool refused).
+
+    Parameters
+    ----------
+    name : str
+        The argument's name, for the error message.
+    value : object
+        The value to check.
+
+    Raises
+    ------
+    ValueError
+        If ``value`` is not an integer ``>= 0``.
+    """
     if not isinstance(value, int | np.integer) or isinstance(value, bool) or value < 0:
         raise ValueError(f"{name} must be a non-negative integer, got {value!r}")
 
 
 def _check_pos_int(name: str, value: Any) -> None:
+    """Refuse anything but a positive integer (bool refused).
+
+    Parameters
+    ----------
+    name : str
+        The argument's name, for the error message.
+    value : object
+        The value to check.
+
+    Raises
+    ------
+    ValueError
+        If ``value`` is not an integer ``>= 1``.
+    """
     if not isinstance(value, int | np.integer) or isinstance(value, bool) or value < 1:
         raise ValueError(f"{name} must be a positive integer, got {value!r}")
 
 
 def _indices(name: str, idx: Any, n: int) -> np.ndarray:
+    """Distinct row indices into ``n`` rows, sorted.
+
+    Parameters
+    ----------
+    name : str
+        The argument's name, for the error message.
+    idx : array_like
+        Integer row indices.
+    n : int
+        Number of rows they index.
+
+    Returns
+    -------
+    numpy.ndarray
+        Sorted int64 indices (empty when ``idx`` is).
+
+    Raises
+    ------
+    ValueError
+        If the indices are not integers, fall outside ``[0, n)`` or repeat.
+    """
     arr = _array_1d(name, idx)
     if arr.size == 0:
         return np.empty(0, dtype=np.int64)

@@ -44,6 +44,16 @@ CLASSIFICATION_BASELINES = ("majority", "persistence", "stratified")
 def zero_forecast(n: int) -> np.ndarray:
     """The zero-return forecast (the martingale benchmark for returns).
 
+    Parameters
+    ----------
+    n : int
+        Number of rows.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``n`` zeros (float64).
+
     Examples
     --------
     >>> zero_forecast(3).tolist()
@@ -79,6 +89,11 @@ def persistence_forecast(
         The target windows (exactly one), in clock units.
     fill : scalar
         Value where no target is realised yet (the first rows).
+
+    Returns
+    -------
+    numpy.ndarray
+        One forecast per row, ``fill`` where nothing is realised yet (past-only).
 
     Examples
     --------
@@ -118,6 +133,23 @@ def _last_realised(y: np.ndarray, t: np.ndarray, e: np.ndarray) -> np.ndarray:
 def majority_class(y_train: Any, n: int) -> np.ndarray:
     """The most frequent training label, repeated ``n`` times (ties: the smallest label).
 
+    Parameters
+    ----------
+    y_train : array (n_train,)
+        Training labels (training-only: never the test rows).
+    n : int
+        Number of forecasts.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``n`` copies of the majority label, with ``y_train``'s dtype.
+
+    Raises
+    ------
+    ValueError
+        If ``y_train`` is empty.
+
     Examples
     --------
     >>> majority_class([0, 1, 1, 2], 3).tolist()
@@ -133,6 +165,25 @@ def majority_class(y_train: Any, n: int) -> np.ndarray:
 
 def stratified_guess(y_train: Any, n: int, seed: int | Sequence[int] = 0) -> np.ndarray:
     """Random labels drawn with the training class frequencies (seeded).
+
+    Parameters
+    ----------
+    y_train : array (n_train,)
+        Training labels (training-only), whose frequencies the draws follow.
+    n : int
+        Number of draws.
+    seed : int or sequence of int
+        Seed of the random generator.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``n`` labels drawn independently.
+
+    Raises
+    ------
+    ValueError
+        If ``y_train`` is empty.
 
     Examples
     --------
@@ -171,13 +222,17 @@ def walk_forward_baselines(
     Parameters
     ----------
     y : array (n,)
+        Targets (returns or labels), in time order.
     folds : sequence of Fold
+        Chronological folds; each fold's baselines use its training rows only.
     task : {"regression", "classification"}
+        Which baselines.
     ts : int or array of int64, optional
         The clock; default the row positions.
     horizon, target_end
         The target windows (exactly one), in clock units, as for the splits.
     seed : int
+        Seed of the stratified guess.
 
     Returns
     -------
@@ -231,6 +286,20 @@ def block_shuffle(y: Any, block_length: int, seed: int = 0) -> np.ndarray:
     A model trained and tested on block-shuffled labels must score at chance under a leak-free
     protocol; above chance signals leakage (e.g. overlapping targets across the train/test
     boundary).
+
+    Parameters
+    ----------
+    y : array (n,)
+        Targets in time order.
+    block_length : int
+        Rows per block (the last block may be shorter).
+    seed : int
+        Seed of the permutation.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``y`` with its blocks in a random order.
 
     Examples
     --------

@@ -56,6 +56,7 @@ class BootstrapConfig:
     confidence : float
         Level of the percentile interval.
     seed : int
+        Seed of the block starts, >= 0.
     """
 
     block_length: int
@@ -80,6 +81,23 @@ def block_bootstrap_indices(n: int, config: BootstrapConfig) -> Iterator[np.ndar
     Each array is ``ceil(n / L)`` blocks of ``L`` consecutive rows laid end to end and cut to
     ``n``. Block starts are uniform on ``0..n-1`` (circular, indices taken modulo ``n``) or on
     ``0..n-L`` (moving).
+
+    Parameters
+    ----------
+    n : int
+        Number of rows.
+    config : BootstrapConfig
+        Block length (``L``, rows), number of resamples, method and seed.
+
+    Yields
+    ------
+    numpy.ndarray
+        int64 row indices, length ``n``, one array per resample.
+
+    Raises
+    ------
+    ValueError
+        If the block is longer than the ``n`` rows.
 
     Examples
     --------
@@ -131,6 +149,25 @@ class BootstrapCI:
     """A point estimate with its block-bootstrap percentile interval.
 
     ``n_valid`` counts the resamples where the metric was defined (finite).
+
+    Parameters
+    ----------
+    estimate : float
+        The metric on the original rows.
+    ci_low, ci_high : float
+        Percentile interval of the resampled metric.
+    std_error : float
+        Standard deviation of the defined resamples (NaN with fewer than two).
+    confidence : float
+        Level of the interval.
+    block_length : int
+        Rows per block.
+    n_boot : int
+        Resamples drawn.
+    n_valid : int
+        Resamples where the metric was finite.
+    samples : numpy.ndarray
+        The metric on every resample, shape ``(n_boot,)``.
     """
 
     estimate: float
@@ -157,11 +194,14 @@ def block_bootstrap_ci(
     metric : callable
         Returns a float; e.g. :func:`mse` or ``np.mean``.
     *arrays : arrays of equal length
+        The metric's arguments, resampled jointly.
     config : BootstrapConfig
+        Block length (rows), resamples, confidence and seed.
 
     Returns
     -------
     BootstrapCI
+        The estimate, its percentile interval and the resampled values.
 
     Examples
     --------
@@ -194,7 +234,23 @@ def block_bootstrap_ci(
 
 @dataclass(frozen=True)
 class PairedBootstrapResult:
-    """Model minus baseline on one metric, with a paired block-bootstrap CI and p-value."""
+    """Model minus baseline on one metric, with a paired block-bootstrap CI and p-value.
+
+    Parameters
+    ----------
+    model_value, baseline_value : float
+        The metric of the model and of the baseline on the original rows.
+    diff : float
+        ``model_value - baseline_value``.
+    ci_low, ci_high : float
+        Percentile interval of the difference.
+    p_value : float
+        Two-sided p-value of "no difference".
+    block_length : int
+        Rows per block.
+    n_boot : int
+        Resamples drawn.
+    """
 
     model_value: float
     baseline_value: float
@@ -226,6 +282,27 @@ def paired_bootstrap_test(
     Both forecasts are scored on the same resampled rows, so the interval is for the
     difference. The two-sided p-value tests "no difference" by centring the bootstrap
     distribution on zero: ``(1 + #{|d* - d| >= |d|}) / (1 + B)``.
+
+    Parameters
+    ----------
+    metric : callable
+        ``metric(y_true, y_pred) -> float``, e.g. :func:`~lobutils.evaluation.metrics.mse`.
+    y_true : array (n,)
+        Targets.
+    pred_model, pred_baseline : array (n,)
+        The two forecasts, aligned with ``y_true``.
+    config : BootstrapConfig
+        Block length (rows), resamples, confidence and seed.
+
+    Returns
+    -------
+    PairedBootstrapResult
+        The difference with its interval and p-value.
+
+    Raises
+    ------
+    ValueError
+        If ``metric`` is not callable or the arrays differ in length.
 
     Examples
     --------
@@ -272,6 +349,25 @@ class DieboldMarianoResult:
 
     ``statistic < 0`` means model A has the lower loss. ``p_value`` is two-sided;
     ``p_value_a_better`` is one-sided for "A has lower expected loss".
+
+    Parameters
+    ----------
+    statistic : float
+        The corrected DM statistic.
+    p_value : float
+        Two-sided p-value.
+    p_value_a_better : float
+        One-sided p-value for "A has lower expected loss".
+    mean_diff : float
+        Mean of ``loss_a - loss_b``.
+    long_run_variance : float
+        HAC variance of the loss difference.
+    n : int
+        Rows.
+    horizon : int
+        Forecast horizon in rows.
+    kernel : str
+        The kernel actually used (``"bartlett"`` when the rectangular one went negative).
     """
 
     statistic: float
@@ -319,10 +415,12 @@ def diebold_mariano(
     horizon : int
         Forecast horizon in rows.
     kernel : {"bartlett", "rectangular"}
+        Weights of the autocovariances.
 
     Returns
     -------
     DieboldMarianoResult
+        The statistic, the two- and one-sided p-values and the kernel used.
 
     Examples
     --------

@@ -75,6 +75,23 @@ def _reg_pair(y_true: Any, y_pred: Any) -> tuple[np.ndarray, np.ndarray]:
 def mse(y_true: Any, y_pred: Any) -> float:
     """Mean squared error.
 
+    Parameters
+    ----------
+    y_true : array (n,)
+        Targets, finite.
+    y_pred : array (n,)
+        Forecasts, finite, aligned with ``y_true``.
+
+    Returns
+    -------
+    float
+        The mean of ``(y_true - y_pred) ** 2``.
+
+    Raises
+    ------
+    ValueError
+        If the arrays are empty, differ in length or hold NaN or infinite values.
+
     Examples
     --------
     >>> mse([0.0, 2.0], [1.0, 0.0])
@@ -86,6 +103,23 @@ def mse(y_true: Any, y_pred: Any) -> float:
 
 def mae(y_true: Any, y_pred: Any) -> float:
     """Mean absolute error.
+
+    Parameters
+    ----------
+    y_true : array (n,)
+        Targets, finite.
+    y_pred : array (n,)
+        Forecasts, finite, aligned with ``y_true``.
+
+    Returns
+    -------
+    float
+        The mean of ``abs(y_true - y_pred)``.
+
+    Raises
+    ------
+    ValueError
+        If the arrays are empty, differ in length or hold NaN or infinite values.
 
     Examples
     --------
@@ -111,6 +145,23 @@ def r2(y_true: Any, y_pred: Any) -> float:
     a forecaster that knew the test mean in advance. For returns prefer :func:`r2_oos`.
     A constant ``y_true`` gives 1 for a perfect forecast and 0 otherwise (scikit-learn's rule).
 
+    Parameters
+    ----------
+    y_true : array (n,)
+        Targets, finite.
+    y_pred : array (n,)
+        Forecasts, finite, aligned with ``y_true``.
+
+    Returns
+    -------
+    float
+        At most 1; 0 matches the test-block mean.
+
+    Raises
+    ------
+    ValueError
+        If the arrays are empty, differ in length or hold NaN or infinite values.
+
     Examples
     --------
     >>> r2([1.0, 2.0, 3.0], [1.0, 2.0, 4.0])
@@ -131,6 +182,23 @@ def r2_oos(y_true: Any, y_pred: Any) -> float:
 
     The standard for returns (Campbell & Thompson 2008; Gu, Kelly & Xiu 2020): positive means
     the model beats predicting no move. NaN when every ``y_true`` is zero.
+
+    Parameters
+    ----------
+    y_true : array (n,)
+        Targets, finite.
+    y_pred : array (n,)
+        Forecasts, finite, aligned with ``y_true``.
+
+    Returns
+    -------
+    float
+        At most 1; 0 matches the zero forecast (NaN when every target is zero).
+
+    Raises
+    ------
+    ValueError
+        If the arrays are empty, differ in length or hold NaN or infinite values.
 
     Examples
     --------
@@ -175,6 +243,23 @@ def _average_ranks(a: np.ndarray) -> np.ndarray:
 def pearson(y_true: Any, y_pred: Any) -> float:
     """Pearson correlation; NaN if either input is constant.
 
+    Parameters
+    ----------
+    y_true : array (n,)
+        Targets, finite.
+    y_pred : array (n,)
+        Forecasts, finite, aligned with ``y_true``.
+
+    Returns
+    -------
+    float
+        In [-1, 1], or NaN.
+
+    Raises
+    ------
+    ValueError
+        If the arrays are empty, differ in length or hold NaN or infinite values.
+
     Examples
     --------
     >>> pearson([1.0, 2.0, 3.0], [2.0, 4.0, 7.0])
@@ -185,6 +270,23 @@ def pearson(y_true: Any, y_pred: Any) -> float:
 
 def spearman(y_true: Any, y_pred: Any) -> float:
     """Spearman rank correlation (average ranks for ties); NaN if either input is constant.
+
+    Parameters
+    ----------
+    y_true : array (n,)
+        Targets, finite.
+    y_pred : array (n,)
+        Forecasts, finite, aligned with ``y_true``.
+
+    Returns
+    -------
+    float
+        In [-1, 1], or NaN.
+
+    Raises
+    ------
+    ValueError
+        If the arrays are empty, differ in length or hold NaN or infinite values.
 
     Examples
     --------
@@ -214,6 +316,23 @@ def _regression_vector(
 
 def regression_metrics(y_true: Any, y_pred: Any) -> dict[str, float]:
     """MSE, MAE, R² (test-mean benchmark), R²_oos (zero benchmark), Pearson and Spearman.
+
+    Parameters
+    ----------
+    y_true : array (n,)
+        Targets, finite.
+    y_pred : array (n,)
+        Forecasts, finite, aligned with ``y_true``.
+
+    Returns
+    -------
+    dict of str to float
+        Metric name (``mse``, ``mae``, ``r2``, ``r2_oos``, ``pearson``, ``spearman``) to value.
+
+    Raises
+    ------
+    ValueError
+        If the arrays are empty, differ in length or hold NaN or infinite values.
 
     Examples
     --------
@@ -280,6 +399,25 @@ def _metrics_from_confusion(C: np.ndarray) -> np.ndarray:
 def confusion_matrix(y_true: Any, y_pred: Any, labels: Any | None = None) -> pd.DataFrame:
     """Counts with true labels as rows and predicted labels as columns.
 
+    Parameters
+    ----------
+    y_true : array (n,)
+        True labels.
+    y_pred : array (n,)
+        Predicted labels, aligned with ``y_true``.
+    labels : array_like, optional
+        Every possible label; default those seen in ``y_true`` or ``y_pred``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Counts, index ``true`` and columns ``pred`` labels.
+
+    Raises
+    ------
+    ValueError
+        If the arrays are empty, differ in length, hold NaN or labels outside ``labels``.
+
     Examples
     --------
     >>> confusion_matrix([0, 1, 1, 2], [0, 1, 2, 2])  # doctest: +NORMALIZE_WHITESPACE
@@ -305,6 +443,25 @@ def _one_metric(j: int) -> Callable[..., float]:
 def accuracy(y_true: Any, y_pred: Any, labels: Any | None = None) -> float:
     """Share of correct labels.
 
+    Parameters
+    ----------
+    y_true : array (n,)
+        True labels.
+    y_pred : array (n,)
+        Predicted labels, aligned with ``y_true``.
+    labels : array_like, optional
+        Every possible label; default those seen in ``y_true`` or ``y_pred``.
+
+    Returns
+    -------
+    float
+        In [0, 1].
+
+    Raises
+    ------
+    ValueError
+        If the arrays are empty, differ in length, hold NaN or labels outside ``labels``.
+
     Examples
     --------
     >>> accuracy([0, 1, 1, 1], [1, 1, 1, 1])
@@ -315,6 +472,25 @@ def accuracy(y_true: Any, y_pred: Any, labels: Any | None = None) -> float:
 
 def balanced_accuracy(y_true: Any, y_pred: Any, labels: Any | None = None) -> float:
     """Mean recall over the classes present in ``y_true``; chance is ``1 / n_classes``.
+
+    Parameters
+    ----------
+    y_true : array (n,)
+        True labels.
+    y_pred : array (n,)
+        Predicted labels, aligned with ``y_true``.
+    labels : array_like, optional
+        Every possible label; default those seen in ``y_true`` or ``y_pred``.
+
+    Returns
+    -------
+    float
+        In [0, 1].
+
+    Raises
+    ------
+    ValueError
+        If the arrays are empty, differ in length, hold NaN or labels outside ``labels``.
 
     Examples
     --------
@@ -327,6 +503,25 @@ def balanced_accuracy(y_true: Any, y_pred: Any, labels: Any | None = None) -> fl
 def macro_f1(y_true: Any, y_pred: Any, labels: Any | None = None) -> float:
     """Unweighted mean F1 over the classes seen in ``y_true`` or ``y_pred``.
 
+    Parameters
+    ----------
+    y_true : array (n,)
+        True labels.
+    y_pred : array (n,)
+        Predicted labels, aligned with ``y_true``.
+    labels : array_like, optional
+        Every possible label; default those seen in ``y_true`` or ``y_pred``.
+
+    Returns
+    -------
+    float
+        In [0, 1].
+
+    Raises
+    ------
+    ValueError
+        If the arrays are empty, differ in length, hold NaN or labels outside ``labels``.
+
     Examples
     --------
     >>> round(macro_f1([0, 1, 1, 1], [1, 1, 1, 1]), 4)
@@ -337,6 +532,25 @@ def macro_f1(y_true: Any, y_pred: Any, labels: Any | None = None) -> float:
 
 def mcc(y_true: Any, y_pred: Any, labels: Any | None = None) -> float:
     """Matthews correlation coefficient (multiclass form); 0 when undefined.
+
+    Parameters
+    ----------
+    y_true : array (n,)
+        True labels.
+    y_pred : array (n,)
+        Predicted labels, aligned with ``y_true``.
+    labels : array_like, optional
+        Every possible label; default those seen in ``y_true`` or ``y_pred``.
+
+    Returns
+    -------
+    float
+        In [-1, 1].
+
+    Raises
+    ------
+    ValueError
+        If the arrays are empty, differ in length, hold NaN or labels outside ``labels``.
 
     Examples
     --------
@@ -349,6 +563,25 @@ def mcc(y_true: Any, y_pred: Any, labels: Any | None = None) -> float:
 def cohen_kappa(y_true: Any, y_pred: Any, labels: Any | None = None) -> float:
     """Cohen's κ, agreement beyond chance; NaN when chance agreement is 1.
 
+    Parameters
+    ----------
+    y_true : array (n,)
+        True labels.
+    y_pred : array (n,)
+        Predicted labels, aligned with ``y_true``.
+    labels : array_like, optional
+        Every possible label; default those seen in ``y_true`` or ``y_pred``.
+
+    Returns
+    -------
+    float
+        At most 1 (0 is chance agreement), or NaN.
+
+    Raises
+    ------
+    ValueError
+        If the arrays are empty, differ in length, hold NaN or labels outside ``labels``.
+
     Examples
     --------
     >>> cohen_kappa([0, 0, 1, 1], [0, 0, 1, 0])
@@ -359,6 +592,26 @@ def cohen_kappa(y_true: Any, y_pred: Any, labels: Any | None = None) -> float:
 
 def classification_metrics(y_true: Any, y_pred: Any, labels: Any | None = None) -> dict[str, float]:
     """Accuracy, balanced accuracy, macro F1, MCC and Cohen's κ.
+
+    Parameters
+    ----------
+    y_true : array (n,)
+        True labels.
+    y_pred : array (n,)
+        Predicted labels, aligned with ``y_true``.
+    labels : array_like, optional
+        Every possible label; default those seen in ``y_true`` or ``y_pred``.
+
+    Returns
+    -------
+    dict of str to float
+        Metric name (``accuracy``, ``balanced_accuracy``, ``macro_f1``, ``mcc``,
+        ``cohen_kappa``) to value.
+
+    Raises
+    ------
+    ValueError
+        If the arrays are empty, differ in length, hold NaN or labels outside ``labels``.
 
     Examples
     --------
@@ -372,6 +625,23 @@ def classification_metrics(y_true: Any, y_pred: Any, labels: Any | None = None) 
 
 def class_balance(y: Any, labels: Any | None = None) -> pd.DataFrame:
     """Count and share of each label.
+
+    Parameters
+    ----------
+    y : array (n,)
+        Labels.
+    labels : array_like, optional
+        Every possible label (absent ones count 0); default those seen in ``y``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Index ``label``; columns ``count`` (int) and ``fraction``.
+
+    Raises
+    ------
+    ValueError
+        If ``y`` is empty or holds labels outside ``labels``.
 
     Examples
     --------

@@ -78,6 +78,23 @@ def regression_signal(pred: Any, threshold: float = 0.0) -> np.ndarray:
     ``threshold`` is in the forecast's units (bps for bps targets); the round-trip cost is a
     natural choice.
 
+    Parameters
+    ----------
+    pred : array (n,)
+        Return forecasts, finite.
+    threshold : float
+        Minimum ``|pred|`` to trade, ``>= 0``.
+
+    Returns
+    -------
+    numpy.ndarray
+        int8 directions in {-1, 0, 1}.
+
+    Raises
+    ------
+    ValueError
+        If ``threshold`` is negative or not finite.
+
     Examples
     --------
     >>> regression_signal([3.0, -0.5, -4.0, 0.0], threshold=1.0).tolist()
@@ -108,6 +125,17 @@ def classifier_signal(
     directions : array (k,) of {-1, 0, 1}, optional
         Trade direction of each class. Default: the sign of the label, allowed only when the
         labels are ``-1/+1`` or ``-1/0/+1``; for e.g. ``0/1`` labels pass ``directions=[-1, 1]``.
+
+    Returns
+    -------
+    numpy.ndarray
+        int8 directions in {-1, 0, 1}, one per row.
+
+    Raises
+    ------
+    ValueError
+        If the shapes disagree, ``threshold`` lies outside [0, 1], or the directions cannot be
+        inferred from ``classes``.
 
     Examples
     --------
@@ -153,6 +181,31 @@ def trade_pnl(
     fee_bps`` for one side. Each row's trade is scored on its own: overlapping holding periods
     are not netted (that is the backtest's job, :mod:`lobutils.trading.backtest`).
 
+    Parameters
+    ----------
+    direction : array (n,) of {-1, 0, 1}
+        Trade direction per row.
+    forward_return_bps : array (n,)
+        Realised mid return over the holding horizon, in bps.
+    spread_bps : array (n,)
+        Quoted spread at entry, in bps of mid, ``>= 0``.
+    costs : CostModel, optional
+        Default: Binance spot taker, round trip.
+    exit_spread_bps : array (n,), optional
+        Spread at exit in bps; default the entry spread.
+
+    Returns
+    -------
+    gross : numpy.ndarray
+        ``direction * forward_return_bps`` per row, bps.
+    net : numpy.ndarray
+        Gross minus costs on traded rows, 0 elsewhere, bps.
+
+    Raises
+    ------
+    ValueError
+        If ``direction`` holds other values, the lengths differ or a spread is negative.
+
     Examples
     --------
     >>> gross, net = trade_pnl([1, -1, 0], [5.0, 3.0, 9.0], [2.0, 2.0, 2.0])
@@ -182,7 +235,25 @@ def trade_pnl(
 
 @dataclass(frozen=True)
 class PnLResult:
-    """Summary of :func:`pnl_net_of_costs`; per-trade values in bps of notional."""
+    """Summary of :func:`pnl_net_of_costs`; per-trade values in bps of notional.
+
+    Parameters
+    ----------
+    n_rows : int
+        Rows scored.
+    n_trades : int
+        Rows with a non-zero direction.
+    trade_rate : float
+        ``n_trades / n_rows``.
+    hit_rate : float
+        Share of trades with positive gross P&L.
+    mean_gross_bps, mean_cost_bps, mean_net_bps : float
+        Means per trade, bps (NaN when nothing traded).
+    total_gross_bps, total_net_bps : float
+        Sums over the trades, bps.
+    ci_low, ci_high : float
+        Bootstrap interval of ``mean_net_bps`` (NaN without a bootstrap).
+    """
 
     n_rows: int
     n_trades: int
@@ -197,7 +268,13 @@ class PnLResult:
     ci_high: float
 
     def to_dict(self) -> dict[str, float]:
-        """Plain dict (for ``metrics.json``)."""
+        """Plain dict (for ``metrics.json``).
+
+        Returns
+        -------
+        dict of str to float
+            Field name to value.
+        """
         return {k: getattr(self, k) for k in self.__dataclass_fields__}
 
 

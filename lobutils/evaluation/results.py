@@ -95,7 +95,9 @@ def results_table(
     predictions, baselines : mapping name -> array (n,)
         Model and baseline forecasts (predicted values or labels) on the same rows.
     task : {"regression", "classification"}
+        Which metrics and baselines.
     config : BootstrapConfig
+        Block length (rows), resamples, confidence and seed of every interval.
     target, horizon
         Labels written into the table (e.g. ``"ret_bps"``, ``"10s"``).
     labels : array, optional

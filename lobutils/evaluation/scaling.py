@@ -40,6 +40,13 @@ class ClippedStandardScaler(TransformerMixin, BaseEstimator):
     other feature is clipped at ``clip`` standard deviations. All statistics come from the rows
     passed to :meth:`fit`, i.e. the training rows.
 
+    Parameters
+    ----------
+    clip : float
+        Bound on the absolute z-score, in training standard deviations.
+    rel_tol : float
+        A training std below ``rel_tol x (|mean| + 1)`` marks a feature constant.
+
     Examples
     --------
     >>> import numpy as np
@@ -54,6 +61,25 @@ class ClippedStandardScaler(TransformerMixin, BaseEstimator):
         self.rel_tol = rel_tol
 
     def fit(self, X: Any, y: Any = None) -> ClippedStandardScaler:
+        """Learn each feature's mean and std from the training rows (NaN ignored).
+
+        Parameters
+        ----------
+        X : array (n, p)
+            Training rows only.
+        y : None
+            Ignored (scikit-learn's signature).
+
+        Returns
+        -------
+        ClippedStandardScaler
+            ``self``, fitted.
+
+        Raises
+        ------
+        ValueError
+            If ``clip`` is not positive.
+        """
         if not self.clip > 0:
             raise ValueError(f"clip must be positive, got {self.clip!r}")
         a = np.asarray(X, dtype=np.float64)
@@ -65,6 +91,23 @@ class ClippedStandardScaler(TransformerMixin, BaseEstimator):
         return self
 
     def transform(self, X: Any) -> np.ndarray:
+        """Standardise with the training statistics and clip; constant features become 0.
+
+        Parameters
+        ----------
+        X : array (n, p)
+            Rows to transform, the features in the fitted order.
+
+        Returns
+        -------
+        numpy.ndarray
+            float64 z-scores in ``[-clip, clip]``.
+
+        Raises
+        ------
+        ValueError
+            If the number of features differs from the fit's.
+        """
         a = np.asarray(X, dtype=np.float64)
         if a.shape[1] != self.n_features_in_:
             raise ValueError(f"fitted on {self.n_features_in_} features, got {a.shape[1]}")
@@ -83,9 +126,21 @@ def scaled_pipeline(estimator: Any, scaler: str | Any | None = "standard") -> An
     Parameters
     ----------
     estimator : scikit-learn estimator
+        The model (not cloned here).
     scaler : {"standard", "robust", "clipped"}, transformer or None
         ``"clipped"`` is :class:`ClippedStandardScaler`; ``None`` returns ``estimator``
         unwrapped (e.g. for trees, which do not need scaling).
+
+    Returns
+    -------
+    sklearn.pipeline.Pipeline or estimator
+        ``Pipeline([("scaler", ...), ("model", estimator)])``, or ``estimator`` itself (see
+        above).
+
+    Raises
+    ------
+    ValueError
+        If ``scaler`` is an unknown name or lacks ``fit``/``transform``.
 
     Examples
     --------
@@ -120,7 +175,21 @@ def scaled_pipeline(estimator: Any, scaler: str | Any | None = "standard") -> An
 
 @dataclass(frozen=True)
 class FoldResult:
-    """Out-of-sample predictions of one fold and the estimator fitted on its training rows."""
+    """Out-of-sample predictions of one fold and the estimator fitted on its training rows.
+
+    Parameters
+    ----------
+    test : numpy.ndarray
+        Test row indices, sorted.
+    y_pred : numpy.ndarray
+        Predictions of the test rows.
+    proba : numpy.ndarray or None
+        Class probabilities of the test rows, columns in ``classes`` order (with ``proba=True``).
+    classes : numpy.ndarray or None
+        Class labels of the fitted classifier.
+    estimator : object
+        The pipeline fitted on the fold's training rows only.
+    """
 
     test: np.ndarray = field(repr=False)
     y_pred: np.ndarray = field(repr=False)
@@ -152,15 +221,20 @@ def fit_predict_fold(
     estimator : scikit-learn estimator
         Not modified; a fresh clone is fitted.
     X : array (n, p) or DataFrame
+        Features of every row.
     y : array (n,)
+        Targets of every row; the fold's rows must be finite.
     fold : Fold or (train, test)
+        Row indices; every training row before every test row.
     scaler : see :func:`scaled_pipeline`
+        Fitted on the training rows only.
     proba : bool
         Also return ``predict_proba`` (classifiers).
 
     Returns
     -------
     FoldResult
+        Test rows, their predictions (and probabilities) and the fitted pipeline.
 
     Examples
     --------
@@ -210,11 +284,31 @@ def walk_forward_predict(
 ) -> pd.DataFrame:
     """Pooled out-of-sample predictions over folds, via :func:`fit_predict_fold`.
 
+    Parameters
+    ----------
+    estimator : scikit-learn estimator
+        Not modified; each fold fits a fresh clone.
+    X : array (n, p) or DataFrame
+        Features.
+    y : array (n,)
+        Targets.
+    folds : sequence of Fold
+        Chronological folds (training rows before test rows).
+    scaler : str, transformer or None
+        See :func:`scaled_pipeline`; fitted on each fold's training rows only.
+    proba : bool
+        Also return class probabilities (classifiers).
+
     Returns
     -------
     pandas.DataFrame
         Columns ``row``, ``fold``, ``y_true``, ``y_pred`` and, with ``proba``, one
         ``proba_<class>`` column per class; in fold order.
+
+    Raises
+    ------
+    ValueError
+        If no folds are given, or a fold is not chronological (see :func:`fit_predict_fold`).
 
     Examples
     --------

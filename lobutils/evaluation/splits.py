@@ -46,6 +46,13 @@ class Fold(NamedTuple):
 
     A ``Fold`` unpacks as ``train, test``, so a list of folds can be passed as ``cv=`` to
     scikit-learn's searches.
+
+    Parameters
+    ----------
+    train : numpy.ndarray
+        Sorted int64 training row indices, all before the test rows.
+    test : numpy.ndarray
+        Sorted int64 test row indices.
     """
 
     train: np.ndarray
@@ -53,7 +60,13 @@ class Fold(NamedTuple):
 
 
 class TrainValTest(NamedTuple):
-    """Training, validation and test row indices of a hold-out split."""
+    """Training, validation and test row indices of a hold-out split.
+
+    Parameters
+    ----------
+    train, val, test : numpy.ndarray
+        Sorted int64 row indices, in this chronological order.
+    """
 
     train: np.ndarray
     val: np.ndarray
@@ -297,6 +310,7 @@ def walk_forward_splits(
     Returns
     -------
     list of Fold
+        One fold per test block, in time order.
 
     Examples
     --------
@@ -344,6 +358,7 @@ def day_splits(
     ts : array of int64
         Row timestamps in ns, non-decreasing.
     config : DayConfig, optional
+        Default :class:`DayConfig`'s.
     horizon, target_end
         The target windows in ns (exactly one).
 
@@ -405,12 +420,14 @@ def train_val_test_split(
     ts : int or array of int64
         Row timestamps in ns (non-decreasing), or the number of rows to use positions.
     config : HoldoutConfig, optional
+        Default :class:`HoldoutConfig`'s.
     horizon, target_end
         The target windows (exactly one), in clock units.
 
     Returns
     -------
     TrainValTest
+        Sorted row indices of the three blocks, purged.
 
     Examples
     --------
@@ -451,6 +468,19 @@ def train_val_test_split(
 
 def folds_frame(folds: Sequence[Fold], ts: Any | None = None) -> pd.DataFrame:
     """One row per fold: sizes and first/last rows (and their times when ``ts`` is given).
+
+    Parameters
+    ----------
+    folds : sequence of Fold
+        The folds, in order.
+    ts : array of int64, optional
+        Row timestamps in ns; adds ``train_start_ts``, ``train_end_ts``, ``test_start_ts`` and
+        ``test_end_ts`` (int64 ns).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``fold``, ``n_train``, ``n_test`` and the first/last row of each part (-1 when empty).
 
     Examples
     --------

@@ -13,9 +13,24 @@ import math
 import numpy as np
 from numba import njit, prange
 
-# Per-row status bits of the VAMP kernel (see ``vamp_rows``).
+__all__ = [
+    "ASK_INVALID",
+    "BID_INVALID",
+    "ema_restart",
+    "ema_restart_py",
+    "linear_weighted_sums",
+    "linear_weighted_sums_py",
+    "vamp_rows",
+    "vamp_side_py",
+    "window_sum",
+    "window_sum_py",
+]
+
 BID_INVALID = 1
+"""Status bit of :func:`vamp_rows`: an invalid quantity or price among the bid levels walked."""
+
 ASK_INVALID = 2
+"""Status bit of :func:`vamp_rows`: an invalid quantity or price among the ask levels walked."""
 
 # The trade-imbalance kernel re-anchors its running sums when the query time has moved
 # more than this many windows past the anchor, so rounding does not grow with the span.
@@ -80,6 +95,21 @@ def vamp_rows(
     each side's average fill price (quote spent / base received, NaN where the side lacks
     depth), the lack-of-depth flags, and per-row ``status`` bits (:data:`BID_INVALID`,
     :data:`ASK_INVALID`) for invalid quantities or prices among the levels walked.
+
+    Parameters
+    ----------
+    bid_px, bid_qty, ask_px, ask_qty : numpy.ndarray
+        float64 levels, shape ``(n, levels)``, best first.
+    cutoff : float
+        Quote value to fill on each side.
+    contract_value : float
+        Quote value of one contract (inverse book); ``<= 0`` for a linear book.
+    bid, ask : numpy.ndarray
+        Output: float64 average fill price per row.
+    bid_short, ask_short : numpy.ndarray
+        Output: bool per row, the side lacks depth.
+    status : numpy.ndarray
+        Output: integer status bits per row.
     """
     for i in prange(bid_px.shape[0]):
         pb, sb, vb = _vamp_walk(bid_px, bid_qty, i, cutoff, contract_value)
@@ -95,7 +125,30 @@ def vamp_side_py(px, qty, cutoff, contract_value):
     """Reference for one side of :func:`vamp_rows`: cumulative values, then the level that
     crosses.
 
-    Returns ``(prices, insufficient)``; assumes valid input.
+    Assumes valid input (no NaN, no negative quantity).
+
+    Parameters
+    ----------
+    px, qty : numpy.ndarray
+        Prices and quantities of one side, shape ``(n, levels)``, best level first.
+    cutoff : float
+        Quote value to fill.
+    contract_value : float
+        Quote value of one contract (inverse book); ``<= 0`` for a linear book.
+
+    Returns
+    -------
+    prices : numpy.ndarray
+        Average fill price per row (quote spent / base received), NaN where depth is short.
+    insufficient : numpy.ndarray
+        bool per row: the side holds less than ``cutoff``.
+
+    Examples
+    --------
+    >>> px, qty = np.array([[100.0, 99.0]]), np.array([[1.0, 2.0]])
+    >>> prices, short = vamp_side_py(px, qty, 199.0, 0.0)
+    >>> prices.tolist(), short.tolist()
+    ([99.5], [False])
     """
     n, n_levels = px.shape
     out = np.full(n, np.nan)
@@ -145,6 +198,18 @@ def window_sum(x, start, stop):
 
     ``start`` and ``stop`` are non-decreasing with ``start <= stop``. Two pointers and a
     compensated (Neumaier) running sum, reset to exactly zero whenever the window empties.
+
+    Parameters
+    ----------
+    x : numpy.ndarray
+        float64 values (NaN allowed).
+    start, stop : numpy.ndarray
+        int64 window bounds per output row, non-decreasing, ``start <= stop``.
+
+    Returns
+    -------
+    numpy.ndarray
+        float64 window sums, NaN where the window holds a NaN (0 for an empty window).
     """
     n = start.size
     out = np.empty(n)
@@ -178,7 +243,25 @@ def window_sum(x, start, stop):
 
 
 def window_sum_py(x, start, stop):
-    """Reference for :func:`window_sum`: sum each window from scratch."""
+    """Reference for :func:`window_sum`: sum each window from scratch.
+
+    Parameters
+    ----------
+    x : numpy.ndarray
+        float64 values (NaN allowed).
+    start, stop : numpy.ndarray
+        int64 window bounds per output row, non-decreasing, ``start <= stop``.
+
+    Returns
+    -------
+    numpy.ndarray
+        float64 window sums, NaN where the window holds a NaN (0 for an empty window).
+
+    Examples
+    --------
+    >>> window_sum_py(np.array([1.0, 2.0, np.nan, 4.0]), [0, 1, 3], [2, 3, 4]).tolist()
+    [3.0, nan, 4.0]
+    """
     out = np.empty(len(start))
     for i, (a, b) in enumerate(zip(start, stop, strict=True)):
         window = [float(v) for v in x[a:b]]
@@ -200,6 +283,22 @@ def linear_weighted_sums(trade_ts, signed, unsigned, query_ts, window_ns):
     ``D = sum(v * (ts - r))`` around an anchor ``r``: ``sum(w v) = (D - (t - W - r) A) / W``.
     The anchor moves (and the sums are recomputed exactly) when the window empties or when t
     has moved more than a few windows past it, so rounding stays relative to the window.
+
+    Parameters
+    ----------
+    trade_ts : numpy.ndarray
+        int64 trade times (ns), sorted.
+    signed, unsigned : numpy.ndarray
+        float64 per-trade values (e.g. signed and unsigned quote volume).
+    query_ts : numpy.ndarray
+        int64 query times (ns), non-decreasing.
+    window_ns : int
+        Window length ``W`` in ns.
+
+    Returns
+    -------
+    num, den : numpy.ndarray
+        float64 weighted sums of ``signed`` and of ``unsigned``, divided by ``W`` in s.
     """
     n = query_ts.size
     num = np.empty(n)
@@ -256,7 +355,24 @@ def linear_weighted_sums(trade_ts, signed, unsigned, query_ts, window_ns):
 
 
 def linear_weighted_sums_py(trade_ts, signed, unsigned, query_ts, window_ns):
-    """Reference for :func:`linear_weighted_sums`: weight every trade of every window."""
+    """Reference for :func:`linear_weighted_sums`: weight every trade of every window.
+
+    Parameters
+    ----------
+    trade_ts : numpy.ndarray
+        int64 trade times (ns), sorted.
+    signed, unsigned : numpy.ndarray
+        float64 per-trade values (e.g. signed and unsigned quote volume).
+    query_ts : numpy.ndarray
+        int64 query times (ns), non-decreasing.
+    window_ns : int
+        Window length ``W`` in ns.
+
+    Returns
+    -------
+    num, den : numpy.ndarray
+        float64 weighted sums of ``signed`` and of ``unsigned``, divided by ``W`` in s.
+    """
     n = len(query_ts)
     num = np.zeros(n)
     den = np.zeros(n)
@@ -279,7 +395,20 @@ def linear_weighted_sums_py(trade_ts, signed, unsigned, query_ts, window_ns):
 @njit(cache=True)
 def ema_restart(x, alpha):
     """``s[t] = alpha x[t] + (1 - alpha) s[t-1]``; NaN where x is NaN; restarts at ``s = x``
-    on the first finite value after a NaN (or at the start)."""
+    on the first finite value after a NaN (or at the start).
+
+    Parameters
+    ----------
+    x : numpy.ndarray
+        float64 values (NaN allowed).
+    alpha : float
+        Smoothing weight in (0, 1].
+
+    Returns
+    -------
+    numpy.ndarray
+        float64 average, NaN where ``x`` is NaN.
+    """
     n = x.size
     out = np.empty(n)
     prev = np.nan
@@ -302,6 +431,23 @@ def ema_restart_py(x, alpha):
 
     Within a run that starts at ``t0``, ``s[t] = (1-a)^(t-t0) x[t0] + sum_{j=t0+1}^{t}
     a (1-a)^(t-j) x[j]``.
+
+    Parameters
+    ----------
+    x : numpy.ndarray
+        float64 values (NaN allowed).
+    alpha : float
+        Smoothing weight in (0, 1].
+
+    Returns
+    -------
+    numpy.ndarray
+        float64 average, NaN where ``x`` is NaN.
+
+    Examples
+    --------
+    >>> ema_restart_py(np.array([1.0, 3.0, np.nan, 5.0]), 0.5).tolist()
+    [1.0, 2.0, nan, 5.0]
     """
     out = np.full(len(x), np.nan)
     t0 = None

@@ -95,6 +95,23 @@ _NS_PER_S = 1_000_000_000
 def horizon_label(h: int, unit: str) -> str:
     """The label of a horizon: ``"10s"`` (seconds) or ``"100ev"`` (events).
 
+    Parameters
+    ----------
+    h : int
+        The horizon in ``unit``.
+    unit : {"s", "events"}
+        Seconds on a clock grid, events in event time.
+
+    Returns
+    -------
+    str
+        ``"<h>s"`` or ``"<h>ev"``.
+
+    Raises
+    ------
+    ValueError
+        For another unit.
+
     Examples
     --------
     >>> horizon_label(10, "s"), horizon_label(100, "events")
@@ -179,7 +196,23 @@ class Dataset:
         return tuple(horizon_label(h, self.unit) for h in self.horizons)
 
     def label(self, horizon: int | str) -> str:
-        """The label of a horizon given as a number (in ``unit``) or as its label."""
+        """The label of a horizon given as a number (in ``unit``) or as its label.
+
+        Parameters
+        ----------
+        horizon : int or str
+            A horizon in ``unit`` (``10``) or its label (``"10s"``).
+
+        Returns
+        -------
+        str
+            The horizon's label, a column of ``returns`` and ``target_end``.
+
+        Raises
+        ------
+        KeyError
+            If the dataset has no such horizon.
+        """
         if isinstance(horizon, str):
             if horizon not in self.horizon_labels:
                 raise KeyError(f"no horizon {horizon!r}; the dataset has {self.horizon_labels}")
@@ -190,7 +223,18 @@ class Dataset:
         return lab
 
     def horizon_value(self, horizon: int | str) -> int:
-        """The horizon as a number in ``unit``."""
+        """The horizon as a number in ``unit``.
+
+        Parameters
+        ----------
+        horizon : int or str
+            A horizon in ``unit`` (``10``) or its label (``"10s"``).
+
+        Returns
+        -------
+        int
+            The horizon in ``unit`` (s or events).
+        """
         return self.horizons[self.horizon_labels.index(self.label(horizon))]
 
     def horizon_rows(self, horizon: int | str) -> int:
@@ -198,6 +242,16 @@ class Dataset:
 
         The block bootstrap needs blocks at least this long, and the test block holds about
         ``n_test / horizon_rows`` independent targets.
+
+        Parameters
+        ----------
+        horizon : int or str
+            A horizon in ``unit`` (``10``) or its label (``"10s"``).
+
+        Returns
+        -------
+        int
+            Rows per target, at least 1.
         """
         h = self.horizon_value(horizon)
         if self.grid is None:
@@ -211,8 +265,14 @@ class Dataset:
         Parameters
         ----------
         horizon : int or str
+            A horizon in ``unit`` (``10``) or its label (``"10s"``).
         columns : sequence of str, optional
             Feature columns that must be finite (default: all of ``X``).
+
+        Returns
+        -------
+        numpy.ndarray
+            bool, one per row: True where the target and the features are finite.
         """
         lab = self.label(horizon)
         cols = list(self.X.columns) if columns is None else list(columns)
@@ -222,7 +282,15 @@ class Dataset:
         return ok
 
     def summary(self) -> dict[str, Any]:
-        """A few numbers for a chapter's overview table and ``metrics.json``."""
+        """A few numbers for a chapter's overview table and ``metrics.json``.
+
+        Returns
+        -------
+        dict of str to object
+            ``market``, ``symbol``, ``contract_value``, ``rows``, ``minutes`` (span of ``ts``),
+            ``features`` (columns of ``X``), ``median_spread_bps`` and ``usable_<label>`` (rows with a
+            finite target and features) per horizon.
+        """
         span = float(self.ts[-1] - self.ts[0]) / _NS_PER_S if len(self) else 0.0
         out: dict[str, Any] = {
             "market": self.market,
@@ -329,6 +397,7 @@ def build_dataset(
     Returns
     -------
     Dataset
+        The modelling table: causal features, forward targets and target ends.
 
     Examples
     --------

@@ -100,10 +100,17 @@ def pooled_split(
         Standardised features: the pooled training rows (by time), the pooled validation
         rows (by time), then ``target``'s test rows.
     y : numpy.ndarray (n,)
+        Targets in the same order.
     split : lobutils.evaluation.TrainValTest
         Positions of the three blocks in ``X``.
     sizes : dict
         Training and validation rows contributed by each market.
+
+    Raises
+    ------
+    ValueError
+        If a market's features differ from ``target``'s, or ``target`` has fewer than two
+        training rows before its validation block.
     """
     s = target.split
     t_val = int(target.ts[s.val[0]])
@@ -180,10 +187,21 @@ def compare_pooled(
     config : lobutils.models.zoo.ZooConfig, optional
         Split fractions, embargo, refit rule and bootstrap; default chapter 6's defaults
         with ``n_boot`` and ``seed``.
+    n_boot : int
+        Block-bootstrap resamples of the intervals (used when ``config`` is None).
+    seed : int
+        Seed of the models and the bootstrap (used when ``config`` is None).
 
     Returns
     -------
     PooledComparison
+        Per market and model, the per-market and the pooled model's score on that market's
+        test block (chronological, out-of-sample) with intervals.
+
+    Raises
+    ------
+    ValueError
+        If ``target`` is not a regression target or ``metric`` is unknown.
     """
     cfg = config or zoo.ZooConfig(
         models=zoo.make_models(models, seed=seed),

@@ -176,6 +176,21 @@ _SK_SCORING = {
 def task_of(target: str) -> Task:
     """``"classification"`` for label targets, ``"regression"`` for the others.
 
+    Parameters
+    ----------
+    target : str
+        One of :data:`TARGETS`.
+
+    Returns
+    -------
+    str
+        ``"classification"`` or ``"regression"``.
+
+    Raises
+    ------
+    ValueError
+        For an unknown target.
+
     Examples
     --------
     >>> task_of("three_class"), task_of("bid")
@@ -216,8 +231,9 @@ class Subsample(MetaEstimatorMixin, BaseEstimator):
     Parameters
     ----------
     estimator : scikit-learn estimator
+        The model; a clone is fitted.
     max_rows : int or None
-        None fits on every row.
+        Largest number of training rows; None fits on every row.
 
     Examples
     --------
@@ -232,6 +248,20 @@ class Subsample(MetaEstimatorMixin, BaseEstimator):
         self.max_rows = max_rows
 
     def fit(self, X: Any, y: Any) -> Subsample:
+        """Fit a clone of ``estimator`` on at most ``max_rows`` evenly spaced rows.
+
+        Parameters
+        ----------
+        X : DataFrame or array (n, p)
+            Training features (training rows only).
+        y : array (n,)
+            Training targets.
+
+        Returns
+        -------
+        Subsample
+            ``self``, fitted.
+        """
         y_arr = np.asarray(y)
         n = len(y_arr)
         if self.max_rows is not None and n > self.max_rows:
@@ -245,10 +275,34 @@ class Subsample(MetaEstimatorMixin, BaseEstimator):
         return self
 
     def predict(self, X: Any) -> np.ndarray:
+        """Predictions of the fitted estimator.
+
+        Parameters
+        ----------
+        X : DataFrame or array (m, p)
+            Rows to predict.
+
+        Returns
+        -------
+        numpy.ndarray
+            One prediction per row.
+        """
         return self.estimator_.predict(X)
 
     @available_if(_inner_has("predict_proba"))
     def predict_proba(self, X: Any) -> np.ndarray:
+        """Class probabilities of the fitted classifier.
+
+        Parameters
+        ----------
+        X : DataFrame or array (m, p)
+            Rows to predict.
+
+        Returns
+        -------
+        numpy.ndarray
+            Shape ``(m, k)``, columns in ``classes_`` order.
+        """
         return self.estimator_.predict_proba(X)
 
     def __sklearn_tags__(self):
@@ -267,6 +321,11 @@ class EncodedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
     3-class label with no "down" move in it) breaks that. This wrapper encodes the labels it is
     fitted on and decodes its predictions, so ``classes_`` holds the original labels.
 
+    Parameters
+    ----------
+    estimator : scikit-learn classifier
+        The model; a clone is fitted on the codes.
+
     Examples
     --------
     >>> from sklearn.linear_model import LogisticRegression
@@ -279,20 +338,68 @@ class EncodedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         self.estimator = estimator
 
     def fit(self, X: Any, y: Any) -> EncodedClassifier:
+        """Fit a clone of ``estimator`` on the codes ``0..k-1`` of the labels in ``y``.
+
+        Parameters
+        ----------
+        X : DataFrame or array (n, p)
+            Training features (training rows only).
+        y : array (n,)
+            Training labels (any sortable values).
+
+        Returns
+        -------
+        EncodedClassifier
+            ``self``, fitted.
+        """
         self.classes_, codes = np.unique(np.asarray(y), return_inverse=True)
         self.estimator_ = clone(self.estimator).fit(X, codes)
         return self
 
     def predict(self, X: Any) -> np.ndarray:
+        """Predicted labels, decoded to the original ones.
+
+        Parameters
+        ----------
+        X : DataFrame or array (m, p)
+            Rows to predict.
+
+        Returns
+        -------
+        numpy.ndarray
+            One label of ``classes_`` per row.
+        """
         codes = np.asarray(self.estimator_.predict(X)).astype(np.int64).ravel()
         return self.classes_[codes]
 
     def predict_proba(self, X: Any) -> np.ndarray:
+        """Class probabilities of the inner classifier.
+
+        Parameters
+        ----------
+        X : DataFrame or array (m, p)
+            Rows to predict.
+
+        Returns
+        -------
+        numpy.ndarray
+            Shape ``(m, k)``, columns in ``classes_`` order.
+        """
         return np.asarray(self.estimator_.predict_proba(X))
 
 
 def unwrap(estimator: Any) -> Any:
     """The model inside a ``Pipeline``, :class:`Subsample` or :class:`EncodedClassifier`.
+
+    Parameters
+    ----------
+    estimator : object
+        A fitted or unfitted estimator, possibly wrapped several times.
+
+    Returns
+    -------
+    object
+        The innermost model (its fitted clone when there is one).
 
     Examples
     --------
@@ -330,6 +437,13 @@ class ModelConfig:
     :func:`lobutils.evaluation.scaled_pipeline`: ``"clipped"``, the training-statistics
     z-score clipped at 10 std so a feature that was flat in training cannot explode a linear
     model's test predictions, or None for trees).
+
+    Parameters
+    ----------
+    grid : dict or tuple of (str, tuple)
+        Field name to the values :func:`tune` tries.
+    seed : int
+        Seed of the model's randomness, >= 0.
     """
 
     name: ClassVar[str] = "model"
@@ -359,11 +473,33 @@ class ModelConfig:
             raise ValueError(f"seed must be a non-negative integer, got {self.seed!r}")
 
     def build(self, task: Task) -> Any:
-        """The unfitted scikit-learn estimator for ``task``."""
+        """The unfitted scikit-learn estimator for ``task``.
+
+        Parameters
+        ----------
+        task : {"regression", "classification"}
+            Which variant.
+
+        Returns
+        -------
+        object
+            A scikit-learn estimator.
+        """
         raise NotImplementedError
 
     def search_space(self, task: Task) -> dict[str, tuple]:
-        """The grid that applies to ``task``."""
+        """The grid that applies to ``task``.
+
+        Parameters
+        ----------
+        task : {"regression", "classification"}
+            Which variant.
+
+        Returns
+        -------
+        dict of str to tuple
+            Field name to the values tried (``classification_only`` fields dropped for regression).
+        """
         _check_task(task)
         return {
             k: v
@@ -373,6 +509,16 @@ class ModelConfig:
 
     def candidates(self, task: Task) -> list[ModelConfig]:
         """One config per grid point (``[self]`` when the grid is empty), in grid order.
+
+        Parameters
+        ----------
+        task : {"regression", "classification"}
+            Which variant.
+
+        Returns
+        -------
+        list of ModelConfig
+            Copies of this config, one per grid point.
 
         Examples
         --------
@@ -389,17 +535,47 @@ class ModelConfig:
         ]
 
     def tuned_params(self, task: Task) -> dict[str, Any]:
-        """The values of the searched fields (what :func:`tune` chose)."""
+        """The values of the searched fields (what :func:`tune` chose).
+
+        Parameters
+        ----------
+        task : {"regression", "classification"}
+            Which variant.
+
+        Returns
+        -------
+        dict of str to object
+            Searched field name to its value in this config.
+        """
         return {k: getattr(self, k) for k in self.search_space(task)}
 
     def params(self) -> dict[str, Any]:
-        """Every hyperparameter (all fields except the grid)."""
+        """Every hyperparameter (all fields except the grid).
+
+        Returns
+        -------
+        dict of str to object
+            Field name to value.
+        """
         return {f.name: getattr(self, f.name) for f in fields(self) if f.name != "grid"}
 
 
 @dataclass(frozen=True)
 class LinearConfig(ModelConfig):
     """Ridge regression, or L2-regularised logistic regression (``C = 1 / alpha``).
+
+    Parameters
+    ----------
+    alpha : float
+        L2 penalty (``C = 1 / alpha`` for the classifier).
+    class_weight : {None, "balanced"}
+        Class weights of the classifier.
+    max_iter : int
+        Iterations of the logistic solver.
+    grid : dict or tuple of (str, tuple)
+        Field name to the values :func:`tune` tries.
+    seed : int
+        Seed of the model's randomness, >= 0.
 
     Examples
     --------
@@ -414,6 +590,23 @@ class LinearConfig(ModelConfig):
     grid: Any = (("alpha", (0.1, 1.0, 10.0, 100.0)), ("class_weight", (None, "balanced")))
 
     def build(self, task: Task) -> Any:
+        """The unfitted ``Ridge`` or ``LogisticRegression``.
+
+        Parameters
+        ----------
+        task : {"regression", "classification"}
+            Which variant.
+
+        Returns
+        -------
+        object
+            A scikit-learn estimator (scaled when fitted: ``scaler`` is ``"clipped"``).
+
+        Raises
+        ------
+        ValueError
+            For another task.
+        """
         _check_task(task)
         from sklearn.linear_model import LogisticRegression, Ridge
 
@@ -427,6 +620,19 @@ class LinearConfig(ModelConfig):
 @dataclass(frozen=True)
 class TreeConfig(ModelConfig):
     """A single decision tree (CART), shallow by default.
+
+    Parameters
+    ----------
+    max_depth : int or None
+        Depth of the tree.
+    min_samples_leaf : int
+        Fewest training rows per leaf.
+    class_weight : {None, "balanced"}
+        Class weights of the classifier.
+    grid : dict or tuple of (str, tuple)
+        Field name to the values :func:`tune` tries.
+    seed : int
+        Seed of the model's randomness, >= 0.
 
     Examples
     --------
@@ -442,6 +648,23 @@ class TreeConfig(ModelConfig):
     grid: Any = (("max_depth", (2, 4, 6)), ("class_weight", (None, "balanced")))
 
     def build(self, task: Task) -> Any:
+        """The unfitted decision tree.
+
+        Parameters
+        ----------
+        task : {"regression", "classification"}
+            Which variant.
+
+        Returns
+        -------
+        object
+            ``DecisionTreeRegressor`` or ``DecisionTreeClassifier``, seeded.
+
+        Raises
+        ------
+        ValueError
+            For another task.
+        """
         _check_task(task)
         from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
 
@@ -456,6 +679,25 @@ class TreeConfig(ModelConfig):
 @dataclass(frozen=True)
 class ForestConfig(ModelConfig):
     """A random forest (Breiman 2001); ``n_jobs`` small, seeded.
+
+    Parameters
+    ----------
+    n_estimators : int
+        Trees.
+    max_depth : int or None
+        Depth of each tree.
+    min_samples_leaf : int
+        Fewest training rows per leaf.
+    max_features : str, float or None
+        Features tried at each split.
+    class_weight : {None, "balanced"}
+        Class weights of the classifier.
+    n_jobs : int
+        Parallel fits.
+    grid : dict or tuple of (str, tuple)
+        Field name to the values :func:`tune` tries.
+    seed : int
+        Seed of the model's randomness, >= 0.
 
     Examples
     --------
@@ -474,6 +716,23 @@ class ForestConfig(ModelConfig):
     grid: Any = (("max_depth", (3, 6)), ("class_weight", (None, "balanced")))
 
     def build(self, task: Task) -> Any:
+        """The unfitted random forest.
+
+        Parameters
+        ----------
+        task : {"regression", "classification"}
+            Which variant.
+
+        Returns
+        -------
+        object
+            ``RandomForestRegressor`` or ``RandomForestClassifier``, seeded.
+
+        Raises
+        ------
+        ValueError
+            For another task.
+        """
         _check_task(task)
         from sklearn.ensemble import RandomForestClassifier, RandomForestRegressor
 
@@ -497,6 +756,27 @@ class XGBConfig(ModelConfig):
     The classifier is wrapped in :class:`EncodedClassifier`, so a training block that lacks a
     class still fits.
 
+    Parameters
+    ----------
+    n_estimators : int
+        Boosting rounds.
+    max_depth : int
+        Depth of each tree.
+    learning_rate : float
+        Shrinkage of each round.
+    subsample, colsample_bytree : float
+        Share of rows and of features used per tree.
+    min_child_weight : float
+        Least Hessian weight per leaf.
+    reg_lambda : float
+        L2 penalty on the leaf weights.
+    n_jobs : int
+        Threads.
+    grid : dict or tuple of (str, tuple)
+        Field name to the values :func:`tune` tries.
+    seed : int
+        Seed of the model's randomness, >= 0.
+
     Examples
     --------
     >>> XGBConfig().build("regression").get_params()["max_depth"]
@@ -516,6 +796,23 @@ class XGBConfig(ModelConfig):
     grid: Any = (("max_depth", (2, 4)), ("n_estimators", (50, 150)))
 
     def build(self, task: Task) -> Any:
+        """The unfitted XGBoost model.
+
+        Parameters
+        ----------
+        task : {"regression", "classification"}
+            Which variant.
+
+        Returns
+        -------
+        object
+            ``XGBRegressor``, or ``XGBClassifier`` inside :class:`EncodedClassifier`.
+
+        Raises
+        ------
+        ValueError
+            For another task.
+        """
         _check_task(task)
         from xgboost import XGBClassifier, XGBRegressor
 
@@ -546,6 +843,25 @@ class SVMConfig(ModelConfig):
     no probabilities (Platt scaling would fit an inner, shuffled cross-validation), so its P&L
     trades the predicted class.
 
+    Parameters
+    ----------
+    C : float
+        Inverse regularisation strength.
+    kernel : str
+        scikit-learn kernel name (``"rbf"``).
+    gamma : str or float
+        Kernel coefficient.
+    epsilon : float
+        Width of the insensitive tube of ``SVR`` (in the target's units, bps for returns).
+    class_weight : {None, "balanced"}
+        Class weights of the classifier.
+    max_train_rows : int or None
+        Largest number of training rows (:class:`Subsample`).
+    grid : dict or tuple of (str, tuple)
+        Field name to the values :func:`tune` tries.
+    seed : int
+        Seed of the model's randomness, >= 0.
+
     Examples
     --------
     >>> SVMConfig(max_train_rows=500).build("classification").max_rows
@@ -562,6 +878,23 @@ class SVMConfig(ModelConfig):
     grid: Any = (("C", (0.1, 1.0, 10.0)), ("class_weight", (None, "balanced")))
 
     def build(self, task: Task) -> Any:
+        """The unfitted kernel SVM.
+
+        Parameters
+        ----------
+        task : {"regression", "classification"}
+            Which variant.
+
+        Returns
+        -------
+        object
+            ``SVR`` or ``SVC`` inside :class:`Subsample`.
+
+        Raises
+        ------
+        ValueError
+            For another task.
+        """
         _check_task(task)
         from sklearn.svm import SVC, SVR
 
@@ -585,6 +918,21 @@ class MLPConfig(ModelConfig):
     Early stopping would hold out a *random* tenth of the training rows, which is not a
     chronological split; the L2 penalty ``alpha`` is searched instead.
 
+    Parameters
+    ----------
+    hidden_layer_sizes : tuple of int
+        Units per hidden layer.
+    alpha : float
+        L2 penalty.
+    learning_rate_init : float
+        Adam's step size.
+    max_iter : int
+        Epochs.
+    grid : dict or tuple of (str, tuple)
+        Field name to the values :func:`tune` tries.
+    seed : int
+        Seed of the model's randomness, >= 0.
+
     Examples
     --------
     >>> MLPConfig().build("regression").hidden_layer_sizes
@@ -599,6 +947,23 @@ class MLPConfig(ModelConfig):
     grid: Any = (("alpha", (1e-3, 1e-1, 1.0)),)
 
     def build(self, task: Task) -> Any:
+        """The unfitted multilayer perceptron.
+
+        Parameters
+        ----------
+        task : {"regression", "classification"}
+            Which variant.
+
+        Returns
+        -------
+        object
+            ``MLPRegressor`` or ``MLPClassifier``, seeded.
+
+        Raises
+        ------
+        ValueError
+            For another task.
+        """
         _check_task(task)
         from sklearn.neural_network import MLPClassifier, MLPRegressor
 
@@ -623,6 +988,16 @@ MODEL_CONFIGS: Mapping[str, type[ModelConfig]] = {
 def default_models(seed: int = 0) -> tuple[ModelConfig, ...]:
     """Every model of the zoo with its default config.
 
+    Parameters
+    ----------
+    seed : int
+        Seed of every model.
+
+    Returns
+    -------
+    tuple of ModelConfig
+        One default config per entry of :data:`MODEL_CONFIGS`.
+
     Examples
     --------
     >>> [m.name for m in default_models()]
@@ -633,6 +1008,23 @@ def default_models(seed: int = 0) -> tuple[ModelConfig, ...]:
 
 def make_models(names: Sequence[str] | None = None, seed: int = 0) -> tuple[ModelConfig, ...]:
     """Default configs of the named models (all when ``names`` is None), e.g. from a parameter.
+
+    Parameters
+    ----------
+    names : sequence of str, optional
+        Keys of :data:`MODEL_CONFIGS`.
+    seed : int
+        Seed of every model.
+
+    Returns
+    -------
+    tuple of ModelConfig
+        One default config per name, in the order given.
+
+    Raises
+    ------
+    ValueError
+        For an unknown name.
 
     Examples
     --------
@@ -649,6 +1041,17 @@ def make_models(names: Sequence[str] | None = None, seed: int = 0) -> tuple[Mode
 
 def describe_models(models: Sequence[ModelConfig]) -> pd.DataFrame:
     """One row per model: estimators, scaling, default hyperparameters and the search grid.
+
+    Parameters
+    ----------
+    models : sequence of ModelConfig
+        The configs.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Index ``model``; columns ``regression`` and ``classification`` (estimator class names),
+        ``scaled``, ``defaults`` and ``grid``.
 
     Examples
     --------
@@ -678,6 +1081,7 @@ def grid_table(models: Sequence[ModelConfig]) -> pd.DataFrame:
     Parameters
     ----------
     models : sequence of ModelConfig
+        The configs.
 
     Returns
     -------
@@ -712,7 +1116,15 @@ def grid_table(models: Sequence[ModelConfig]) -> pd.DataFrame:
 
 @dataclass(frozen=True, eq=False)
 class TuneResult:
-    """The config chosen on the validation block, and every grid point's validation score."""
+    """The config chosen on the validation block, and every grid point's validation score.
+
+    Parameters
+    ----------
+    best : ModelConfig
+        The grid point with the best validation score.
+    scores : pandas.DataFrame
+        One row per grid point: ``model``, ``params``, ``score``, ``metric``, ``chosen``.
+    """
 
     best: ModelConfig
     scores: pd.DataFrame
@@ -745,10 +1157,15 @@ def tune(
     Parameters
     ----------
     config : ModelConfig
+        The model and its grid.
     task : {"regression", "classification"}
+        Which variant.
     X : DataFrame or array (n, p)
+        Features of every row of the split.
     y : array (n,)
+        Targets.
     split : lobutils.evaluation.TrainValTest
+        The chronological split; only its train and validation rows are used.
     metric : str, optional
         Default :data:`DEFAULT_TUNE_METRIC` of the task.
     labels : array, optional
@@ -757,6 +1174,7 @@ def tune(
     Returns
     -------
     TuneResult
+        The chosen config and every grid point's validation score.
     """
     _check_task(task)
     metric = metric or DEFAULT_TUNE_METRIC[task]
@@ -805,6 +1223,33 @@ def fit_final(
     ``train_val_test_split`` purges the training and validation rows against the test block,
     so their union is clean. ``proba`` defaults to True for classifiers that have
     ``predict_proba``.
+
+    Parameters
+    ----------
+    config : ModelConfig
+        The config chosen by :func:`tune`.
+    task : {"regression", "classification"}
+        Which variant.
+    X : DataFrame or array (n, p)
+        Features of every row of the split.
+    y : array (n,)
+        Targets.
+    split : lobutils.evaluation.TrainValTest
+        The chronological, purged split.
+    refit : {"train_val", "train"}
+        Rows of the final fit.
+    proba : bool, optional
+        Also predict class probabilities.
+
+    Returns
+    -------
+    lobutils.evaluation.FoldResult
+        Test-block predictions and the fitted pipeline.
+
+    Raises
+    ------
+    ValueError
+        For an unknown task or ``refit``.
     """
     _check_task(task)
     if refit not in ("train_val", "train"):
@@ -911,6 +1356,7 @@ class ZooConfig:
         Parameters
         ----------
         task : {"regression", "classification"}
+            Which variant.
 
         Returns
         -------
@@ -938,24 +1384,33 @@ class TaskData:
     Attributes
     ----------
     segment, market, symbol : str
+        The segment (``"usdm_btcusdt"``, ``"usdm"``, ``"btcusdt"``).
     target : str
         From :data:`TARGETS`.
     task : {"regression", "classification"}
+        Which kind of model.
     horizon : str
         The horizon label (``"10s"``).
     horizon_value : int
+        The horizon in ``unit``.
     unit : {"s", "events"}
+        Unit of the horizon.
     horizon_rows : int
         Rows spanned by one target.
     rows : numpy.ndarray
+        The dataset's row of each kept row.
     X : pandas.DataFrame
+        Features (past-only), indexed by the dataset's rows.
     y : numpy.ndarray
         Target values (bps) or class codes ``0..k-1``.
     returns : numpy.ndarray
         The forward mid return (bps) of each row: what a trade earns before costs.
     spread_bps : numpy.ndarray
+        Quoted spread at each row, bps of the mid.
     ts, target_end : numpy.ndarray of int64
+        Row time and the time its target is realised (ns).
     split : lobutils.evaluation.TrainValTest
+        Positions of the train, validation and test rows (purged).
     classes : tuple of str or None
         Class names (classification).
     directions : tuple of int or None
@@ -994,7 +1449,15 @@ class TaskData:
         return None if self.classes is None else np.arange(len(self.classes))
 
     def split_summary(self) -> dict[str, Any]:
-        """Row counts of the split, and the number of independent test targets."""
+        """Row counts of the split, and the number of independent test targets.
+
+        Returns
+        -------
+        dict of str to object
+            ``n_rows``, ``n_train``, ``n_val``, ``n_test``, ``n_purged``, ``horizon_rows``,
+            ``n_test_independent``, the test block's first and last time (int64 ns), the test class
+            shares (classification) and ``threshold_bps``.
+        """
         s = self.split
         n_test = int(len(s.test))
         out: dict[str, Any] = {
@@ -1034,6 +1497,22 @@ def make_task(
     :func:`lobutils.evaluation.train_val_test_split` on the rows' times with their
     ``target_end``, so it is purged. Raises ``ValueError`` when the rows cannot be split or a
     classification training block holds a single class.
+
+    Parameters
+    ----------
+    ds : Dataset
+        The segment's modelling table.
+    horizon : int or str
+        A horizon of ``ds`` (number in its unit, or label).
+    target : str
+        One of :data:`TARGETS`.
+    config : ZooConfig, optional
+        Holdout fractions, embargo and label settings; default :class:`ZooConfig`'s.
+
+    Returns
+    -------
+    TaskData
+        Rows, target and split of the problem.
 
     Examples
     --------
@@ -1115,7 +1594,17 @@ def make_task(
 
 @dataclass(frozen=True, eq=False)
 class FittedModel:
-    """A model refitted on train (+ validation), with the config chosen on validation."""
+    """A model refitted on train (+ validation), with the config chosen on validation.
+
+    Parameters
+    ----------
+    config : ModelConfig
+        The config chosen on the validation block.
+    estimator : object
+        The fitted pipeline.
+    feature_names : tuple of str
+        Columns of ``X`` it was fitted on, in order.
+    """
 
     config: ModelConfig
     estimator: Any = field(repr=False)
@@ -1137,6 +1626,34 @@ def permutation_importance_frame(
     Positive means the model relies on the feature; around zero means it does not (or the
     rows are too few to tell). ``metric`` defaults to MSE (regression) and balanced accuracy
     (classification); the importance is always "higher is more important".
+
+    Parameters
+    ----------
+    estimator : object
+        A fitted model.
+    X : pandas.DataFrame
+        Held-out rows (the test block).
+    y : array
+        Their targets.
+    task : {"regression", "classification"}
+        Which variant.
+    metric : str, optional
+        A metric with a scikit-learn scorer (``mse``, ``mae``, ``r2``, ``accuracy``,
+        ``balanced_accuracy``, ``macro_f1``, ``mcc``).
+    n_repeats : int
+        Shuffles per column.
+    seed : int
+        Seed of the shuffles.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``feature``, ``importance_mean``, ``importance_std``, ``metric``, most important first.
+
+    Raises
+    ------
+    ValueError
+        For a metric without a scorer.
 
     Examples
     --------
@@ -1178,6 +1695,23 @@ def xgb_gain(estimator: Any, feature_names: Sequence[str]) -> pd.Series:
 
     Gain is the training-loss reduction of the splits on a feature: an in-sample measure,
     unlike permutation importance on the test block.
+
+    Parameters
+    ----------
+    estimator : object
+        A fitted XGBoost model, possibly wrapped.
+    feature_names : sequence of str
+        Names of its features, in order.
+
+    Returns
+    -------
+    pandas.Series
+        Gain share per feature (index ``feature``).
+
+    Raises
+    ------
+    TypeError
+        If the model is not an XGBoost one.
 
     Examples
     --------
@@ -1468,6 +2002,7 @@ class ZooResult:
     fitted : dict
         ``(segment, target, horizon, model)`` -> :class:`FittedModel`.
     seconds : float
+        Wall time of the run, s.
     """
 
     table: pd.DataFrame
@@ -1482,7 +2017,18 @@ class ZooResult:
     seconds: float = 0.0
 
     def combine(self, other: ZooResult) -> ZooResult:
-        """Both results in one (e.g. the zoo and the L1 runs)."""
+        """Both results in one (e.g. the zoo and the L1 runs).
+
+        Parameters
+        ----------
+        other : ZooResult
+            Another result.
+
+        Returns
+        -------
+        ZooResult
+            Frames concatenated, fitted models merged, seconds added.
+        """
         frames = {
             k: pd.concat([getattr(self, k), getattr(other, k)], ignore_index=True) for k in _FRAMES
         }
@@ -1501,6 +2047,25 @@ def run_zoo(
 
     A combination whose rows cannot be split (a horizon too long for the data) or whose
     training block has one class is recorded in ``skipped`` with the reason, not raised.
+
+    Parameters
+    ----------
+    datasets : Dataset or sequence of Dataset
+        The segments.
+    config : ZooConfig, optional
+        Models, targets, horizons, protocol and bootstrap; default :class:`ZooConfig`'s.
+    progress : bool
+        Print one line per task.
+
+    Returns
+    -------
+    ZooResult
+        Every table, tidy.
+
+    Raises
+    ------
+    ValueError
+        If no dataset is given or every task was skipped.
 
     Examples
     --------
@@ -1573,6 +2138,18 @@ def primary_view(table: pd.DataFrame, primary: Mapping[str, str] | None = None) 
     """The model rows of the primary metric of each task, one row per (segment, target,
     horizon, model), with the value, its CI, the best baseline and the difference's CI.
 
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        :attr:`ZooResult.table`.
+    primary : mapping of str to str, optional
+        Task to metric; default :data:`PRIMARY_METRIC`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The model rows of the primary metric with the baseline comparison columns.
+
     Examples
     --------
     >>> t = pd.DataFrame({"segment": ["a", "a"], "target": ["return"] * 2, "task": ["regression"] * 2,
@@ -1613,6 +2190,19 @@ def headline_metrics(
     best baseline's value, the difference's CI and whether the model beats the baseline beyond
     it. Overall: how many (model, segment, target, horizon) comparisons there were and how many
     beat their best baseline beyond the CI.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        :attr:`ZooResult.table`.
+    primary : mapping of str to str, optional
+        Task to metric; default :data:`PRIMARY_METRIC`.
+
+    Returns
+    -------
+    dict of str to object
+        ``primary_metric``, ``n_comparisons``, ``n_beat_baseline``, ``beat_baseline``,
+        ``by_target`` and ``best`` (nested by segment, target and horizon).
     """
     view = primary_view(table, primary)
     prim = dict(PRIMARY_METRIC if primary is None else primary)
@@ -1661,6 +2251,15 @@ def save_results(
     Files: ``results.csv``, ``results.parquet``, ``pnl.csv``, ``importance.csv``,
     ``gain.csv``, ``tuning.csv``, ``splits.csv``, ``skipped.csv``. ``metrics.json`` holds
     :func:`headline_metrics` under ``"headline"`` and ``extra_metrics`` beside it.
+
+    Parameters
+    ----------
+    result : ZooResult
+        What :func:`run_zoo` returned.
+    report_dir : str or pathlib.Path
+        Directory (created if needed), e.g. :func:`lobutils.paths.report_dir`.
+    extra_metrics : mapping, optional
+        More entries of ``metrics.json``.
 
     Returns
     -------
@@ -1931,6 +2530,7 @@ def wide_band_claim(
     Parameters
     ----------
     datasets : sequence of Dataset
+        The segments.
     horizon : int or str
         The horizon (in the datasets' unit) or its label.
     config : ZooConfig

@@ -16,6 +16,23 @@ import math
 import numpy as np
 from numba import njit
 
+__all__ = [
+    "FILLED",
+    "N_SKIP",
+    "PARTIAL",
+    "SKIP_BUSY",
+    "SKIP_COOLDOWN",
+    "SKIP_NO_BOOK",
+    "UNFILLED",
+    "execute_schedules",
+    "execute_schedules_py",
+    "simulate",
+    "simulate_py",
+    "walk_many",
+    "walk_side",
+    "walk_side_py",
+]
+
 # order status codes of ``simulate``
 FILLED = 0
 PARTIAL = 1
@@ -41,6 +58,24 @@ def walk_side(px, qty, size):
     sums of ``q * p`` and ``q / p`` over the fills (quote notional of a linear market; coin
     notional per unit of contract value of an inverse one), what the visible levels could
     not fill (exactly 0.0 when they could), and the number of levels touched.
+
+    Parameters
+    ----------
+    px, qty : numpy.ndarray
+        Prices and quantities of one side, shape ``(L,)``, best level first.
+    size : float
+        Units to take, ``>= 0``.
+
+    Returns
+    -------
+    filled : float
+        Units filled.
+    sum_qp, sum_q_over_p : float
+        Sums of ``q * p`` and ``q / p`` over the fills.
+    remaining : float
+        Units the visible levels could not fill (exactly 0.0 when they could).
+    levels_used : int
+        Levels touched.
     """
     remaining = size
     filled = 0.0
@@ -68,7 +103,32 @@ def walk_side(px, qty, size):
 
 
 def walk_side_py(px, qty, size):
-    """Pure-Python reference of :func:`walk_side`: a plain loop over the levels."""
+    """Pure-Python reference of :func:`walk_side`: a plain loop over the levels.
+
+    Examples
+    --------
+    >>> filled, sum_qp, sum_q_over_p, remaining, used = walk_side_py([100.0, 101.0], [1.0, 5.0], 2.0)
+    >>> filled, sum_qp, round(sum_q_over_p, 6), remaining, used
+    (2.0, 201.0, 0.019901, 0.0, 2)
+
+    Parameters
+    ----------
+    px, qty : numpy.ndarray
+        Prices and quantities of one side, shape ``(L,)``, best level first.
+    size : float
+        Units to take, ``>= 0``.
+
+    Returns
+    -------
+    filled : float
+        Units filled.
+    sum_qp, sum_q_over_p : float
+        Sums of ``q * p`` and ``q / p`` over the fills.
+    remaining : float
+        Units the visible levels could not fill (exactly 0.0 when they could).
+    levels_used : int
+        Levels touched.
+    """
     remaining = float(size)
     filled = sqp = sqi = 0.0
     used = 0
@@ -90,7 +150,22 @@ def walk_side_py(px, qty, size):
 @njit(cache=True)
 def walk_many(px, qty, rows, sizes):
     """:func:`walk_side` for many (book row, size) pairs: arrays of filled, sum_qp, sum_q/p,
-    remaining. A row of -1 (no book yet) fills nothing."""
+    remaining. A row of -1 (no book yet) fills nothing.
+
+    Parameters
+    ----------
+    px, qty : numpy.ndarray
+        One side of the book, shape ``(N, L)``.
+    rows : numpy.ndarray
+        int64 book row of each walk; -1 for none.
+    sizes : numpy.ndarray
+        float64 units to take per walk.
+
+    Returns
+    -------
+    filled, sum_qp, sum_q_over_p, remaining : numpy.ndarray
+        float64 per walk, as :func:`walk_side` returns them.
+    """
     n = rows.shape[0]
     filled = np.zeros(n)
     sqp = np.zeros(n)
@@ -170,6 +245,45 @@ def simulate(
     Returns the order arrays ``(dec_idx, dec_t, arr_t, fill_t, state, requested, filled,
     sum_qp, sum_q_over_p, mid, touch, is_maker, levels, status)`` cut to the number of orders,
     and the skip counters (indexed by the ``SKIP_*`` codes).
+
+    Parameters
+    ----------
+    book_ts : numpy.ndarray
+        int64 times (ns) of the book states, sorted.
+    bid_px, bid_qty, ask_px, ask_qty : numpy.ndarray
+        float64 book sides, shape ``(N, L)``.
+    dec_ts : numpy.ndarray
+        int64 decision times (ns), sorted.
+    target : numpy.ndarray
+        float64 wanted position (units) per decision; NaN: no decision.
+    cap : numpy.ndarray
+        float64 largest absolute position (units) per decision.
+    latency : int
+        Decision-to-arrival delay, ns.
+    cooldown : int
+        Least time between two orders' decisions, ns.
+    maker : bool
+        Post at the touch instead of crossing the spread.
+    ttl : int
+        Life of a maker order after its arrival, ns.
+    trade_ts, trade_px, trade_qty : numpy.ndarray
+        The trades (int64 ns, float64) that fill maker orders, sorted by time.
+    close_at_end : bool
+        Close a position left at the end with a taker order.
+    end_ts : int
+        Time (ns) of that closing decision, at the earliest.
+    min_qty : float
+        Order differences up to this size (units) are not sent.
+
+    Returns
+    -------
+    orders : tuple of numpy.ndarray
+        ``(dec_idx, dec_t, arr_t, fill_t, state, requested, filled, sum_qp, sum_q_over_p, mid,
+        touch, is_maker, levels, status)``, one entry per order sent; ``requested`` and
+        ``filled`` are signed units, times int64 ns, ``status`` a ``FILLED``/``PARTIAL``/
+        ``UNFILLED`` code.
+    skips : numpy.ndarray
+        int64 counts of the decisions not sent, indexed by the ``SKIP_*`` codes.
     """
     m = dec_ts.shape[0]
     nmax = m + 1
@@ -327,6 +441,42 @@ def simulate_py(
     """Pure-Python reference of :func:`simulate` (taker and maker orders), in plain loops.
 
     Returns a list of order dicts and the skip counters.
+
+    Parameters
+    ----------
+    book_ts : numpy.ndarray
+        int64 times (ns) of the book states, sorted.
+    bid_px, bid_qty, ask_px, ask_qty : numpy.ndarray
+        float64 book sides, shape ``(N, L)``.
+    dec_ts : numpy.ndarray
+        int64 decision times (ns), sorted.
+    target : numpy.ndarray
+        float64 wanted position (units) per decision; NaN: no decision.
+    cap : numpy.ndarray
+        float64 largest absolute position (units) per decision.
+    latency : int
+        Decision-to-arrival delay, ns.
+    cooldown : int
+        Least time between two orders' decisions, ns.
+    maker : bool
+        Post at the touch instead of crossing the spread.
+    ttl : int
+        Life of a maker order after its arrival, ns.
+    trade_ts, trade_px, trade_qty : numpy.ndarray
+        The trades (int64 ns, float64) that fill maker orders, sorted by time.
+    close_at_end : bool
+        Close a position left at the end with a taker order.
+    end_ts : int
+        Time (ns) of that closing decision, at the earliest.
+    min_qty : float
+        Order differences up to this size (units) are not sent.
+
+    Returns
+    -------
+    orders : list of dict
+        One dict per order, keyed like the arrays :func:`simulate` returns.
+    skips : list of int
+        Counts of the decisions not sent, indexed by the ``SKIP_*`` codes.
     """
     book_ts = [int(x) for x in book_ts]
     orders = []
@@ -430,6 +580,26 @@ def execute_schedules(book_ts, px, qty, slice_ts, slices):
     book state at or before that time, fresh each time (the book refills between slices).
     Returns ``(filled, sum_qp, sum_q_over_p)`` of shape ``(W, n)``, the units left after the
     last slice ``(W,)`` and the book state of each schedule's last slice ``(W,)``.
+
+    Parameters
+    ----------
+    book_ts : numpy.ndarray
+        int64 times (ns) of the book states, sorted.
+    px, qty : numpy.ndarray
+        The side walked, shape ``(N, L)``.
+    slice_ts : numpy.ndarray
+        int64 send time (ns) of each slice, shape ``(W, n)``.
+    slices : numpy.ndarray
+        float64 units of each slice, shape ``(W, n)``.
+
+    Returns
+    -------
+    filled, sum_qp, sum_q_over_p : numpy.ndarray
+        float64 per slice, shape ``(W, n)``.
+    left : numpy.ndarray
+        float64 units unfilled after each schedule's last slice, shape ``(W,)``.
+    last_state : numpy.ndarray
+        int64 book row of each schedule's last slice (-1: none), shape ``(W,)``.
     """
     w_n, n = slices.shape
     filled = np.zeros((w_n, n))
@@ -459,7 +629,24 @@ def execute_schedules(book_ts, px, qty, slice_ts, slices):
 
 
 def execute_schedules_py(book_ts, px, qty, slice_ts, slices):
-    """Pure-Python reference of :func:`execute_schedules`."""
+    """Pure-Python reference of :func:`execute_schedules`.
+
+    Parameters
+    ----------
+    book_ts : numpy.ndarray
+        int64 times (ns) of the book states, sorted.
+    px, qty : numpy.ndarray
+        The side walked, shape ``(N, L)``.
+    slice_ts : numpy.ndarray
+        int64 send time (ns) of each slice, shape ``(W, n)``.
+    slices : numpy.ndarray
+        float64 units of each slice, shape ``(W, n)``.
+
+    Returns
+    -------
+    filled, sum_qp, sum_q_over_p, left, last_state : numpy.ndarray
+        As :func:`execute_schedules` returns them.
+    """
     w_n, n = np.shape(slices)
     filled = np.zeros((w_n, n))
     sqp = np.zeros((w_n, n))

@@ -125,6 +125,14 @@ class BookArrays(NamedTuple):
     """A book frame as arrays: ``ts`` (N,) int64 ns and four (N, L) float64 sides.
 
     Build it once with :func:`book_arrays_of` when a book is backtested many times.
+
+    Parameters
+    ----------
+    ts : numpy.ndarray
+        int64 times (ns) of the states, shape ``(N,)``, sorted.
+    bid_px, bid_qty, ask_px, ask_qty : numpy.ndarray
+        float64 sides, shape ``(N, L)``, best level first; an empty level has a NaN price and a
+        zero quantity.
     """
 
     ts: np.ndarray
@@ -135,16 +143,35 @@ class BookArrays(NamedTuple):
 
     @property
     def levels(self) -> int:
+        """Levels per side, ``L``."""
         return int(self.bid_px.shape[1])
 
     def mid(self) -> np.ndarray:
-        """Mid of every state; NaN where a side is empty."""
+        """Mid of every state; NaN where a side is empty.
+
+        Returns
+        -------
+        numpy.ndarray
+            float64 mid per state, quote currency.
+        """
         with np.errstate(invalid="ignore"):
             return 0.5 * (self.bid_px[:, 0] + self.ask_px[:, 0])
 
     def state_at(self, t: Any) -> np.ndarray:
         """Index of the last state at or before each time (-1 before the first state).
 
+        Parameters
+        ----------
+        t : int or array of int64
+            Times (ns).
+
+        Returns
+        -------
+        numpy.ndarray
+            int64 state index per time; -1 before the first state.
+
+        Examples
+        --------
         >>> b = BookArrays(np.array([10, 20]), *(np.ones((2, 1)),) * 4)
         >>> b.state_at([5, 10, 15, 25]).tolist()
         [-1, 0, 0, 1]
@@ -153,7 +180,18 @@ class BookArrays(NamedTuple):
 
     def mid_at(self, t: Any) -> np.ndarray:
         """The mid of the last state at or before each time, carrying the last valid mid over
-        states without one (NaN before the first valid state)."""
+        states without one (NaN before the first valid state).
+
+        Parameters
+        ----------
+        t : int or array of int64
+            Times (ns).
+
+        Returns
+        -------
+        numpy.ndarray
+            float64 mid per time (past-only: the state known at that time).
+        """
         m = pd.Series(self.mid()).ffill().to_numpy()
         idx = self.state_at(t)
         out = np.full(idx.shape, np.nan)
@@ -167,6 +205,23 @@ def book_arrays_of(book: pd.DataFrame | BookArrays) -> BookArrays:
 
     Rows whose ``status`` (``include_invalid=True``) is not valid become empty books, so no
     order fills against a state the replay does not know. The frame must be ordered by ``ts``.
+
+    Parameters
+    ----------
+    book : DataFrame or BookArrays
+        A book frame ordered by ``ts``; a :class:`BookArrays` is returned unchanged.
+
+    Returns
+    -------
+    BookArrays
+        Contiguous arrays of the frame.
+
+    Raises
+    ------
+    TypeError
+        If ``book`` is neither a frame nor :class:`BookArrays`.
+    ValueError
+        If the frame is not ordered by ``ts``.
 
     Examples
     --------
@@ -253,6 +308,7 @@ def qty_for_value(value: float, price: float, contract_value: float | None = Non
     Returns
     -------
     float
+        Units: base units, or whole contracts (at least one).
 
     Examples
     --------
@@ -349,6 +405,7 @@ class BacktestConfig:
         Returns
         -------
         BacktestConfig
+            With the market's fees and contract value.
         """
         maker, taker = fees_bps(market)
         kw = {"maker_fee_bps": maker, "taker_fee_bps": taker} | kwargs
@@ -370,6 +427,7 @@ class BacktestConfig:
         Returns
         -------
         BacktestConfig
+            With the instrument's fees and contract value.
 
         Examples
         --------
@@ -393,10 +451,12 @@ class BacktestConfig:
 
     @property
     def latency_ns(self) -> int:
+        """``latency_s`` in ns (rounded)."""
         return int(round(self.latency_s * NS_PER_S))
 
     @property
     def cooldown_ns(self) -> int:
+        """``cooldown_s`` in ns (rounded)."""
         return int(round(self.cooldown_s * NS_PER_S))
 
     @property
@@ -410,6 +470,25 @@ def hold_targets(decision_ts: Any, direction: Any, hold_s: float) -> np.ndarray:
 
     A non-zero ``direction[i]`` sets the target to it until ``ts[i] + hold_s`` (a later signal
     extends or flips it); after that the target is 0 (flat). NaN directions count as 0.
+
+    Parameters
+    ----------
+    decision_ts : array of int64 (n,)
+        Decision times (ns), non-decreasing.
+    direction : array (n,)
+        Entry signal per decision: -1, 0, +1 (or any float); NaN counts as 0.
+    hold_s : float
+        Holding time in s, > 0.
+
+    Returns
+    -------
+    numpy.ndarray
+        float64 target position per decision.
+
+    Raises
+    ------
+    ValueError
+        If the lengths differ or ``hold_s`` is not positive.
 
     Examples
     --------
@@ -488,6 +567,23 @@ def proba_forecast(p_down: Any, p_up: Any, scale_bps: float) -> np.ndarray:
     size of a move (e.g. the mean absolute forward return of the training block). Its sign
     is the direction the classifier leans to; ``scale_bps`` only matters against a threshold.
 
+    Parameters
+    ----------
+    p_down, p_up : array (n,)
+        Probabilities of the down and up classes.
+    scale_bps : float
+        Typical size of a move in bps, > 0 (estimate it on training rows only).
+
+    Returns
+    -------
+    numpy.ndarray
+        float64 forecast per row, bps.
+
+    Raises
+    ------
+    ValueError
+        If ``scale_bps`` is not positive.
+
     Examples
     --------
     >>> proba_forecast([0.2, 0.6, 0.1], [0.5, 0.1, 0.1], scale_bps=2.0).round(6).tolist()
@@ -514,6 +610,22 @@ def signal_forecasts(
     (:func:`asof_values`) and turns it into ``(p_up - p_down) * scale_bps``
     (:func:`proba_forecast`); NaN where there is none.
 
+    Parameters
+    ----------
+    signals : pandas.DataFrame
+        Columns ``ts`` (int64 ns), ``p_down`` and ``p_up``.
+    decision_ts : array of int64 (m,)
+        Decision times (ns), non-decreasing.
+    scale_bps : float
+        Typical size of a move in bps, > 0 (see :func:`proba_forecast`).
+    max_age_s : float, optional
+        A signal older than this (s) at the decision is not used.
+
+    Returns
+    -------
+    numpy.ndarray
+        float64 forecast per decision, bps; NaN without a recent enough signal.
+
     Examples
     --------
     Synthetic probabilities every 100 ms, decisions every second:
@@ -531,6 +643,23 @@ def signal_forecasts(
 
 def holding_targets(n: int, size: float = 1.0) -> np.ndarray:
     """Buy ``size`` at the first decision and hold (NaN: no further decision).
+
+    Parameters
+    ----------
+    n : int
+        Number of decisions, >= 1.
+    size : float
+        Position held, in units of ``order_qty``.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``size`` then NaN.
+
+    Raises
+    ------
+    ValueError
+        If ``n < 1``.
 
     Examples
     --------
@@ -557,6 +686,18 @@ def random_targets(target: Any, seed: int = 0) -> np.ndarray:
     ``target`` (NaN: hold) changes value at ``k`` rows. The random series changes at ``k``
     rows drawn uniformly without replacement; at each it moves to a value drawn uniformly from
     the other values ``target`` takes (e.g. -1, 0, +1), so it never "changes" to where it is.
+
+    Parameters
+    ----------
+    target : array (n,)
+        The model's target positions (NaN: hold).
+    seed : int
+        Seed of the random generator.
+
+    Returns
+    -------
+    numpy.ndarray
+        float64 random target per decision (all 0 when ``target`` never changes).
 
     Examples
     --------
@@ -626,6 +767,7 @@ class BacktestResult:
     summary : dict
         The headline numbers (see :func:`run_backtest`).
     config : BacktestConfig
+        The configuration of the run.
     decision_ts, target : numpy.ndarray
         The inputs (target in units of ``order_qty``).
     """
@@ -664,6 +806,7 @@ def run_backtest(
         flat, any float), NaN for no decision (keep the position). Use :func:`hold_targets`
         to turn entry signals into positions held for a horizon.
     config : BacktestConfig
+        Order size, latency, fees, limits and order type.
     trades : DataFrame, optional
         The trades stream (``ts``, ``price``, ``qty``); needed for maker orders.
     end_ts : int, optional
@@ -1072,6 +1215,16 @@ def _round_trips(
 def max_drawdown(equity: Any) -> float:
     """Largest fall of an equity curve from its running peak (the curve starts from 0).
 
+    Parameters
+    ----------
+    equity : array
+        Cumulative P&L (NaN ignored), any currency.
+
+    Returns
+    -------
+    float
+        Largest peak-to-trough fall, >= 0, in the units of ``equity``.
+
     Examples
     --------
     >>> max_drawdown([1.0, 3.0, 0.5, 2.0, -1.0, 4.0])
@@ -1104,6 +1257,18 @@ def perfect_foresight_targets(
     Gross of costs, no strategy that changes its position only at those times, with positions
     no larger, earns more (each interval's mid move is taken in full and in the right
     direction).
+
+    Parameters
+    ----------
+    result : BacktestResult
+        The model's run.
+    book : DataFrame or BookArrays
+        The book it ran on.
+
+    Returns
+    -------
+    numpy.ndarray
+        float64 target per decision: ``+-q`` or 0 where the model sent an order, NaN elsewhere.
 
     Examples
     --------
@@ -1140,6 +1305,13 @@ class Comparison:
     ``holding``, ``random``, ``perfect_foresight``) and ``seed`` (random runs; -1 otherwise).
     ``results`` maps ``"model"``, ``"holding"``, ``"perfect_foresight"`` and
     ``"random_<seed>"`` to their :class:`BacktestResult`.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        One summary row per run.
+    results : dict of str to BacktestResult
+        The runs by name.
     """
 
     table: pd.DataFrame
@@ -1163,6 +1335,28 @@ def compare_strategies(
     first decision and closes at the end; the random runs use :func:`random_targets` with
     each seed; perfect foresight uses :func:`perfect_foresight_targets` on the model's run,
     always as a taker.
+
+    Parameters
+    ----------
+    book : DataFrame or BookArrays
+        Book in event time, ordered by ``ts``.
+    decision_ts : array of int64
+        Decision times (ns), non-decreasing.
+    target : array of float
+        The model's target positions (units of ``config.order_qty``; NaN: hold).
+    config : BacktestConfig
+        Shared by every run.
+    trades : DataFrame, optional
+        The trades stream (for maker orders).
+    seeds : sequence of int or int
+        Seeds of the random runs; an int ``k`` means ``range(k)``.
+    holding_size : float, optional
+        Position of the holding run; default the largest absolute target.
+
+    Returns
+    -------
+    Comparison
+        The summary table and every run.
 
     Examples
     --------

@@ -130,6 +130,29 @@ def ac_kappa(
     ``arccosh(1 + lam sigma^2 tau^2 / (2 eta_tilde)) / tau`` with ``eta_tilde = eta - gamma tau
     / 2`` (Almgren & Chriss 2000), the exact optimum of the sliced problem.
 
+    Parameters
+    ----------
+    risk_aversion : float
+        ``lam``, 1/quote, >= 0.
+    sigma : float
+        Volatility, quote per unit per sqrt(s).
+    eta : float
+        Temporary impact, quote x s per unit², > 0.
+    tau : float, optional
+        Slice length (s); None for the continuous ``kappa``.
+    gamma : float
+        Permanent impact, quote per unit².
+
+    Returns
+    -------
+    float
+        ``kappa`` in 1/s.
+
+    Raises
+    ------
+    ValueError
+        If an input is out of range or ``eta - gamma tau / 2 <= 0``.
+
     Examples
     --------
     >>> round(ac_kappa(1e-4, 2.0, 1.0), 6)
@@ -186,6 +209,11 @@ def ac_holdings(
     discrete : bool
         Use the exact ``kappa`` of slices of length ``T / n`` (True) or the continuous one.
 
+    Returns
+    -------
+    numpy.ndarray
+        ``n + 1`` holdings (units), from ``X`` down to 0.
+
     Examples
     --------
     >>> ac_holdings(10.0, 10.0, 2, 0.0, 1.0, 1.0).tolist()
@@ -221,6 +249,33 @@ def ac_cost_moments(
     ``E = gamma X^2 / 2 + eps sum |n_k| + (eta_tilde / tau) sum n_k^2`` and ``V = sigma^2 tau
     sum_{k>=1} x_k^2``, with ``n_k = x_{k-1} - x_k`` and ``eta_tilde = eta - gamma tau / 2``.
 
+    Parameters
+    ----------
+    holdings : array (n + 1,)
+        Holdings ``x_0 .. x_n`` (units), e.g. from :func:`ac_holdings`.
+    T : float
+        Horizon (s).
+    sigma : float
+        Volatility, quote per unit per sqrt(s).
+    eta : float
+        Temporary impact, quote x s per unit².
+    epsilon : float
+        Fixed cost per unit traded (e.g. the half-spread), quote.
+    gamma : float
+        Permanent impact, quote per unit².
+
+    Returns
+    -------
+    E : float
+        Expected cost, quote.
+    V : float
+        Variance of the cost, quote².
+
+    Raises
+    ------
+    ValueError
+        If ``holdings`` has fewer than two points.
+
     Examples
     --------
     >>> ac_cost_moments([2.0, 1.0, 0.0], T=2.0, sigma=1.0, eta=1.0)
@@ -251,6 +306,28 @@ def ac_objective(
 ) -> float:
     """``E + lam V`` of a trajectory (see :func:`ac_cost_moments`): what AC minimise.
 
+    Parameters
+    ----------
+    holdings : array (n + 1,)
+        Holdings ``x_0 .. x_n`` (units).
+    T : float
+        Horizon (s).
+    risk_aversion : float
+        ``lam``, 1/quote, >= 0.
+    sigma : float
+        Volatility, quote per unit per sqrt(s).
+    eta : float
+        Temporary impact, quote x s per unit², > 0.
+    epsilon : float
+        Fixed cost per unit traded (e.g. the half-spread), quote.
+    gamma : float
+        Permanent impact, quote per unit².
+
+    Returns
+    -------
+    float
+        ``E + lam V``, quote.
+
     Examples
     --------
     >>> ac_objective([2.0, 1.0, 0.0], T=2.0, risk_aversion=0.5, sigma=1.0, eta=1.0)
@@ -272,6 +349,31 @@ def ac_frontier(
     gamma: float = 0.0,
 ) -> pd.DataFrame:
     """The model's efficient frontier: ``E`` and ``sqrt(V)`` of the optimum for each ``lam``.
+
+    Parameters
+    ----------
+    X : float
+        Units to sell.
+    T : float
+        Horizon (s).
+    n : int
+        Slices.
+    sigma : float
+        Volatility, quote per unit per sqrt(s).
+    eta : float
+        Temporary impact, quote x s per unit².
+    risk_aversions : sequence of float
+        The ``lam`` values (1/quote).
+    epsilon : float
+        Fixed cost per unit traded (e.g. the half-spread), quote.
+    gamma : float
+        Permanent impact, quote per unit².
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per ``lam``: ``risk_aversion``, ``kappa_T``, ``expected_cost`` and ``std_cost``
+        (quote).
 
     Examples
     --------
@@ -303,6 +405,25 @@ def ac_frontier(
 def twap_slices(X: float, n: int) -> np.ndarray:
     """``n`` equal slices of ``X``.
 
+    Parameters
+    ----------
+    X : float
+        Units to trade.
+    n : int
+        Slices, >= 1.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``n`` slices of ``X / n`` units.
+
+    Raises
+    ------
+    ValueError
+        If ``n`` is not a positive integer.
+
+    Examples
+    --------
     >>> twap_slices(9.0, 3).tolist()
     [3.0, 3.0, 3.0]
     """
@@ -325,6 +446,31 @@ def volume_profile(
     ``start_ts`` are each cut into ``n`` bins; the profile is the traded volume per bin summed
     over the windows, as shares. Only trades strictly before ``start_ts`` count. Without any
     volume the profile is flat (TWAP).
+
+    Parameters
+    ----------
+    trade_ts : array of int64
+        Trade times (ns).
+    trade_qty : array of float
+        Trade sizes (units).
+    start_ts : int
+        Start of the schedule (ns); only earlier trades count.
+    horizon_s : float
+        Length of the schedule (s).
+    n : int
+        Slices.
+    lookback_s : float
+        Past window (s) of the profile.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``n`` shares summing to 1.
+
+    Raises
+    ------
+    ValueError
+        If ``n`` is not a positive integer or a length is not positive.
 
     Examples
     --------
@@ -357,6 +503,25 @@ def volume_profile(
 def vwap_slices(X: float, profile: Any) -> np.ndarray:
     """Slices proportional to a volume profile (:func:`volume_profile`).
 
+    Parameters
+    ----------
+    X : float
+        Units to trade.
+    profile : array (n,)
+        Non-negative volume shares (normalised here).
+
+    Returns
+    -------
+    numpy.ndarray
+        ``n`` slices (units) summing to ``X``.
+
+    Raises
+    ------
+    ValueError
+        If the profile is empty, negative somewhere or sums to 0.
+
+    Examples
+    --------
     >>> vwap_slices(8.0, [0.75, 0.25]).tolist()
     [6.0, 2.0]
     """
@@ -376,6 +541,27 @@ def predictive_slices(X: float, signal: Any, alpha: float, side: int = -1) -> np
     slice takes whatever is left, so the total is always ``X``. ``signal`` must be known at
     each slice time (e.g. the sign of the order-flow imbalance of the last second,
     :func:`ofi_signal`).
+
+    Parameters
+    ----------
+    X : float
+        Units to trade.
+    signal : array (n,)
+        Forecast known at each slice time (NaN read as 0), e.g. -1, 0, +1.
+    alpha : float
+        Speed-up per unit of signal, >= 0.
+    side : {-1, 1}
+        -1 sells, +1 buys.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``n`` non-negative slices (units) summing to ``X``.
+
+    Raises
+    ------
+    ValueError
+        If ``signal`` is empty, ``side`` is not -1 or 1, or ``alpha`` is negative.
 
     Examples
     --------
@@ -405,6 +591,22 @@ def predictive_slices(X: float, signal: Any, alpha: float, side: int = -1) -> np
 def signal_at(sig_ts: Any, sig_value: Any, t: Any) -> np.ndarray:
     """The last signal value at or before each time (0 before the first).
 
+    Parameters
+    ----------
+    sig_ts : array of int64
+        Times (ns) at which each signal value was known, sorted.
+    sig_value : array of float
+        The signal values (NaN read as 0).
+    t : int or array of int64
+        Query times (ns).
+
+    Returns
+    -------
+    numpy.ndarray
+        float64 value per query time (past-only).
+
+    Examples
+    --------
     >>> signal_at([10, 20], [1.0, -1.0], [5, 10, 25]).tolist()
     [0.0, 1.0, -1.0]
     """
@@ -423,6 +625,20 @@ def ofi_signal(
     Cont, Kukanov & Stoikov (2014): positive OFI (bid queues growing, ask queues shrinking) comes
     with rising prices. Returns ``(ts, sign)``; use :func:`signal_at` for the value known at a
     time. Causal: the value at a state uses that state and earlier ones only.
+
+    Parameters
+    ----------
+    book : DataFrame or BookArrays
+        Book in event time, ordered by ``ts``.
+    window_s : float
+        OFI window, s.
+
+    Returns
+    -------
+    ts : numpy.ndarray
+        int64 time (ns) of each state.
+    sign : numpy.ndarray
+        float64 sign of the OFI at each state, in {-1, 0, 1}.
 
     Examples
     --------
@@ -466,6 +682,24 @@ def estimate_sigma(
     before each grid time; nothing after ``end_ts``), and ``sigma = std(changes) /
     sqrt(step_s)``. On an inverse market one contract's USD value moves as ``C dm / m``, so
     the relative changes times ``C`` are used.
+
+    Parameters
+    ----------
+    book : DataFrame or BookArrays
+        Book in event time, ordered by ``ts``.
+    end_ts : int
+        End of the window (ns); nothing later is read.
+    window_s : float
+        Length of the window, s.
+    step_s : float
+        Grid step, s.
+    contract_value : float, optional
+        USD per contract on an inverse market.
+
+    Returns
+    -------
+    float
+        ``sigma`` in quote per unit per sqrt(s); NaN with fewer than three mids.
 
     Examples
     --------
@@ -526,7 +760,18 @@ class ImpactEstimate:
     unfilled_share: np.ndarray = field(default_factory=lambda: np.empty(0), repr=False)
 
     def eta(self, tau: float) -> float:
-        """AC's temporary-impact coefficient for slices of ``tau`` seconds."""
+        """AC's temporary-impact coefficient for slices of ``tau`` seconds.
+
+        Parameters
+        ----------
+        tau : float
+            Time between slices, s.
+
+        Returns
+        -------
+        float
+            ``eta = eta_slice * tau``, quote x s per unit².
+        """
         return self.eta_slice * float(tau)
 
 
@@ -552,6 +797,32 @@ def estimate_impact(
     against the mid divided by its size. The median over states at each size (states whose
     visible depth cannot fill a size are left out for it) is fitted by ordinary least squares;
     a negative slope is floored at ``min_slope``.
+
+    Parameters
+    ----------
+    book : DataFrame or BookArrays
+        Book in event time, ordered by ``ts``.
+    at_ts : array of int64
+        Times (ns) whose book states are walked (past-only for a schedule that starts later).
+    sizes : array of float
+        At least two slice sizes (units), > 0.
+    side : {-1, 1}
+        -1 walks the bids (a sale), +1 the asks.
+    contract_value : float, optional
+        USD per contract on an inverse market.
+    min_slope : float
+        Floor of the fitted ``eta_slice``.
+
+    Returns
+    -------
+    ImpactEstimate
+        The fit and the median costs per size.
+
+    Raises
+    ------
+    ValueError
+        If ``side`` is not -1 or 1, fewer than two positive sizes are given, or no book state
+        precedes the times.
 
     Examples
     --------
@@ -643,6 +914,7 @@ def implementation_shortfall(
     Parameters
     ----------
     book : DataFrame or BookArrays
+        Book in event time, ordered by ``ts``.
     start_ts : int or array (W,) of int64 ns
         Arrival times; the arrival mid is that of the last state at or before each.
     slices : array (n,) or (W, n)
@@ -848,6 +1120,7 @@ class LiquidationConfig:
         Returns
         -------
         LiquidationConfig
+            With ``qty`` in the instrument's units and its contract value.
 
         Examples
         --------
@@ -871,7 +1144,7 @@ class LiquidationConfig:
 
     @property
     def warmup_s(self) -> float:
-        """Past data every start time needs."""
+        """Past data every start time needs (s): the longest estimation window."""
         return max(self.sigma_window_s, self.impact_window_s, self.vwap_lookback_s)
 
 
@@ -879,6 +1152,20 @@ def start_times(
     book: pd.DataFrame | BookArrays, config: LiquidationConfig, every_s: float
 ) -> np.ndarray:
     """Start times every ``every_s`` with a full warm-up before and a full horizon after.
+
+    Parameters
+    ----------
+    book : DataFrame or BookArrays
+        Book in event time, ordered by ``ts``.
+    config : LiquidationConfig
+        Gives the warm-up (:attr:`LiquidationConfig.warmup_s`) and the horizon.
+    every_s : float
+        Spacing of the start times, s.
+
+    Returns
+    -------
+    numpy.ndarray
+        int64 start times (ns), multiples of ``every_s``; empty when the book is too short.
 
     Examples
     --------
@@ -908,6 +1195,17 @@ class LiquidationResult:
     ``price_move_bps`` (the mid's move over the horizon, in bps, signed so that positive helps
     the trade). ``schedules``: the slices (W, n) of each strategy. ``estimates``: per start time,
     ``sigma``, ``epsilon``, ``eta_slice`` and the median impact in bps at each fitted size.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        One row per (start time, strategy).
+    schedules : dict of str to numpy.ndarray
+        Slices (units) per strategy, shape ``(W, n)``.
+    estimates : pandas.DataFrame
+        Model inputs per start time, estimated from past data only.
+    config : LiquidationConfig
+        The study's configuration.
     """
 
     table: pd.DataFrame
@@ -935,6 +1233,24 @@ def liquidation_study(
 
     Overlapping windows share price moves: the shortfalls of start times closer than the
     horizon are not independent.
+
+    Parameters
+    ----------
+    book : DataFrame or BookArrays
+        Book in event time, ordered by ``ts``.
+    trades : pandas.DataFrame
+        The trades stream (``ts``, ``qty``), for the VWAP profile.
+    starts : array of int64
+        Start times (ns), e.g. from :func:`start_times`.
+    config : LiquidationConfig
+        Size, horizon, slices, risk aversions and estimation windows.
+    signal : tuple of numpy.ndarray, optional
+        ``(ts, value)`` of the predictive signal; default :func:`ofi_signal` of the book.
+
+    Returns
+    -------
+    LiquidationResult
+        The shortfall table, the schedules and the estimates.
     """
     b = book_arrays_of(book)
     cfg = config
@@ -1012,6 +1328,19 @@ def frontier_table(table: pd.DataFrame, by: str | Sequence[str] = "strategy") ->
 
     ``se_mean_bps`` is the naive standard error (std / sqrt(n)); with overlapping windows it
     understates the uncertainty.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        ``LiquidationResult.table`` or any frame with ``shortfall_bps`` and ``shortfall_quote``.
+    by : str or sequence of str
+        Grouping columns.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Per group: ``n``, ``mean_bps``, ``std_bps``, ``mean_quote``, ``std_quote`` and
+        ``se_mean_bps``.
 
     Examples
     --------
