@@ -100,12 +100,14 @@ def test_api_reference_builds_without_warnings(tmp_path):
     (src / "api").mkdir(parents=True)
     shutil.copy(ROOT / "api" / "index.md", src / "api" / "index.md")
     shutil.copytree(ROOT / "_templates", src / "_templates")
-    for name in ("_vendor", "_ext", "references.bib"):  # the configuration names them
+    for name in ("_vendor", "references.bib"):  # the configuration names them
         (src / name).symlink_to(ROOT / name)
     shutil.copy(ROOT / "jupyter-book.yml", src / "_config.yml")
     (src / "_toc.yml").write_text(yaml.safe_dump(api_toc()))
 
-    path = os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH", "")) if p)
+    # the book's local Sphinx extensions (jupyter-book.yml: local_extensions) live in _ext/
+    parts = (str(ROOT), str(ROOT / "_ext"), os.environ.get("PYTHONPATH", ""))
+    path = os.pathsep.join(p for p in parts if p)
     env = {**os.environ, "PYTHONPATH": path, "TF_CPP_MIN_LOG_LEVEL": "3"}
     conf = subprocess.run(
         [str(BIN / "jupyter-book"), "config", "sphinx", str(src)],
