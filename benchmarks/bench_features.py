@@ -5,9 +5,9 @@ Run on demand (not a test)::
     .venv/bin/python benchmarks/bench_features.py [--rows 1000000] [--levels 25]
 
 The book and trades are SYNTHETIC (a seeded random walk around 60,000 USD with random level
-sizes), built here so the benchmark needs no data. The reference is seed 001's way of
-computing VAMP, a Python loop over rows and levels, in two forms: over the book frame's rows
-(``itertuples``, the seed's data layout; the issue's target is against this one) and over
+sizes), built here so the benchmark needs no data. The reference is the way a first attempt
+computes VAMP, a Python loop over rows and levels, in two forms: over the book frame's rows
+(``itertuples``, the book frame's layout; the target is against this one) and over
 plain numpy arrays (a stricter reference, reported beside it). Each is timed on a subsample
 (``--sample`` rows, default 20,000) and scaled per row to the full size, in the same process
 as the compiled version; the output says so. Numba kernels are compiled (or loaded from the
@@ -68,7 +68,7 @@ def synthetic_trades(ts: np.ndarray, n: int, seed: int = 1):
 
 
 def vamp_python_loop(bid_px, bid_qty, ask_px, ask_qty, cutoff):
-    """Seed 001's approach, the reference: a plain Python loop over rows and levels."""
+    """The reference: a plain Python loop over rows and levels, as a first attempt writes it."""
     n, n_levels = bid_px.shape
     out = np.empty(n)
     for i in range(n):
@@ -96,7 +96,7 @@ def vamp_python_loop(bid_px, bid_qty, ask_px, ask_qty, cutoff):
 def vamp_frame_loop(frame, levels: int, cutoff: float) -> np.ndarray:
     """The same walk in the seed's data layout: row by row over a book frame's columns.
 
-    Seed 001 computed VAMP on the book frame itself, a row at a time. This is that loop with
+    A first attempt computes VAMP on the book frame itself, a row at a time. This is that loop with
     ``itertuples`` (the fastest pandas row iterator) and nothing else changed.
     """
     names = [
@@ -219,7 +219,7 @@ def main(argv=None) -> dict:
     total = sum(timings.values())
     print(f"{'all of the above':<34}{total:>10.3f}{total / args.rows * 1e9:>10.1f}")
     print(
-        f"\nPython per-row VAMP loop (seed 001 style): {loop_sample_s:.2f} s on {sample:,} rows "
+        f"\nPython per-row VAMP loop over the frame: {loop_sample_s:.2f} s on {sample:,} rows "
         f"= {loop_per_row * 1e6:.2f} us/row, scaled per row to {args.rows:,} rows: "
         f"{loop_full_s:.1f} s (results agree with lobutils on the subsample)"
     )
@@ -235,7 +235,7 @@ def main(argv=None) -> dict:
         print(f"{label:<34}{sec:>10.3f}{loop_full_s / sec:>14.0f}x{frame_full_s / sec:>14.0f}x")
     print(
         "(speed-up = scaled Python loop time / lobutils time, same process; target >= 100x "
-        "against seed 001's per-row loop over the book frame)"
+        "against a per-row loop over the book frame)"
     )
     print(f"rows where a side lacked depth for the cutoff: {vamp_result.n_insufficient:,}")
 
