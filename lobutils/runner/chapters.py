@@ -379,6 +379,13 @@ def parameter_names(nb, name: str = "chapter") -> set[str]:
     ------
     ChapterError
         If there is not exactly one cell tagged ``parameters``, or it is not valid Python.
+
+    Examples
+    --------
+    >>> import nbformat
+    >>> cell = nbformat.v4.new_code_cell("A = 1\\nB, C = 2, 3", metadata={"tags": ["parameters"]})
+    >>> sorted(parameter_names(nbformat.v4.new_notebook(cells=[cell])))
+    ['A', 'B', 'C']
     """
     cells = [
         c
