@@ -42,3 +42,5 @@ Examples
 >>> int(book["bid_px_1"].lt(book["ask_px_1"]).all())
 1
 """
+
+__all__ = []

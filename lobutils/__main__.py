@@ -1,5 +1,13 @@
+"""``python -m lobutils``: the book's command line (:func:`lobutils.runner.cli.main`).
+
+Run ``python -m lobutils --help`` for the subcommands. This module only calls the command line
+and exits with its status; it exports nothing.
+"""
+
 import sys
 
 from lobutils.runner.cli import main
+
+__all__ = []
 
 sys.exit(main())

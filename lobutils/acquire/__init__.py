@@ -24,3 +24,5 @@ Nothing in the rest of the package imports this stage; it writes files that the 
 The submodules import their network libraries (websockets, ccxt) only when used. Their command
 line (``record``, ``collect``, ``rank``) is :mod:`lobutils.runner.cli_acquire`.
 """
+
+__all__ = []

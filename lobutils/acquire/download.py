@@ -122,15 +122,19 @@ class FetchResult:
 
     Attributes
     ----------
-    url, path
-        The source and the local file.
-    size, sha256
-        Of the local file (sha256 is None for a cache hit with no checksum to check).
-    cached
+    url : str
+        The source.
+    path : pathlib.Path
+        The local file.
+    size : int
+        Of the local file, in bytes.
+    sha256 : str or None
+        Of the local file (None for a cache hit with no checksum to check).
+    cached : bool
         True when the file was already there and no byte was downloaded.
-    resumed
+    resumed : bool
         True when the download continued a ``.part`` file.
-    requests
+    requests : int
         HTTP requests made (0 for a cache hit).
     """
 
@@ -155,8 +159,27 @@ def _date(value) -> _dt.date:
 
 
 def days(start, end=None) -> list[_dt.date]:
-    """Every day from ``start`` to ``end`` inclusive (``end`` defaults to ``start``).
+    """Every day from ``start`` to ``end`` inclusive.
 
+    Parameters
+    ----------
+    start : str, datetime.date or datetime.datetime
+        The first day (``"2024-08-08"``; a datetime gives its date).
+    end : str, datetime.date or datetime.datetime, optional
+        The last day, included; defaults to ``start``.
+
+    Returns
+    -------
+    list of datetime.date
+        The days in order.
+
+    Raises
+    ------
+    ValueError
+        If ``end`` is before ``start``, or a value is not a date.
+
+    Examples
+    --------
     >>> [str(d) for d in days("2024-02-28", "2024-03-01")]
     ['2024-02-28', '2024-02-29', '2024-03-01']
     """
@@ -178,17 +201,29 @@ def binance_vision_url(
 
     Parameters
     ----------
-    market
+    market : str
         ``"spot"``, ``"usdm"`` (or ``"um"``) or ``"cm"`` (or ``"coinm"``).
-    data_type
+    data_type : str
         ``"trades"``, ``"aggTrades"``, ``"bookTicker"`` or ``"bookDepth"``.
-    symbol
+    symbol : str
         Any case; data.vision uses upper case (``BTCUSD_PERP`` for COIN-M).
-    date
+    date : str or datetime.date
         A day (``"2024-08-08"``) for ``period="daily"``, a month (``"2024-08"``) for
         ``"monthly"``.
-    base
+    period : {"daily", "monthly"}
+        Which archive series.
+    base : str
         The site root.
+
+    Returns
+    -------
+    str
+        The archive's URL (its ``.CHECKSUM`` is this URL with ``.CHECKSUM`` appended).
+
+    Raises
+    ------
+    ValueError
+        If the market, data type, period or date is not one of those above.
     """
     if market not in _VISION_MARKETS:
         raise ValueError(f"market must be one of {sorted(_VISION_MARKETS)}, got {market!r}")
@@ -217,8 +252,30 @@ def bybit_url(
 ) -> str:
     """URL of a Bybit order-book archive (pattern not documented by Bybit: see the module notes).
 
-    ``depth=None`` picks 500 before 2025-08-21 and 200 from then on (linear); give it
-    explicitly for other categories or if Bybit changes it again.
+    Parameters
+    ----------
+    symbol : str
+        Any case; Bybit uses upper case (``BTCUSDT``).
+    date : str or datetime.date
+        The day.
+    depth : int, optional
+        Levels per side in the file name (``ob500``, ``ob200``). None picks 500 before
+        2025-08-21 and 200 from then on (linear); give it explicitly for other categories or
+        if Bybit changes it again.
+    category : {"linear", "inverse", "spot"}
+        The Bybit market.
+    base : str
+        The site root.
+
+    Returns
+    -------
+    str
+        The archive's URL.
+
+    Raises
+    ------
+    ValueError
+        If the category is not one of those above, or the date is not a date.
     """
     if category not in ("linear", "inverse", "spot"):
         raise ValueError(f"category must be 'linear', 'inverse' or 'spot', got {category!r}")
@@ -232,21 +289,64 @@ def bybit_url(
 def tardis_url(
     exchange: str, data_type: str, symbol: str, date, base: str = TARDIS_DATASETS_BASE
 ) -> str:
-    """URL of a Tardis.dev CSV dataset file (symbols are upper case in Tardis' file names)."""
+    """URL of a Tardis.dev CSV dataset file.
+
+    Parameters
+    ----------
+    exchange : str
+        Tardis's exchange id (``"binance-futures"``, ``"bybit"``, ``"deribit"``, ...).
+    data_type : str
+        ``"incremental_book_L2"``, ``"trades"``, ``"book_snapshot_25"``, ...
+    symbol : str
+        Any case; upper-cased as in Tardis's file names, ``/`` and ``:`` becoming ``-``.
+    date : str or datetime.date
+        The day.
+    base : str
+        The site root.
+
+    Returns
+    -------
+    str
+        The file's URL.
+    """
     day = _date(date)
     sym = urllib.parse.quote(symbol.upper().replace("/", "-").replace(":", "-"), safe="-_.")
     return f"{base.rstrip('/')}/{exchange}/{data_type}/{day:%Y/%m/%d}/{sym}.csv.gz"
 
 
 def default_cache_dir() -> Path:
-    """Where downloads go by default: ``<lobutils.paths.data_dir()>/archives``."""
+    """Where downloads go by default.
+
+    Returns
+    -------
+    pathlib.Path
+        ``<lobutils.paths.data_dir()>/archives`` (not created here).
+    """
     from lobutils import paths
 
     return paths.data_dir() / "archives"
 
 
 def cache_path(url: str, root: str | os.PathLike | None = None) -> Path:
-    """The local path mirroring a URL under ``root`` (default :func:`default_cache_dir`)."""
+    """The local path mirroring a URL under ``root``.
+
+    Parameters
+    ----------
+    url : str
+        An absolute URL.
+    root : str or path-like, optional
+        The cache folder (default :func:`default_cache_dir`).
+
+    Returns
+    -------
+    pathlib.Path
+        ``<root>/<host>/<path parts of the URL>`` (a port becomes ``host_port``).
+
+    Raises
+    ------
+    ValueError
+        If the URL has no host or path, or a ``.`` or ``..`` part.
+    """
     u = urllib.parse.urlsplit(url)
     parts = [urllib.parse.unquote(x) for x in u.path.split("/") if x]
     if not u.netloc or not parts or any(x in (".", "..") for x in parts):
@@ -261,6 +361,25 @@ def cache_path(url: str, root: str | os.PathLike | None = None) -> Path:
 def read_checksum_file(path: str | os.PathLike, name: str | None = None) -> str:
     """The sha256 in a ``.CHECKSUM`` file (``<hex>  <file name>``), checking the name if given.
 
+    Parameters
+    ----------
+    path : str or path-like
+        The checksum file.
+    name : str, optional
+        The file name the checksum must be for (not checked when the file names none).
+
+    Returns
+    -------
+    str
+        The digest, 64 lower-case hex digits.
+
+    Raises
+    ------
+    DownloadError
+        If the file holds no sha256, or one for another file.
+
+    Examples
+    --------
     >>> import tempfile, os
     >>> p = os.path.join(tempfile.mkdtemp(), "a.zip.CHECKSUM")
     >>> _ = open(p, "w").write("ab" * 32 + "  a.zip\\n")
@@ -349,26 +468,30 @@ def fetch(
 
     Parameters
     ----------
-    url
+    url : str
         What to download.
-    dest
+    dest : str or path-like, optional
         The file to write (default: :func:`cache_path` of the URL). Its directory is created.
-    sha256
+    sha256 : str, optional
         The expected hex digest. A cached file that does not match is downloaded again; a
         download that does not match is deleted and raises :class:`ChecksumMismatch`.
-    retries
+    retries : int
         Extra attempts after a network error, timeout or HTTP 429/5xx, each resuming where the
         last stopped, after ``backoff * 2**k`` seconds.
-    timeout
+    backoff : float
+        Seconds before the first retry, doubled for each further one.
+    timeout : float
         Seconds to wait for the server on each read.
-    progress
+    progress : bool, optional
         Show a tqdm bar (default: when stderr is a terminal).
-    headers
+    headers : dict of str to str, optional
         Extra HTTP headers (e.g. ``Authorization``). They are never logged.
 
     Returns
     -------
     FetchResult
+        The local file, its size and sha256, and whether it came from the cache or a resumed
+        download.
 
     Raises
     ------
@@ -526,8 +649,31 @@ def fetch_binance_vision(
     """Download a data.vision archive and its ``.CHECKSUM``, verifying the one by the other.
 
     Both files are cached under ``root`` (default :func:`default_cache_dir`): a second call
-    makes no request when the cached archive matches the cached checksum. Other keyword
-    arguments go to :func:`fetch`.
+    makes no request when the cached archive matches the cached checksum.
+
+    Parameters
+    ----------
+    market, data_type, symbol, date, period
+        As for :func:`binance_vision_url`.
+    root : str or path-like, optional
+        The cache folder (default :func:`default_cache_dir`).
+    base : str
+        The site root.
+    **kwargs
+        Passed to :func:`fetch` (``retries``, ``timeout``, ``progress``, ...).
+
+    Returns
+    -------
+    FetchResult
+        The archive; ``cached`` only when both files came from the cache, ``requests``
+        counting both.
+
+    Raises
+    ------
+    DownloadError
+        If either download fails, or the checksum file is not one for this archive.
+    ChecksumMismatch
+        If the archive does not match its published checksum.
     """
     url = binance_vision_url(market, data_type, symbol, date, period=period, base=base)
     dest = cache_path(url, root)
@@ -555,7 +701,29 @@ def fetch_bybit(
     base: str = BYBIT_ORDERBOOK_BASE,
     **kwargs,
 ) -> FetchResult:
-    """Download a Bybit order-book archive (no checksum is published; see the module notes)."""
+    """Download a Bybit order-book archive (no checksum is published; see the module notes).
+
+    Parameters
+    ----------
+    symbol, date, depth, category
+        As for :func:`bybit_url`.
+    root : str or path-like, optional
+        The cache folder (default :func:`default_cache_dir`).
+    base : str
+        The site root.
+    **kwargs
+        Passed to :func:`fetch`.
+
+    Returns
+    -------
+    FetchResult
+        The archive.
+
+    Raises
+    ------
+    DownloadError
+        If the download fails (404: no file for that day, symbol or depth).
+    """
     url = bybit_url(symbol, date, depth=depth, category=category, base=base)
     return fetch(url, cache_path(url, root), **kwargs)
 
@@ -582,11 +750,11 @@ def fetch_tardis(
     ----------
     exchange, data_type, symbol, date
         As for :func:`tardis_url`.
-    root
+    root : str or path-like, optional
         Cache folder (default :func:`default_cache_dir`).
-    base
+    base : str
         The site root.
-    api_key
+    api_key : str, optional
         The key (default: the ``TARDIS_API_KEY`` environment variable).
     **kwargs
         Passed to :func:`fetch`.
@@ -594,6 +762,12 @@ def fetch_tardis(
     Returns
     -------
     FetchResult
+        The CSV file.
+
+    Raises
+    ------
+    DownloadError
+        If the download fails (401 or 403 without a valid key for a day that needs one).
     """
     url = tardis_url(exchange, data_type, symbol, date, base=base)
     key = api_key or os.environ.get(TARDIS_KEY_ENV) or None

@@ -18,6 +18,17 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+__all__ = [
+    "BBO",
+    "BLANK",
+    "DEPTH",
+    "FALLBACK",
+    "OTHER_STREAM",
+    "OTHER_SYMBOL",
+    "TRADE",
+    "parse_lines",
+]
+
 # line codes
 BLANK = 0
 DEPTH = 1
@@ -452,9 +463,43 @@ def _parse_data(buf, i, end, kind, out_i, out_f, lv_side, lv_px, lv_qty, nlv):
 def parse_lines(buf, line_start, line_end, sym, sym_len, lv_cap):
     """Parse every line of ``buf``.
 
-    Returns per-line arrays ``code, local, ints (n, 6), floats (n, 4), lv_first, lv_count,
-    stream_span (n, 2)`` and the level arrays ``lv_side, lv_px, lv_qty`` (trimmed later by the
-    caller to ``n_levels``), and ``n_levels``; ``n_levels == -1`` means ``lv_cap`` was too small.
+    Parameters
+    ----------
+    buf : numpy.ndarray of uint8
+        The file's bytes.
+    line_start, line_end : numpy.ndarray of int64
+        Byte offsets of each line's first byte and one past its last (newline excluded).
+    sym : numpy.ndarray of uint8
+        The symbol asked for, as bytes (``sym[:sym_len]``; length 0: any symbol).
+    sym_len : int
+        Number of bytes of ``sym`` to compare.
+    lv_cap : int
+        Capacity of the level arrays: at least the number of price levels in ``buf``.
+
+    Returns
+    -------
+    code : numpy.ndarray of int8
+        Per line, one of :data:`BLANK`, :data:`DEPTH`, :data:`TRADE`, :data:`BBO`,
+        :data:`OTHER_STREAM`, :data:`OTHER_SYMBOL` or :data:`FALLBACK` (left to the Python path).
+    local : numpy.ndarray of int64
+        Per line, the local timestamp as written (unit not yet detected; -1 when unread).
+    ints : numpy.ndarray of int64, shape (n, 6)
+        Per line, ``E`` and ``T`` (exchange times, ms), three ids (trade: ``t``; depth: ``U``,
+        ``u``, ``pu``; ``bookTicker``: ``u`` in column 3) and the trade's ``m`` flag; -1 absent.
+    floats : numpy.ndarray of float64, shape (n, 4)
+        Per line, a trade's price and size, or the ``bookTicker``'s bid price and size, ask
+        price and size; NaN absent.
+    lv_first, lv_count : numpy.ndarray of int64
+        Per depth line, its first row in the level arrays and its number of levels.
+    stream_span : numpy.ndarray of int64, shape (n, 2)
+        Per line, the byte span of the ``stream`` name.
+    lv_side : numpy.ndarray of int8
+        Side of each level (1 bid, -1 ask; 0 with NaN price and size marks a diff without
+        levels, which still advances the update-id chain); the first ``n_levels`` are filled.
+    lv_px, lv_qty : numpy.ndarray of float64
+        Price and size of each level.
+    n_levels : int
+        Levels filled, or -1 when ``lv_cap`` was too small.
     """
     n = line_start.shape[0]
     code = np.empty(n, np.int8)

@@ -199,6 +199,20 @@ def segments(data_dir: str | os.PathLike[str] | None = None) -> list[Segment]:
 def segment(name: str, data_dir: str | os.PathLike[str] | None = None) -> Segment:
     """Look up one segment by name (see :func:`segments`).
 
+    Parameters
+    ----------
+    name : str
+        ``<market>_<symbol>`` (``"spot_btcusdt"``), or with the first day appended when the
+        directory holds several recordings of the same stream.
+    data_dir : str or path-like, optional
+        The directory to search; the default is the bundled dataset,
+        :data:`lobutils.paths.BUNDLED_DATA_DIR`.
+
+    Returns
+    -------
+    Segment
+        The segment of that name.
+
     Raises
     ------
     LookupError

@@ -541,7 +541,24 @@ def write_recording(
 
 
 def manifest(partition: str | os.PathLike) -> dict:
-    """The manifest of one partition folder."""
+    """The manifest of one partition folder.
+
+    Parameters
+    ----------
+    partition : str or path-like
+        A partition folder, ``<lake>/<kind>/exchange=.../symbol=.../date=...``.
+
+    Returns
+    -------
+    dict
+        The parsed ``_manifest.json`` (format, kind, exchange, symbol, date, market, rows, time
+        span in int64 ns, dtypes, data file checksum, sources and the reader's counts).
+
+    Raises
+    ------
+    FileNotFoundError
+        If the folder has no manifest (not a partition, or a write that did not finish).
+    """
     p = Path(partition) / MANIFEST_FILE
     if not p.is_file():
         raise FileNotFoundError(f"{partition}: not a lake partition (no {MANIFEST_FILE})")
@@ -554,9 +571,31 @@ def partitions(
     exchange: str | None = None,
     symbol: str | None = None,
 ) -> pd.DataFrame:
-    """The partitions of a lake: ``kind, exchange, symbol, date, rows, path``, sorted.
+    """The partitions of a lake, sorted by kind, exchange, symbol and day.
 
     Folders of interrupted writes (hidden names) are not listed.
+
+    Parameters
+    ----------
+    lake_root : str or path-like
+        The lake.
+    kind : str, optional
+        One of :data:`KINDS`; all kinds when left out.
+    exchange, symbol : str, optional
+        Keep only this exchange or symbol (case-insensitive); all when left out.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per partition: ``kind``, ``exchange``, ``symbol``, ``date`` (``YYYY-MM-DD``),
+        ``rows`` (from the manifest) and ``path`` (the folder).
+
+    Raises
+    ------
+    ValueError
+        If ``kind`` is not one of :data:`KINDS`.
+    FileNotFoundError
+        If a partition folder has no manifest.
     """
     root = Path(lake_root)
     kinds = [_kind(kind)] if kind else list(KINDS)
@@ -662,15 +701,16 @@ def read(
 
     Parameters
     ----------
-    lake_root
+    lake_root : str or path-like
         The lake.
-    kind
+    kind : str
         One of :data:`KINDS`.
-    exchange, symbol
+    exchange, symbol : str, optional
         Which partitions; may be left out when only one pair is in the lake for ``kind``.
-    start, end
+    start, end : int, str or pandas.Timestamp, optional
         Optional time range ``[start, end)``: anything :class:`pandas.Timestamp` takes (naive
-        means UTC) or int ns. Rows are selected by ``ts`` (``local_ts`` where ``ts`` is missing).
+        means UTC) or int64 ns since the epoch. Rows are selected by ``ts`` (``local_ts`` where
+        ``ts`` is missing).
 
     Returns
     -------
@@ -679,6 +719,13 @@ def read(
         the result (the same numbers as the source when a whole recording is read); ``line``
         numbers are shifted so that they follow one another across separately written
         recordings, as :func:`read_recording`'s ``sources`` list them.
+
+    Raises
+    ------
+    ValueError
+        If ``kind`` is unknown, or several exchange/symbol pairs match.
+    lobutils.data.binance.RecordingError
+        If a data file's row count differs from its manifest's.
     """
     return _read(lake_root, kind, exchange, symbol, start, end, None)
 
@@ -731,9 +778,29 @@ def read_recording(
 ) -> Recording:
     """Read depth, trades and bbo of one exchange and symbol back into a Recording.
 
-    ``market`` comes from the manifests (so :func:`lobutils.book.replay.reconstruct` applies the same
-    chain rule as on the source); ``sources`` are the source file names, and ``locate`` works
-    on the ``line`` column as on the source.
+    Parameters
+    ----------
+    lake_root : str or path-like
+        The lake.
+    exchange, symbol : str, optional
+        Which partitions; may be left out when the lake holds one pair only.
+    start, end : int, str or pandas.Timestamp, optional
+        Time range ``[start, end)`` as in :func:`read` (int64 ns, or naive means UTC).
+
+    Returns
+    -------
+    lobutils.data.binance.Recording
+        ``market`` comes from the manifests (so :func:`lobutils.book.replay.reconstruct`
+        applies the same chain rule as on the source); ``sources`` are the source file names,
+        and ``locate`` works on the ``line`` column as on the source. ``stats`` names the lake,
+        the exchange and the number of partitions read.
+
+    Raises
+    ------
+    LookupError
+        If no depth, trades or bbo partition matches.
+    ValueError
+        If several exchange/symbol pairs match, or the manifests disagree on the market.
     """
     metas_all = []
     for kind in ("depth", "trades", "bbo"):

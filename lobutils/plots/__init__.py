@@ -18,4 +18,6 @@ Every builder returns a :class:`plotly.graph_objects.Figure` and never shows it.
 chapters and the runner import this package.
 """
 
-from lobutils.plots import style  # noqa: E402, F401  (registers the book's Plotly renderer)
+from lobutils.plots import style  # noqa: F401  (registers the book's Plotly renderer)
+
+__all__ = []

@@ -161,6 +161,7 @@ def metric_ci(
         Columns ``segment``, ``model``, ``role``, ``metric``, ``value``, ``ci_low``,
         ``ci_high``, ``facet`` (and ``target`` when ``target`` is given).
     metric : str
+        The metric to draw (a value of the ``metric`` column, e.g. ``"r2_oos"``).
     target : str, optional
         Keep only this target.
     facet : str
@@ -168,10 +169,12 @@ def metric_ci(
     floor : float, optional
         Lowest value drawn (e.g. -1 for R²); None draws every value.
     title : str, optional
+        The figure's title.
 
     Returns
     -------
     plotly.graph_objects.Figure
+        One panel per ``facet`` value, one trace per segment.
     """
     t = _select(table, metric, target)
     if "target" in t.columns and t["target"].nunique() > 1:
@@ -250,6 +253,7 @@ def diff_ci(
         Columns ``segment``, ``model``, ``role``, ``metric``, ``diff``, ``diff_ci_low``,
         ``diff_ci_high``, ``beats_baseline``, ``baseline``, ``facet`` (and ``target``).
     metric : str
+        The metric to draw (a value of the ``metric`` column).
     target : str or sequence of str, optional
         Keep only these targets; with several, each row names its target.
     facet : str
@@ -257,10 +261,12 @@ def diff_ci(
     floor : float, optional
         Lowest difference drawn (e.g. -1 for R²); None draws every value.
     title : str, optional
+        The figure's title.
 
     Returns
     -------
     plotly.graph_objects.Figure
+        One panel per ``facet`` value, one marker per (segment, model).
 
     Examples
     --------
@@ -354,6 +360,15 @@ def importance_bars(
         A column whose values become grouped bars (e.g. ``"method"`` or ``"target"``).
     top : int, optional
         Keep the ``top`` features by their mean value over groups.
+    xlabel : str
+        The x-axis label (what the importance measures).
+    title : str, optional
+        The figure's title (default ``"feature importance"``).
+
+    Returns
+    -------
+    plotly.graph_objects.Figure
+        One bar per feature (and group), the most important on top.
 
     Examples
     --------
@@ -404,6 +419,17 @@ def pnl_per_trade(
     pnl : DataFrame
         Columns of :class:`lobutils.evaluation.PnLResult` (``mean_net_bps``, ``ci_low``,
         ``ci_high``, ``mean_gross_bps``, ``n_trades``), ``x`` and ``color``.
+    x : str
+        The column along the x axis.
+    color : str
+        The column whose values get a colour each (net and gross markers share it).
+    title : str, optional
+        The figure's title.
+
+    Returns
+    -------
+    plotly.graph_objects.Figure
+        Net (filled, with its interval) and gross (open) markers per ``x`` and colour.
 
     Examples
     --------
@@ -463,6 +489,15 @@ def accuracy_vs_majority(
     frame : DataFrame
         Column ``x`` and numeric columns, e.g. ``accuracy``, ``majority_share``,
         ``balanced_accuracy``.
+    x : str
+        The column along the x axis (the groups of bars).
+    title : str, optional
+        The figure's title.
+
+    Returns
+    -------
+    plotly.graph_objects.Figure
+        One bar trace per numeric column, its value printed above each bar.
 
     Examples
     --------

@@ -106,6 +106,24 @@ def equity_curves(
         Columns ``facet``, ``strategy``, ``seed`` (random runs; -1 otherwise), ``t_s``
         (seconds since the first decision) and ``equity_bps``. Random runs are thin grey lines
         (one per seed, the distribution of luck); the others are coloured.
+    facet : str
+        The column whose values get a panel each.
+    title : str, optional
+        The figure's title.
+    ylabel : str
+        The y-axis label, with its unit.
+
+    Returns
+    -------
+    plotly.graph_objects.Figure
+        One panel per ``facet`` value, time in seconds along the x axis.
+
+    Examples
+    --------
+    >>> eq = pd.DataFrame({"segment": ["a", "a"], "strategy": "model", "seed": -1,
+    ...                    "t_s": [0.0, 1.0], "equity_bps": [0.0, 2.0]})
+    >>> [tr.name for tr in equity_curves(eq).data]
+    ['model']
     """
     panels = list(dict.fromkeys(equity[facet]))
     fig, places, rows = _facet_grid(panels)
@@ -149,6 +167,24 @@ def pnl_distribution(
 ) -> go.Figure:
     """Distribution of the P&L per round trip, one box per ``group`` (points shown).
 
+    Parameters
+    ----------
+    trips : DataFrame
+        One row per round trip, with columns ``value`` and ``group``.
+    value : str
+        The column drawn (bps of notional).
+    group : str
+        The column whose values get a box each.
+    title : str, optional
+        The figure's title.
+    xlabel : str
+        The value axis label, with its unit.
+
+    Returns
+    -------
+    plotly.graph_objects.Figure
+        One box per group, every trip shown as a point.
+
     Examples
     --------
     >>> t = pd.DataFrame({"strategy": ["model"] * 3 + ["random"] * 3,
@@ -186,6 +222,27 @@ def random_distribution(
 ) -> go.Figure:
     """The random-signal runs' ``metric`` as a histogram per panel, with the model, holding
     and perfect foresight as vertical lines.
+
+    Parameters
+    ----------
+    table : DataFrame
+        One row per run: columns ``facet``, ``strategy`` (``"random"`` for the histogram;
+        ``"model"``, ``"holding"``, ``"perfect_foresight"`` and ``"maker"`` drawn as lines
+        when present) and ``metric``.
+    metric : str
+        The column drawn.
+    facet : str
+        The column whose values get a panel each.
+    title : str, optional
+        The figure's title.
+    xlabel : str
+        The x-axis label, with its unit.
+
+    Returns
+    -------
+    plotly.graph_objects.Figure
+        One panel per ``facet`` value: a histogram of the random runs and a vertical line
+        per benchmark.
 
     Examples
     --------
@@ -249,6 +306,17 @@ def cost_breakdown(
     table : DataFrame
         Columns ``x``, ``gross_bps``, ``spread_bps``, ``depth_bps``, ``fees_bps`` and
         ``net_bps`` (all in the same unit, costs positive).
+    x : str
+        The column along the x axis.
+    title : str, optional
+        The figure's title.
+    ylabel : str
+        The y-axis label, with the unit of the columns.
+
+    Returns
+    -------
+    plotly.graph_objects.Figure
+        Stacked cost bars below zero, gross and net P&L as markers, per ``x``.
 
     Examples
     --------
@@ -298,6 +366,24 @@ def schedules(
 ) -> go.Figure:
     """Inventory left over time for each schedule (``x_0 = 1, ..., x_n = 0``), as steps.
 
+    Parameters
+    ----------
+    holdings : mapping of str to sequence of float
+        Per schedule name, the inventory left at each of the ``n + 1`` equally spaced
+        decision times, as a share of the order (``ac_*`` names share the Almgren-Chriss
+        colours).
+    horizon_s : float
+        The liquidation horizon in seconds (the last decision time).
+    title : str, optional
+        The figure's title.
+    ylabel : str
+        The y-axis label.
+
+    Returns
+    -------
+    plotly.graph_objects.Figure
+        One line per schedule, time in seconds along the x axis.
+
     Examples
     --------
     >>> fig = schedules({"twap": [1.0, 0.5, 0.0], "ac_0.001": [1.0, 0.2, 0.0]}, 60.0)
@@ -343,6 +429,16 @@ def frontier(
     theory : DataFrame, optional
         The AC model's frontier per panel (columns ``facet``, ``std_bps``, ``mean_bps``), drawn
         as a dashed line.
+    facet : str or None
+        The column whose values get a panel each; None draws one panel.
+    title : str, optional
+        The figure's title.
+
+    Returns
+    -------
+    plotly.graph_objects.Figure
+        Standard deviation along the x axis, mean along the y axis (bps), one marker per
+        strategy.
 
     Examples
     --------
@@ -414,6 +510,17 @@ def impact_curves(
     curves : DataFrame
         Columns ``color``, ``size`` and ``cost_bps`` (and optionally ``fit_bps``, the linear
         fit, drawn dashed).
+    color : str
+        The column whose values get a curve (and colour) each.
+    title : str, optional
+        The figure's title.
+    xlabel, ylabel : str
+        The axis labels, with their units.
+
+    Returns
+    -------
+    plotly.graph_objects.Figure
+        One curve per ``color`` value.
 
     Examples
     --------

@@ -15,3 +15,5 @@
     One-line error messages for the command line: what went wrong and which file, with API
     keys redacted; a YAML loader that reports syntax errors by file, line and column.
 """
+
+__all__ = []

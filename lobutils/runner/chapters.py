@@ -111,7 +111,18 @@ class ChapterConfig:
 
 
 def chapter_stem(path: str | os.PathLike[str]) -> str:
-    """The chapter's name, its file stem: ``notebooks/02_lob_reconstruction.py`` -> ``02_lob_reconstruction``."""
+    """The chapter's name, its file stem.
+
+    Parameters
+    ----------
+    path : str or path-like
+        A chapter's source, notebook or toc entry.
+
+    Returns
+    -------
+    str
+        ``notebooks/02_lob_reconstruction.py`` gives ``"02_lob_reconstruction"``.
+    """
     return Path(path).stem
 
 
@@ -171,10 +182,21 @@ def chapters(toc: str | os.PathLike[str] | None = None) -> list[Path]:
     The list comes from ``_toc.yml``. Without a toc file it falls back to every
     ``notebooks/NN_*.py`` in name order.
 
+    Parameters
+    ----------
+    toc : str or path-like, optional
+        The ``_toc.yml`` (default: the repository's; a toc named here must exist).
+
+    Returns
+    -------
+    list of pathlib.Path
+        The ``.py`` sources, in the toc's order.
+
     Raises
     ------
     FileNotFoundError
-        If the toc lists a chapter whose ``.py`` source does not exist.
+        If a toc given does not exist, or it lists a chapter whose ``.py`` source does not
+        exist.
     """
     path = Path(toc) if toc is not None else TOC_FILE
     if not path.is_file():
@@ -194,7 +216,25 @@ def chapters(toc: str | os.PathLike[str] | None = None) -> list[Path]:
 
 
 def select(paths: Sequence[Path], only: Sequence[str] | None) -> list[Path]:
-    """Keep the chapters named in ``only`` (``"02"``, ``"02_lob_reconstruction"``, ...).
+    """Keep the chapters named in ``only``.
+
+    Parameters
+    ----------
+    paths : sequence of pathlib.Path
+        Chapter sources, e.g. :func:`chapters`.
+    only : sequence of str or None
+        Chapter numbers or stems (``"2"``, ``"02"``, ``"02_lob_reconstruction"``); None or
+        empty keeps every chapter.
+
+    Returns
+    -------
+    list of pathlib.Path
+        The chapters kept, in the order of ``paths``.
+
+    Raises
+    ------
+    ChapterError
+        If a name matches no chapter; the message lists the chapters.
 
     Examples
     --------
@@ -296,7 +336,18 @@ def load_overrides(path: str | os.PathLike[str] | None = None) -> dict[str, Chap
 
 
 def to_notebook(source: str | os.PathLike[str]):
-    """Read a py:percent chapter as an ``nbformat`` notebook on the ``python3`` kernel."""
+    """Read a py:percent chapter as an ``nbformat`` notebook on the ``python3`` kernel.
+
+    Parameters
+    ----------
+    source : str or path-like
+        The chapter, ``notebooks/NN_topic.py``.
+
+    Returns
+    -------
+    nbformat.NotebookNode
+        The notebook, with the ``python3`` kernelspec set.
+    """
     import jupytext
 
     nb = jupytext.read(Path(source), fmt="py:percent")
@@ -312,10 +363,29 @@ def to_notebook(source: str | os.PathLike[str]):
 def parameter_names(nb, name: str = "chapter") -> set[str]:
     """The names the chapter's one ``parameters`` cell assigns.
 
+    Parameters
+    ----------
+    nb : nbformat.NotebookNode
+        The chapter as a notebook (:func:`to_notebook`).
+    name : str
+        The chapter, for the error messages.
+
+    Returns
+    -------
+    set of str
+        Every name assigned at the top level of the cell (tuple targets included).
+
     Raises
     ------
     ChapterError
         If there is not exactly one cell tagged ``parameters``, or it is not valid Python.
+
+    Examples
+    --------
+    >>> import nbformat
+    >>> cell = nbformat.v4.new_code_cell("A = 1\\nB, C = 2, 3", metadata={"tags": ["parameters"]})
+    >>> sorted(parameter_names(nbformat.v4.new_notebook(cells=[cell])))
+    ['A', 'B', 'C']
     """
     cells = [
         c
@@ -509,6 +579,18 @@ def run_chapters(
         A directory of recordings for every chapter that reads one: passed as ``DATA_DIR``, or
         as ``DATA_DIRS = [data_dir]`` to a chapter that takes a list; chapters that take
         neither run unchanged.
+
+    Returns
+    -------
+    list of pathlib.Path
+        The executed notebooks, in order.
+
+    Raises
+    ------
+    NotADirectoryError
+        If ``data_dir`` is not a directory.
+    ChapterError
+        At the first chapter that fails (as :func:`run_chapter` raises).
     """
     from tqdm.auto import tqdm
 
@@ -542,7 +624,19 @@ def _data_params(source: Path, data_dir: Path) -> dict[str, Any]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Command line: ``python -m lobutils.runner.chapters [--only NN] [--params-file YAML] ...``."""
+    """Command line: ``python -m lobutils.runner.chapters [--only NN] [--params-file YAML] ...``.
+
+    Parameters
+    ----------
+    argv : sequence of str, optional
+        The arguments (default: ``sys.argv[1:]``); ``--help`` lists them.
+
+    Returns
+    -------
+    int
+        The exit status: 0 on success, 1 with a one-line message on stderr when a chapter
+        fails or a file is missing.
+    """
     ap = argparse.ArgumentParser(
         prog="python -m lobutils.runner.chapters",
         description="Execute the book's chapters (listed in _toc.yml) with papermill.",

@@ -1,4 +1,4 @@
-"""The ``fetch`` and ``convert`` subcommands (wired into ``python -m lobutils`` by the CLI).
+"""The ``fetch``, ``convert`` and ``lake`` subcommands of ``python -m lobutils`` (wired by the CLI).
 
 ``fetch SOURCE --symbol S --date D [--end D2] ...``
     Download archives into the cache (``<data dir>/archives``, mirroring the URLs), with
@@ -159,7 +159,13 @@ def _lake_verify(args) -> dict:
 
 
 def add_fetch_parser(subparsers) -> None:
-    """Register ``fetch`` on an argparse subparsers object."""
+    """Register ``fetch`` on an argparse subparsers object.
+
+    Parameters
+    ----------
+    subparsers : argparse._SubParsersAction
+        What ``ArgumentParser.add_subparsers`` returned.
+    """
     p = subparsers.add_parser("fetch", help="download exchange archives (cached, resumable)")
     p.add_argument("source", choices=("binance-vision", "bybit", "tardis"))
     p.add_argument("--symbol", required=True, help="e.g. BTCUSDT")
@@ -179,7 +185,13 @@ def add_fetch_parser(subparsers) -> None:
 
 
 def add_convert_parser(subparsers) -> None:
-    """Register ``convert`` on an argparse subparsers object."""
+    """Register ``convert`` on an argparse subparsers object.
+
+    Parameters
+    ----------
+    subparsers : argparse._SubParsersAction
+        What ``ArgumentParser.add_subparsers`` returned.
+    """
     p = subparsers.add_parser("convert", help="write raw files into the parquet lake")
     p.add_argument("files", nargs="+", help="raw files of any supported format")
     p.add_argument("--lake", default=None, help="lake folder (default <data dir>/lake)")
@@ -204,7 +216,7 @@ def add_lake_parser(subparsers) -> None:
 
     Parameters
     ----------
-    subparsers
+    subparsers : argparse._SubParsersAction
         What ``ArgumentParser.add_subparsers`` returned.
 
     Returns
@@ -228,7 +240,7 @@ def add_parsers(subparsers) -> None:
 
     Parameters
     ----------
-    subparsers
+    subparsers : argparse._SubParsersAction
         What ``ArgumentParser.add_subparsers`` returned.
 
     Returns

@@ -22,3 +22,5 @@ taker fees) what a fill is worth; none branches on the contract type itself.
 The backtest and execution share the numba kernels in ``_kernels``, each beside a pure-Python
 reference.
 """
+
+__all__ = []

@@ -78,9 +78,23 @@ _RECORDING_RE = re.compile(r"^(spot|usdm|cm)_[a-z0-9][a-z0-9_]*?_\d{8}(_\d{2})?\
 def detect(path: str | os.PathLike) -> tuple[str, str]:
     """The source and data type of a raw file, from its name (and a Tardis CSV's header).
 
-    Returns one of ``("binance-recording", "stream")``, ``("binance-vision", <type>)``,
-    ``("bybit", "orderbook")`` or ``("tardis", <data type>)``; raises ``ValueError`` for an
-    unknown file.
+    Parameters
+    ----------
+    path : str or path-like
+        The file; only a ``.csv`` or ``.csv.gz`` file is opened (to read its header).
+
+    Returns
+    -------
+    source : str
+        ``"binance-recording"``, ``"binance-vision"``, ``"bybit"`` or ``"tardis"``.
+    data_type : str
+        ``"stream"`` for a recording, the data.vision type (``"aggTrades"``, ...),
+        ``"orderbook"`` for Bybit, or the Tardis data type (``"incremental_book_L2"``, ...).
+
+    Raises
+    ------
+    ValueError
+        If the file is none of these.
     """
     p = Path(path)
     name = p.name

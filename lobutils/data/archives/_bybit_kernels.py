@@ -1,4 +1,4 @@
-"""Private numba kernel of :mod:`lobutils.data.catalog.archives.bybit`: level strings to floats in bulk.
+"""Private numba kernel of :mod:`lobutils.data.archives.bybit`: level strings to floats in bulk.
 
 The reader joins a chunk's price and size strings with ``"\\n"`` and parses them here in one
 call. Only plain decimals (digits with at most one ``.``, at most 18 digits) are converted; the
@@ -13,17 +13,39 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+__all__ = ["parse_decimals"]
+
 _POW10 = np.array([10.0**i for i in range(23)])
 _MAX_EXACT = 2**53
 
 
 @njit(cache=True)
 def parse_decimals(buf, out, flag):
-    """Parse the ``"\\n"``-separated tokens of ``buf`` (uint8) into ``out``.
+    """Parse the ``"\\n"``-separated tokens of ``buf`` into ``out``.
 
-    ``flag[i]`` is set where token ``i`` is not a plain decimal (``out[i]`` is then NaN).
-    Returns the number of tokens; the caller compares it with the number of strings joined
-    (a string holding ``"\\n"`` itself makes more tokens).
+    Parameters
+    ----------
+    buf : numpy.ndarray of uint8
+        The joined strings, as bytes.
+    out : numpy.ndarray of float64
+        Receives token ``i`` at ``out[i]`` (NaN where flagged); tokens past its end are only
+        counted.
+    flag : numpy.ndarray of bool
+        Set to True where token ``i`` is not a plain decimal, False elsewhere; as long as
+        ``out``.
+
+    Returns
+    -------
+    int
+        The number of tokens; the caller compares it with the number of strings joined (a
+        string holding ``"\\n"`` itself makes more tokens).
+
+    Examples
+    --------
+    >>> buf = np.frombuffer(b"1.5\\n-2\\n0.10", dtype=np.uint8)
+    >>> out, flag = np.empty(3), np.empty(3, bool)
+    >>> parse_decimals(buf, out, flag), out[[0, 2]].tolist(), flag.tolist()
+    (3, [1.5, 0.1], [False, True, False])
     """
     n = len(buf)
     cap = len(out)

@@ -21,6 +21,19 @@ from lobutils.schema import (
     empty_frame,
 )
 
+__all__ = [
+    "NO_CHAIN",
+    "apply_sync",
+    "bad_level",
+    "depth_frame",
+    "open_zip_member",
+    "read_maybe_gzip",
+    "read_zip_member",
+    "recording",
+    "time_unit",
+    "warn_counts",
+]
+
 NO_CHAIN = "none"
 """``Recording.market`` of archive depth that has no update-id chain (Bybit, Tardis).
 
@@ -33,9 +46,26 @@ book.
 def read_zip_member(path: Path, suffix: str | None = None) -> tuple[str, bytes]:
     """The name and bytes of the one file inside a zip archive.
 
-    A truncated or corrupt archive (no central directory, bad CRC) raises
-    :class:`~lobutils.data.binance.RecordingError` naming the file: unlike a gzip recording cut by a killed
-    recorder, a cut archive is a broken download and is fetched again.
+    Parameters
+    ----------
+    path : pathlib.Path
+        The zip archive.
+    suffix : str, optional
+        Keep only members whose name ends so (when any does), e.g. ``".csv"``.
+
+    Returns
+    -------
+    name : str
+        The member's name inside the archive.
+    data : bytes
+        Its uncompressed bytes.
+
+    Raises
+    ------
+    lobutils.data.binance.RecordingError
+        If the file is empty, holds more or fewer than one (matching) member, or is truncated
+        or corrupt (no central directory, bad CRC). Unlike a gzip recording cut by a killed
+        recorder, a cut archive is a broken download and is fetched again.
     """
     if path.stat().st_size == 0:
         raise RecordingError(f"{path}: file is empty")
@@ -59,7 +89,30 @@ def read_zip_member(path: Path, suffix: str | None = None) -> tuple[str, bytes]:
 
 
 def open_zip_member(path: Path, suffix: str | None = None):
-    """Open the one file inside a zip archive for streaming (a binary file object)."""
+    """Open the one file inside a zip archive for streaming.
+
+    Parameters
+    ----------
+    path : pathlib.Path
+        The zip archive.
+    suffix : str, optional
+        Keep only members whose name ends so (when any does).
+
+    Returns
+    -------
+    archive : zipfile.ZipFile
+        The open archive; the caller closes it after the member.
+    name : str
+        The member's name.
+    stream : typing.BinaryIO
+        The member, open for reading its uncompressed bytes.
+
+    Raises
+    ------
+    lobutils.data.binance.RecordingError
+        If the file is empty, not a readable zip archive, or holds more or fewer than one
+        (matching) member.
+    """
     if path.stat().st_size == 0:
         raise RecordingError(f"{path}: file is empty")
     try:
@@ -80,7 +133,29 @@ def open_zip_member(path: Path, suffix: str | None = None):
 
 
 def read_maybe_gzip(path: Path, on_truncated: str) -> tuple[bytes, dict]:
-    """Bytes of a plain or gzip file; a cut gzip raises unless ``on_truncated`` says otherwise."""
+    """Bytes of a plain or gzip file.
+
+    Parameters
+    ----------
+    path : pathlib.Path
+        The file (gzip is recognised by its magic bytes).
+    on_truncated : {"raise", "warn", "ignore"}
+        What a gzip file cut mid-stream does: raise, or read it up to its last complete line
+        with or without a warning.
+
+    Returns
+    -------
+    data : bytes
+        The (uncompressed) content, up to the last complete line of a cut file.
+    info : dict
+        ``truncated`` (bool) and ``dropped_bytes`` (of the partial last line), as
+        :func:`lobutils.data.binance.read_text` reports them.
+
+    Raises
+    ------
+    lobutils.data.binance.RecordingError
+        If the file is empty, or cut and ``on_truncated="raise"``.
+    """
     from lobutils.data.binance import read_text
 
     if path.stat().st_size == 0:
@@ -110,6 +185,29 @@ def time_unit(values: np.ndarray, where: str, what: str = "timestamps") -> tuple
     whose values are not all of one unit raises. Binance spot data.vision files switched from ms
     to µs on 2025-01-01; Tardis writes µs; Bybit ms.
 
+    Parameters
+    ----------
+    values : numpy.ndarray of int64
+        Epoch timestamps of one file.
+    where : str
+        The file, for the error message.
+    what : str
+        What the values are, for the error message.
+
+    Returns
+    -------
+    scale : int
+        The factor to ns: 1, 1 000 or 1 000 000 (1 for no values).
+    unit : str
+        ``"ns"``, ``"us"`` or ``"ms"``.
+
+    Raises
+    ------
+    lobutils.data.binance.RecordingError
+        If the values mix units or are not epoch times.
+
+    Examples
+    --------
     >>> time_unit(np.array([1_735_689_600_010_866]), "x.csv")
     (1000, 'us')
     >>> time_unit(np.array([1_700_000_000_000]), "x.csv")
@@ -131,7 +229,23 @@ def time_unit(values: np.ndarray, where: str, what: str = "timestamps") -> tuple
 
 
 def bad_level(price: np.ndarray, qty: np.ndarray) -> np.ndarray:
-    """Rows whose level is unusable: price not finite or <= 0, size not finite or < 0."""
+    """Rows whose level is unusable: price not finite or <= 0, size not finite or < 0.
+
+    Parameters
+    ----------
+    price, qty : numpy.ndarray of float64
+        Level prices and sizes, one row per level.
+
+    Returns
+    -------
+    numpy.ndarray of bool
+        True where the level cannot be applied to a book.
+
+    Examples
+    --------
+    >>> bad_level(np.array([100.0, 0.0, np.nan]), np.array([1.0, 1.0, 1.0])).tolist()
+    [False, True, True]
+    """
     with np.errstate(invalid="ignore"):
         return ~(np.isfinite(price) & (price > 0) & np.isfinite(qty) & (qty >= 0))
 
@@ -146,8 +260,26 @@ def apply_sync(
     dropped; a ``gap`` message (one whose update id skipped ahead) is dropped too, since the
     book it would apply to is already wrong.
 
-    Returns ``keep`` and the masks ``before_snapshot`` and ``after_gap`` of dropped diffs.
+    Parameters
+    ----------
+    kind : numpy.ndarray of int8
+        Per message, :data:`~lobutils.schema.SNAPSHOT` or :data:`~lobutils.schema.DIFF`.
+    bad : numpy.ndarray of bool
+        Per message, dropped by the reader (unusable levels, malformed).
+    gap : numpy.ndarray of bool
+        Per message, its update id skipped ahead of the previous one.
 
+    Returns
+    -------
+    keep : numpy.ndarray of bool
+        Messages to replay.
+    before_snapshot : numpy.ndarray of bool
+        Diffs dropped because no snapshot came before them.
+    after_gap : numpy.ndarray of bool
+        Diffs dropped because a bad message or a gap came after the last snapshot.
+
+    Examples
+    --------
     >>> k = np.array([0, 1, 0, 0, 0, 1, 0])
     >>> bad = np.zeros(7, bool)
     >>> gap = np.array([0, 0, 0, 1, 0, 0, 0], bool)
@@ -179,11 +311,32 @@ def depth_frame(
     lv_price: np.ndarray,
     lv_qty: np.ndarray,
 ) -> pd.DataFrame:
-    """The depth frame from message arrays and level arrays (``lv_msg`` ascending).
+    """The depth frame from message arrays and level arrays.
 
     A message without levels gets the schema's marker row (``side == 0``, NaN price and size).
-    ``msg`` numbers the given messages 0, 1, 2, ...; ``first_id == last_id == m_id`` and
-    ``prev_id == -1``.
+
+    Parameters
+    ----------
+    m_ts, m_local : numpy.ndarray of int64
+        Per message, exchange and local time in ns (:data:`~lobutils.schema.TS_NA` unknown).
+    m_kind : numpy.ndarray of int8
+        Per message, :data:`~lobutils.schema.SNAPSHOT` or :data:`~lobutils.schema.DIFF`.
+    m_id : numpy.ndarray of int64
+        Per message, its update id.
+    m_line : numpy.ndarray of int64
+        Per message, its line in the source.
+    lv_msg : numpy.ndarray of int64
+        Per level, the index of its message, ascending.
+    lv_side : numpy.ndarray of int8
+        Per level, 1 bid or -1 ask.
+    lv_price, lv_qty : numpy.ndarray of float64
+        Per level, price and size (0 removes the level).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Rows in :data:`~lobutils.schema.DEPTH_COLUMNS`; ``msg`` numbers the given messages 0,
+        1, 2, ...; ``first_id == last_id == m_id`` and ``prev_id == -1``.
     """
     n_msg = len(m_ts)
     counts = np.bincount(lv_msg, minlength=n_msg) if len(lv_msg) else np.zeros(n_msg, np.int64)
@@ -223,7 +376,28 @@ def recording(
     trades: pd.DataFrame | None = None,
     bbo: pd.DataFrame | None = None,
 ) -> Recording:
-    """A :class:`~lobutils.data.binance.Recording`, with empty typed frames for the tables not given."""
+    """A :class:`~lobutils.data.binance.Recording`, with empty typed frames for the tables not given.
+
+    Parameters
+    ----------
+    symbol : str
+        The symbol as the archive names it.
+    market : str
+        The chain rule (:data:`NO_CHAIN` for Bybit and Tardis depth).
+    paths : list of pathlib.Path
+        The source files, in reading order.
+    offsets : list of int
+        Per source file, the number of lines read before it (so that ``line`` locates a row).
+    stats : dict
+        The reader's counts of skipped and repaired input.
+    depth, trades, bbo : pandas.DataFrame, optional
+        The tables read; an empty frame of the schema for each one left out.
+
+    Returns
+    -------
+    lobutils.data.binance.Recording
+        The recording.
+    """
     return Recording(
         depth=empty_frame(DEPTH_COLUMNS) if depth is None else depth,
         trades=empty_frame(TRADE_COLUMNS) if trades is None else trades,
@@ -237,7 +411,17 @@ def recording(
 
 
 def warn_counts(where: str, stats: dict, keys: Iterable[str]) -> None:
-    """One warning listing the non-zero counted problems among ``keys``."""
+    """One warning listing the non-zero counted problems among ``keys``.
+
+    Parameters
+    ----------
+    where : str
+        The file or files, at the start of the message.
+    stats : dict
+        The reader's counts.
+    keys : iterable of str
+        The counts worth a warning; zero or missing ones are left out.
+    """
     found = {k: stats[k] for k in keys if stats.get(k)}
     if found:
         text = ", ".join(f"{k}={v}" for k, v in found.items())

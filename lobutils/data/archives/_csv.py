@@ -31,13 +31,30 @@ from lobutils.data.checks import (
 # frozenset of allowed text values (read as a categorical)
 _FLOATS = ("float", "float?")
 
+__all__ = ["Table", "category_mask", "category_text", "first_line", "read_table"]
+
 
 @dataclass
 class Table:
     """A parsed CSV: the frame (named columns), the file line of each row, and bad rows.
 
-    ``truncated`` is True when a cut gzip file was read up to its last complete line (only
-    with ``on_truncated`` ``"warn"`` or ``"ignore"``).
+    Attributes
+    ----------
+    frame : pandas.DataFrame
+        One row per data line, the columns named and typed by their specs.
+    line : numpy.ndarray of int64
+        Per row, its 1-based line in the file.
+    bad : numpy.ndarray of bool
+        Per row, it failed to parse or holds a value outside its spec.
+    bad_reason : dict of int to str
+        Row position to why it is bad.
+    blank : int
+        Blank lines skipped.
+    header : list of str or None
+        The header's fields, or None when the file has no header line.
+    truncated : bool
+        True when a cut gzip file was read up to its last complete line (only with
+        ``on_truncated`` ``"warn"`` or ``"ignore"``).
     """
 
     frame: pd.DataFrame
@@ -58,6 +75,23 @@ def _looks_numeric(text: str) -> bool:
 
 
 def first_line(data: bytes) -> str:
+    """The first line of some bytes, decoded and stripped.
+
+    Parameters
+    ----------
+    data : bytes
+        The start of a file.
+
+    Returns
+    -------
+    str
+        Its first line (all of it without a newline); bytes that are not UTF-8 are replaced.
+
+    Examples
+    --------
+    >>> first_line(b"a,b\\n1,2\\n")
+    'a,b'
+    """
     end = data.find(b"\n")
     return (data if end < 0 else data[:end]).decode("utf-8", errors="replace").strip()
 
@@ -73,10 +107,28 @@ def _pandas_dtype(spec):
 
 
 def category_text(col: pd.Series, lower: bool = False) -> tuple[np.ndarray, np.ndarray]:
-    """``(codes, texts)`` of a categorical column: row ``i`` holds ``texts[codes[i]]``.
+    """The codes and texts of a categorical column: row ``i`` holds ``texts[codes[i]]``.
 
-    Missing values get an appended empty text. pandas reads ``true``/``false`` categories as
-    booleans; ``lower=True`` gives them (and all texts) in lower case.
+    Parameters
+    ----------
+    col : pandas.Series
+        A column (converted to a categorical when it is not one).
+    lower : bool
+        Give the texts in lower case. pandas reads ``true``/``false`` categories as booleans;
+        this gives them as ``"true"``/``"false"``.
+
+    Returns
+    -------
+    codes : numpy.ndarray of int64
+        Per row, an index into ``texts``.
+    texts : numpy.ndarray of object
+        The categories as text, with an empty text appended for missing values.
+
+    Examples
+    --------
+    >>> codes, texts = category_text(pd.Series(["buy", None, "sell", "buy"]))
+    >>> texts[codes].tolist()
+    ['buy', '', 'sell', 'buy']
     """
     if not isinstance(col.dtype, pd.CategoricalDtype):
         col = col.astype("category")
@@ -88,7 +140,25 @@ def category_text(col: pd.Series, lower: bool = False) -> tuple[np.ndarray, np.n
 
 
 def category_mask(col: pd.Series, wanted) -> np.ndarray:
-    """Rows whose (lower-case) text is in ``wanted``."""
+    """Rows whose (lower-case) text is in ``wanted``.
+
+    Parameters
+    ----------
+    col : pandas.Series
+        A text or categorical column.
+    wanted : collection of str
+        Lower-case texts to match.
+
+    Returns
+    -------
+    numpy.ndarray of bool
+        True where the row's text is in ``wanted``.
+
+    Examples
+    --------
+    >>> category_mask(pd.Series(["Buy", "sell", None]), {"buy"}).tolist()
+    [True, False, False]
+    """
     codes, texts = category_text(col, lower=True)
     return np.array([t in wanted for t in texts], bool)[codes]
 
@@ -218,10 +288,41 @@ def read_table(
 ) -> Table:
     """Read a CSV (a file path, plain or gzip, or the bytes of a zip member).
 
-    ``header=None`` detects a header line: one whose first field is not a number. A header,
-    when present, must have ``len(names)`` fields. Rows that fail to parse or hold a value
-    outside their spec are ``bad``: with ``errors="raise"`` the first raises
-    :class:`RecordingError` naming ``where`` (default: the path) and the line.
+    Parameters
+    ----------
+    path : pathlib.Path
+        The file; with ``data`` given, only named in messages.
+    names : list of str
+        The column names, in file order.
+    specs : list
+        Per column, its spec: ``"int"``, ``"float"`` (a number; the text NaN parses, for the
+        caller to judge), ``"float?"`` (a number, or empty for NaN), ``"str"``, ``"cat"``
+        (text of few distinct values), ``"bool"`` (true/false, any case), ``"skip"`` (not
+        checked), or a frozenset of allowed texts.
+    data : bytes, optional
+        The file's bytes (a zip member) instead of reading ``path``.
+    header : bool, optional
+        Whether the first line is a header; None detects one (a first field that is not a
+        number). A header must have ``len(names)`` fields.
+    errors : {"raise", "skip"}
+        A row that fails to parse or holds a value outside its spec raises, or is marked
+        ``bad`` for the caller to drop and count.
+    on_truncated : {"raise", "warn", "ignore"}
+        What a gzip file cut mid-stream does (see :func:`lobutils.data.archives._common.read_maybe_gzip`).
+    where : str, optional
+        The file as messages name it; default the path.
+
+    Returns
+    -------
+    Table
+        The frame, the line of each row, and its bad rows with their reasons.
+
+    Raises
+    ------
+    lobutils.data.binance.RecordingError
+        If the file is empty or has no data row, its header has the wrong number of fields,
+        a gzip file is cut (``on_truncated="raise"``), or, with ``errors="raise"``, at the
+        first bad row, naming ``where`` and the line.
     """
     where = where or str(path)
     if data is None:

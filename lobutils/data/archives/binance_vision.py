@@ -245,6 +245,15 @@ def read_vision_trades(
 ) -> Recording:
     """Read data.vision ``trades`` or ``aggTrades`` archives (one symbol, in order).
 
+    Parameters
+    ----------
+    files : str, path-like or iterable of them
+        ``<SYMBOL>-trades-<date>.zip`` archives (or their extracted ``.csv``) of one symbol,
+        read in the order given.
+    errors : {"raise", "skip"}
+        A malformed row raises :class:`~lobutils.data.binance.RecordingError` naming the file
+        and line, or is dropped and counted in ``malformed``.
+
     Returns
     -------
     Recording
@@ -252,6 +261,13 @@ def read_vision_trades(
         ``stats``: ``data_type``, ``rows``, ``trades``, ``malformed``, ``duplicates``,
         ``ts_backwards``, ``id_backwards``, ``id_gaps`` (jumps in the consecutive ids) and
         ``missing_ids``, ``time_unit`` per file.
+
+    Raises
+    ------
+    lobutils.data.binance.RecordingError
+        If a file name is not a data.vision name of this type, an archive is empty, cut or
+        holds another file, the header or column count is not a known layout, the files mix
+        symbols or types, or (``errors="raise"``) a row is malformed.
     """
     paths, loaded, offsets = _many(files, errors, ("trades", "aggTrades"))
     stats: dict = {"rows": 0, "malformed": 0, "malformed_lines": [], "time_unit": {}}
@@ -331,12 +347,28 @@ def read_vision_book_ticker(
 ) -> Recording:
     """Read data.vision futures ``bookTicker`` archives (one symbol, in order).
 
+    Parameters
+    ----------
+    files : str, path-like or iterable of them
+        ``<SYMBOL>-bookTicker-<date>.zip`` archives (or their extracted ``.csv``) of one symbol,
+        read in the order given.
+    errors : {"raise", "skip"}
+        A malformed row raises :class:`~lobutils.data.binance.RecordingError` naming the file
+        and line, or is dropped and counted in ``malformed``.
+
     Returns
     -------
     Recording
         ``bbo`` filled (``ts`` from ``event_time``), ``market == "futures"``. ``stats``:
         ``rows``, ``bbo``, ``malformed``, ``duplicates``, ``crossed``, ``ts_backwards``,
         ``id_backwards``, ``time_unit``.
+
+    Raises
+    ------
+    lobutils.data.binance.RecordingError
+        If a file name is not a data.vision name of this type, an archive is empty, cut or
+        holds another file, the header or column count is not a known layout, the files mix
+        symbols or types, or (``errors="raise"``) a row is malformed.
 
     Examples
     --------
@@ -425,6 +457,15 @@ def read_vision_book_depth(
 
     Not a book: see the module notes. Each row is one band of one sample.
 
+    Parameters
+    ----------
+    files : str, path-like or iterable of them
+        ``<SYMBOL>-bookDepth-<date>.zip`` archives (or their extracted ``.csv``) of one symbol,
+        read in the order given.
+    errors : {"raise", "skip"}
+        A malformed row raises :class:`~lobutils.data.binance.RecordingError` naming the file
+        and line, or is dropped and counted in ``malformed``.
+
     Returns
     -------
     pandas.DataFrame
@@ -435,6 +476,13 @@ def read_vision_book_depth(
         and ``line``. ``frame.attrs["stats"]`` holds ``rows``, ``samples``, ``malformed``,
         ``duplicates``, ``ts_backwards`` (samples earlier than the row before), ``symbol`` and
         ``sources``.
+
+    Raises
+    ------
+    lobutils.data.binance.RecordingError
+        If a file name is not a data.vision name of this type, an archive is empty, cut or
+        holds another file, the header or column count is not a known layout, the files mix
+        symbols or types, or (``errors="raise"``) a row is malformed.
 
     Examples
     --------
@@ -510,8 +558,25 @@ def read_binance_vision(
 ) -> Recording | pd.DataFrame:
     """Read data.vision archive(s) of one symbol and type, choosing the reader by file name.
 
-    ``trades``/``aggTrades`` and ``bookTicker`` give a :class:`~lobutils.data.binance.Recording`;
-    ``bookDepth`` gives the frame of :func:`read_vision_book_depth`.
+    Parameters
+    ----------
+    files : str, path-like or iterable of them
+        ``<SYMBOL>-<type>-<date>.zip`` archives of one symbol and type, read in the order
+        given; the first file's name picks the reader.
+    errors : {"raise", "skip"}
+        A malformed row raises, or is dropped and counted (see the readers).
+
+    Returns
+    -------
+    Recording or pandas.DataFrame
+        ``trades``/``aggTrades`` (:func:`read_vision_trades`) and ``bookTicker``
+        (:func:`read_vision_book_ticker`) give a :class:`~lobutils.data.binance.Recording`;
+        ``bookDepth`` gives the frame of :func:`read_vision_book_depth`.
+
+    Raises
+    ------
+    lobutils.data.binance.RecordingError
+        If the first file's name is not a data.vision name, or as the reader chosen raises.
     """
     paths = input_paths(files)
     _, dtype, _ = _name_parts(paths[0])

@@ -168,6 +168,23 @@ class SnapshotBook:
 def tardis_data_type(header: list[str] | str) -> str:
     """The Tardis data type a CSV header belongs to.
 
+    Parameters
+    ----------
+    header : list of str or str
+        The header's fields, or the header line itself.
+
+    Returns
+    -------
+    str
+        ``"incremental_book_L2"``, ``"trades"`` or ``"book_snapshot_<N>"``.
+
+    Raises
+    ------
+    ValueError
+        If the header is none of these.
+
+    Examples
+    --------
     >>> tardis_data_type("exchange,symbol,timestamp,local_timestamp,id,side,price,amount")
     'trades'
     >>> tardis_data_type(["exchange", "symbol", "timestamp", "local_timestamp",
@@ -268,13 +285,13 @@ def read_tardis_book(
 
     Parameters
     ----------
-    files
+    files : str, path-like or iterable of them
         One ``.csv.gz`` (or plain ``.csv``) file or several consecutive days, in order.
-    symbol
+    symbol : str, optional
         Symbol to read (any case); needed only when a file holds several.
-    errors
+    errors : {"raise", "skip"}
         ``"raise"`` (default) or ``"skip"`` (see the module notes).
-    on_truncated
+    on_truncated : {"raise", "warn", "ignore"}
         ``"raise"`` (default), ``"warn"`` or ``"ignore"`` for a cut gzip file.
 
     Returns
@@ -448,6 +465,30 @@ def read_tardis_trades(
     skipped and counted (``stats["duplicates"]``); a price or amount that is not a positive
     number raises (or, with ``errors="skip"``, drops the row, counted in ``malformed``).
 
+    Parameters
+    ----------
+    files : str, path-like or iterable of them
+        One ``.csv.gz`` (or plain ``.csv``) file or several consecutive days, in order.
+    symbol : str, optional
+        Symbol to read (any case); needed only when a file holds several.
+    errors : {"raise", "skip"}
+        A malformed row raises, or is dropped and counted.
+    on_truncated : {"raise", "warn", "ignore"}
+        What a gzip file cut mid-stream does: raise, or read up to its last complete line.
+
+    Returns
+    -------
+    Recording
+        ``trades`` filled (``ts`` and ``local_ts`` in int64 ns, from Tardis's µs),
+        ``market == "none"``; ``stats`` counts ``rows``, ``malformed``, ``duplicates``,
+        ``other_symbol`` and names the ``truncated`` files.
+
+    Raises
+    ------
+    lobutils.data.binance.RecordingError
+        If a file is empty, cut (``on_truncated="raise"``), not a Tardis trades file, holds
+        several symbols and none is named, or (``errors="raise"``) a row is malformed.
+
     Examples
     --------
     >>> import os, tempfile
@@ -556,15 +597,15 @@ def read_tardis_book_snapshots(
 
     Parameters
     ----------
-    files
+    files : str, path-like or iterable of them
         One file or several consecutive days of the same N.
-    symbol
+    symbol : str, optional
         Symbol to read; needed only when a file holds several.
-    include_invalid
+    include_invalid : bool
         Keep crossed rows (best bid >= best ask), with a ``status`` column (``VALID`` = 0 or
         ``CROSSED`` = 1) as :func:`lobutils.book.replay.reconstruct` does. By default they are left out
         and counted (``stats["crossed"]``).
-    errors, on_truncated
+    errors, on_truncated : str
         As for :func:`read_tardis_book`. A level that is not a positive price with a positive
         amount, or levels out of price order, are malformed.
 
