@@ -143,7 +143,23 @@ class RunSettings:
         return ev.HoldoutConfig(fractions=self.fractions)
 
     def score(self, wt: study.WindowTask, predictions: Mapping[str, np.ndarray], **kw: Any):
-        """:func:`lobutils.models.study.score` with these bootstrap settings."""
+        """:func:`lobutils.models.study.score` with these bootstrap settings.
+
+        Parameters
+        ----------
+        wt : lobutils.models.study.WindowTask
+            The task whose test rows are scored.
+        predictions : mapping of str to numpy.ndarray
+            Model name to its prediction of each test row.
+        **kw
+            Further options of :func:`lobutils.models.study.score` (``y_true``, ``base``,
+            ``target``, ``horizon``).
+
+        Returns
+        -------
+        pandas.DataFrame
+            Every model next to its best baseline, with block-bootstrap intervals.
+        """
         return study.score(
             wt,
             predictions,

@@ -164,10 +164,17 @@ class VolumeTable:
 
     @property
     def ts(self) -> np.ndarray:
+        """Bar close times (int64 ns), one per row."""
         return self.bars["ts"].to_numpy(np.int64)
 
     def usable(self) -> np.ndarray:
-        """Rows with finite features and a target."""
+        """Rows with finite features and a target.
+
+        Returns
+        -------
+        numpy.ndarray of bool
+            One flag per bar.
+        """
         return np.isfinite(self.y) & np.isfinite(self.X.to_numpy(np.float64)).all(axis=1)
 
 
@@ -292,6 +299,21 @@ def naive_forecasts(
     All in ``log(1 + volume)``, like the target. (A seasonal-naive forecast, the volume at the
     same time on the previous day, needs more than a day of data.)
 
+    Parameters
+    ----------
+    vt : VolumeTable
+        The bars and their target (:func:`volume_table`).
+    mean_window : int
+        Bars averaged by ``rolling_mean``.
+    ewma_halflife : float
+        Half-life of ``ewma``, in bars.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``last_window``, ``rolling_mean`` and ``ewma``, one row per bar (NaN where the
+        past is too short).
+
     Examples
     --------
     >>> s = 1_000_000_000
@@ -315,6 +337,16 @@ def naive_forecasts(
 
 def to_volume(log_volume: Any) -> np.ndarray:
     """Back from ``log(1 + V)`` to volume ``V``.
+
+    Parameters
+    ----------
+    log_volume : array-like
+        Values of ``log(1 + V)`` (targets or forecasts).
+
+    Returns
+    -------
+    numpy.ndarray
+        ``V = exp(log_volume) - 1`` as float64.
 
     Examples
     --------
