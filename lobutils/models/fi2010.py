@@ -433,6 +433,7 @@ def train_deeplob(
     Returns
     -------
     train : lobutils.models.training.TrainResult
+        The training run.
     y_true, y_pred : numpy.ndarray
         Test labels and predicted classes (0 down, 1 flat, 2 up).
 

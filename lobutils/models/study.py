@@ -70,15 +70,19 @@ class WindowTask:
     Attributes
     ----------
     segment, market, symbol : str
+        Which recording, on which market and symbol.
     target : str
         From :data:`TARGETS`.
     task : {"classification", "regression"}
+        ``classification`` for ``three_class``, else ``regression``.
     horizons : tuple of str
         Horizon labels; the first is the primary one (labels, baselines).
     horizon_rows : int
         Rows spanned by one primary target (the bootstrap block length's floor).
     T : int
+        Window length (rows).
     lob : LOBData
+        The segment's dataset and book (:func:`lobutils.models.windows.load_lob`).
     rows : numpy.ndarray
         The kept dataset rows (window ends), sorted.
     split : lobutils.evaluation.TrainValTest
@@ -96,7 +100,9 @@ class WindowTask:
     ts, target_end : numpy.ndarray of int64
         Per kept row (the target end of the primary horizon).
     threshold : lobutils.features.targets.Threshold or None
+        The 3-class flat band (bps), fitted on the training rows only; None for a regression.
     classes : tuple of str or None
+        Class names in code order (``down``, ``flat``, ``up``); None for a regression.
     """
 
     segment: str
@@ -250,6 +256,7 @@ def make_window_task(
         Horizons of the dataset (seconds or labels); the first is the primary one. Every
         kept row has a finite target at each, and the purge uses the longest.
     target : {"three_class", "return", "l1"}
+        What the models predict (:data:`TARGETS`).
     T : int
         Window length (rows).
     holdout : lobutils.evaluation.HoldoutConfig
@@ -359,11 +366,13 @@ def window_split(
     valid : array of bool (N,)
         Rows a window may read.
     T : int
+        Window length (rows).
     candidates : array of bool (N,)
         Rows with a target (and whatever else a row needs).
     ts, target_end : arrays of int64 (N,)
         Row times and target ends (the purge's input).
     holdout : lobutils.evaluation.HoldoutConfig
+        Fractions of the three parts, by time.
     min_rows : int
         Fewer candidate windows raise ``ValueError``.
 
@@ -568,9 +577,11 @@ def ci_pivot(
         :func:`score` rows (``role``, ``model``, ``metric``, ``value``, ``ci_low``,
         ``ci_high``, ``baseline``, ``baseline_value``, ``beats_baseline``).
     metric : str
+        The metric shown.
     index : str or list of str
         The row keys (e.g. ``["segment", "target"]``).
     digits : int
+        Decimals of the formatted values.
     by_model : bool
         One column per model (True), or one value column (False).
 
@@ -624,9 +635,11 @@ class Pooled:
     Attributes
     ----------
     data : numpy.ndarray (sum N, F)
+        The segments' books, stacked in order.
     offsets : dict
         Segment name -> its first row in ``data``.
     normalizers : list of Normalizer
+        One per segment, in order.
     normalizer_index : numpy.ndarray (sum N,)
         Which normaliser each row uses (its segment's, fitted on that segment's training
         windows only).
@@ -773,20 +786,33 @@ def fit_windows(
     build : callable
         Returns the uncompiled model.
     data : array (N, F)
+        The book rows the windows read.
     targets : array (N,) or (N, k), or dict of them
         Raw targets of every row (see :func:`lobutils.models.training.fit_predict`).
     train_ends, val_ends, test_ends : arrays of int
+        Rows where the windows of each part end.
     T : int
+        Window length (rows).
     task : {"classification", "regression"}
+        What the model solves.
     config : lobutils.models.training.TrainConfig
+        Training options.
     normalizer, normalizer_index
         See :class:`~lobutils.models.windows.WindowDataset`.
     train_stride : int
+        Keep every k-th training and validation window (1 keeps all).
     checkpoint_dir : path-like, optional
+        Where the run's checkpoints live (:func:`lobutils.models.training.train_model`).
 
     Returns
     -------
     lobutils.models.training.FitResult
+        The training run and the test predictions.
+
+    Raises
+    ------
+    ValueError
+        When ``train_stride < 1``.
     """
     from functools import partial
 
@@ -839,6 +865,7 @@ def signals_table(
     Parameters
     ----------
     segment, model : str
+        Labels of the rows.
     ts : array of int64 (n,)
         The decision time of each window: the timestamp of its last row (``WindowTask.ts``),
         so that the signal uses only data known at ``ts``.

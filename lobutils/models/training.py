@@ -96,6 +96,7 @@ class TrainConfig:
     epochs : int
         Maximum epochs (early stopping may end sooner).
     batch_size : int
+        Training windows per step.
     learning_rate : float
         Adam's learning rate.
     adam_epsilon : float
@@ -488,6 +489,7 @@ class TrainResult:
     Attributes
     ----------
     model : keras.Model
+        The trained model, with the best validation weights when early stopping restored them.
     history : pandas.DataFrame
         One row per epoch (including epochs of earlier, resumed runs): ``epoch``, ``loss``,
         ``val_loss`` (and the metrics), ``learning_rate``, ``seconds`` (since that run began).
@@ -500,6 +502,7 @@ class TrainResult:
     samples_per_s : float
         Training samples per second in this call (NaN when no epoch ran).
     stopped_early : bool
+        Whether early stopping ended the training before ``config.epochs``.
     """
 
     model: keras.Model = field(repr=False)
@@ -546,12 +549,16 @@ def train_model(
         E.g. :class:`lobutils.models.windows.WindowDataset`; ``val`` drives early stopping
         and LR reduction (without it they watch the training loss).
     task : {"classification", "regression"}
+        What the model solves (chooses the loss, :meth:`TrainConfig.loss_for`).
     config : TrainConfig, optional
+        Training options; the defaults when None.
     checkpoint_dir : path-like, optional
+        Where the run's checkpoints live; without it nothing is saved or resumed.
 
     Returns
     -------
     TrainResult
+        The trained model, its learning curves and its speed.
 
     Examples
     --------
@@ -678,6 +685,7 @@ class FitResult:
     Attributes
     ----------
     train : TrainResult
+        The training run (:func:`train_model`).
     y_true : numpy.ndarray or dict
         The *raw* targets of the test windows (class codes, or forward returns in the units
         given), whatever the model trained on.
@@ -736,15 +744,21 @@ def fit_predict(
         ``make_dataset(ends, y=None, shuffle=False)`` -> a PyDataset serving those windows,
         e.g. ``functools.partial(WindowDataset, data, T=T, normalizer=norm, batch_size=64)``.
     y : array (N,) or dict of arrays (N,)
+        The raw target of every row of the data (one array per output name for a
+        multi-output model); the target scaler is fitted on the training windows only.
     train_ends, val_ends, test_ends : arrays of int
         Rows where the windows end.
     task : {"classification", "regression"}
+        What the model solves.
     config : TrainConfig, optional
+        Training options; the defaults when None.
     checkpoint_dir : path-like, optional
+        Where the run's checkpoints live (see :func:`train_model`).
 
     Returns
     -------
     FitResult
+        The training run and the test (and validation) predictions on the raw targets' scale.
 
     Examples
     --------

@@ -153,6 +153,7 @@ class VolumeTable:
     k : int
         Horizon in bars.
     every_ns : int
+        Bar length (ns).
     """
 
     bars: pd.DataFrame = field(repr=False)
@@ -211,9 +212,11 @@ def volume_table(
     Parameters
     ----------
     bars : DataFrame
+        :func:`volume_bars` output, one row per bar.
     k : int
         Horizon in bars.
     lags : int
+        Lagged bar volumes among the features.
     windows : tuple of int
         Look-back windows in bars.
     every : str or int, optional
@@ -224,6 +227,7 @@ def volume_table(
     Returns
     -------
     VolumeTable
+        The bars, their past-only features and the forward target.
 
     Examples
     --------
@@ -416,16 +420,22 @@ def evaluate_volume(
     Parameters
     ----------
     vt : VolumeTable
+        The market's bars, features and target (:func:`volume_table`).
     name : str
         Segment name written into the table.
     T : int
         Bars per window of the Keras model.
     holdout : lobutils.evaluation.HoldoutConfig, optional
+        Fractions of the train, validation and test blocks, by time (the default config when
+        None).
     models : tuple of str
         Zoo models (:data:`lobutils.models.zoo.MODEL_CONFIGS`).
     keras_model : bool
+        Also train the Keras LSTM.
     lstm_units : int
+        Width of its LSTM.
     train_config : lobutils.models.training.TrainConfig, optional
+        Its training options (default: 20 epochs, MSE loss).
     mean_window, ewma_halflife
         Of :func:`naive_forecasts`.
     n_boot, min_block_rows, seed
@@ -434,6 +444,7 @@ def evaluate_volume(
     Returns
     -------
     VolumeResult
+        The scores next to the naive forecasts, the test predictions and the learning curves.
     """
     from lobutils import evaluation as ev
     from lobutils.models import study, zoo

@@ -346,6 +346,7 @@ def fit_normalizer(
         Ends of the training windows; the statistics use the rows these windows read
         (:func:`training_rows`) and nothing else.
     T : int
+        Window length (rows).
     groups : mapping, optional
         ``{"prices": cols, "sizes": cols}``; default :func:`lob_groups`. Columns in no group
         get their own mean and std.
@@ -664,6 +665,7 @@ def load_lob(
     Parameters
     ----------
     source : lobutils.data.catalog.Segment, path(s) or lobutils.data.binance.Recording
+        The recording: a catalog segment, its files, or one already read.
     grid : str
         Clock grid (``"100ms"``); event time (None) is not supported here.
     levels : int

@@ -66,6 +66,7 @@ def layer_table(model, group: Callable[[str], str] | None = None) -> pd.DataFram
     Parameters
     ----------
     model : keras.Model
+        A built model.
     group : callable, optional
         Layer name -> block name; default knows the layer names of
         :mod:`lobutils.models.deeplob`. Layers of one block must be consecutive.

@@ -81,12 +81,14 @@ def quantile_bins(x, n_bins: int = 10) -> np.ndarray:
     Parameters
     ----------
     x : array_like, shape (N,)
+        The values to bin.
     n_bins : int
         Number of bins, e.g. 10 for deciles.
 
     Returns
     -------
     numpy.ndarray of int64, shape (N,)
+        Bin code per value, -1 where it is not finite.
 
     Examples
     --------
@@ -195,7 +197,9 @@ def features_over_time(
     Parameters
     ----------
     ts : array_like of int64 ns, shape (N,)
+        Times (ns since the epoch, UTC).
     mid : array_like, shape (N,)
+        Mid price (quote currency) at each time.
     features : mapping of str to array_like (N,)
         Panel label (lowercase, with units, e.g. ``"spread (bps)"``) to values.
     title : str, optional
@@ -246,7 +250,9 @@ def vamp_cutoffs(
     Parameters
     ----------
     ts : array_like of int64 ns, shape (N,)
+        Times (ns since the epoch, UTC).
     mid : array_like, shape (N,)
+        Mid price (quote currency) at each time.
     vamps : mapping of float to array_like (N,)
         Cutoff in quote currency to VAMP values; panels go from the smallest cutoff down.
     title : str, optional
@@ -574,7 +580,9 @@ def train_test_cut(
     Parameters
     ----------
     ts : array_like of int64 ns
+        Times (ns since the epoch, UTC).
     mid : array_like
+        Mid price (quote currency) at each time.
     cut_ts : int
         First time of the test period (ns).
     purge_from_ts : int, optional
