@@ -27,13 +27,7 @@ API_ENTRY = "api/index"
 
 # Warnings from docstrings outside the API pages' own files, each (where, what): a line of the
 # warning file that holds both is tolerated. Fix the docstring and remove its entry.
-KNOWN_WARNINGS = [
-    # a Parameters entry whose names wrap onto a second line
-    ("lobutils.models.deeplob.build_deeplob_tcn", "Field list ends without a blank line"),
-    ("lobutils.models.deeplob.build_multitask", "Field list ends without a blank line"),
-    # window_ends's first sentence is cut at "e - T + 1 .. e", inside a literal
-    ("lobutils.models.windows", "Inline literal start-string without end-string"),
-]
+KNOWN_WARNINGS: list[tuple[str, str]] = []
 
 
 def api_toc() -> dict:

@@ -90,11 +90,30 @@ DOCUMENTED = [
     "lobutils.runner.cli_archives",
     "lobutils.plots.models",
     "lobutils.plots.trading",
+    "lobutils.models.backend",
+    "lobutils.models.deeplob",
+    "lobutils.models.fi2010",
+    "lobutils.models.leakage",
+    "lobutils.models.runs",
+    "lobutils.models.study",
+    "lobutils.models.training",
+    "lobutils.models.volume",
+    "lobutils.models.windows",
+    "lobutils.plots.batch",
+    "lobutils.plots.deep",
+    "lobutils.plots.features",
+    "lobutils.features.analysis",
+    "lobutils.book.survey",
+    "lobutils.book.diagnostics",
+    "lobutils.runner.digest",
+    "lobutils.trading.study",
+    "lobutils.trading.liquidation",
+    "lobutils.trading.verdicts",
+    "lobutils.trading.tables",
 ]
 
 # Modules without ``__all__`` yet. Remove a module from this list when it gets one.
 MISSING_ALL = [
-    "lobutils.models",
 ]
 
 # Modules without a module docstring yet. Same rule.

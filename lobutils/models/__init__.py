@@ -41,6 +41,8 @@ _LAZY = {
     "windows": ("WindowDataset", "fit_normalizer", "window_ends", "lob_matrix", "load_lob"),
 }
 
+__all__ = [name for names in _LAZY.values() for name in names]
+
 
 def __getattr__(name):
     for module, names in _LAZY.items():

@@ -34,6 +34,16 @@ def import_quietly(name: str) -> ModuleType:
     A module already imported is returned at once. On failure the captured text is written
     to ``sys.stderr`` before the exception propagates, so nothing that explains an error is
     lost.
+
+    Parameters
+    ----------
+    name : str
+        Dotted module name, e.g. ``"keras"``.
+
+    Returns
+    -------
+    types.ModuleType
+        The imported module.
     """
     if name in sys.modules:
         return sys.modules[name]
@@ -66,6 +76,12 @@ def load_keras(backend: str | None = None) -> ModuleType:
     Parameters
     ----------
     backend : {"tensorflow", "jax", "torch"} or None
+        The Keras backend; None keeps ``$KERAS_BACKEND`` or Keras's default.
+
+    Returns
+    -------
+    types.ModuleType
+        The ``keras`` module.
 
     Raises
     ------

@@ -191,6 +191,7 @@ def build_deeplob(
     n_classes : int
         Classes of the softmax head (``task="classification"``).
     task : {"classification", "regression"}
+        A softmax head over ``n_classes`` or a linear head of ``n_outputs`` values.
     n_outputs : int
         Outputs of the linear head (``task="regression"``).
     conv_filters, inception_filters, lstm_units : int
@@ -204,6 +205,7 @@ def build_deeplob(
     dropout : float
         Channel dropout before the recurrent layer (0 turns it off).
     name : str
+        Name of the Keras model.
 
     Returns
     -------
@@ -264,13 +266,21 @@ def build_deeplob_tcn(
 
     Parameters
     ----------
-    T, n_features, n_classes, task, n_outputs, conv_filters, inception_filters, leaky_alpha,
-    activation, batch_norm, dropout, name
+    T, n_features, n_classes, task, n_outputs, name
+        As :func:`build_deeplob`.
+    conv_filters, inception_filters, leaky_alpha, activation, batch_norm, dropout
         As :func:`build_deeplob`.
     tcn_filters : int
         Channels of every TCN block.
     kernel_size : int
+        Width (time steps) of every causal convolution.
     dilations : sequence of int
+        One residual block per dilation, in order.
+
+    Returns
+    -------
+    keras.Model
+        Input ``(batch, T, n_features)``; output as :func:`build_deeplob`'s.
 
     Examples
     --------
@@ -308,6 +318,9 @@ def build_deeplob_tcn(
 class GatedFusion(keras.layers.Layer):
     """``g * a + (1 - g) * b`` with a learned gate ``g = sigmoid(W [a, b] + c)``.
 
+    A Keras layer called on a pair ``[a, b]`` of tensors of the same shape
+    ``(batch, units)``; its keyword arguments are those of :class:`keras.layers.Layer`.
+
     Examples
     --------
     >>> import numpy as np
@@ -318,16 +331,47 @@ class GatedFusion(keras.layers.Layer):
     """
 
     def build(self, input_shape):
+        """Create the gate, a dense sigmoid layer from ``2 x units`` to ``units``.
+
+        Parameters
+        ----------
+        input_shape : list of tuple
+            Shapes of ``a`` and ``b``; the last axis of ``a`` is ``units``.
+        """
         units = int(input_shape[0][-1])
         self.gate = layers.Dense(units, activation="sigmoid", name="gate")
         self.gate.build((None, 2 * units))
 
     def call(self, inputs):
+        """Mix the pair through the gate.
+
+        Parameters
+        ----------
+        inputs : list of tensor
+            ``[a, b]``, each ``(batch, units)``.
+
+        Returns
+        -------
+        tensor
+            ``g * a + (1 - g) * b``, shape ``(batch, units)``.
+        """
         a, b = inputs
         g = self.gate(ops.concatenate([a, b], axis=-1))
         return g * a + (1.0 - g) * b
 
     def compute_output_shape(self, input_shape):
+        """The shape of the output: that of ``a``.
+
+        Parameters
+        ----------
+        input_shape : list of tuple
+            Shapes of ``a`` and ``b``.
+
+        Returns
+        -------
+        tuple
+            ``input_shape[0]``.
+        """
         return input_shape[0]
 
 
@@ -360,17 +404,24 @@ def build_multitask(
 
     Parameters
     ----------
-    T, n_features, n_classes, task, conv_filters, inception_filters, lstm_units, leaky_alpha,
-    activation, batch_norm, dropout, name
-        As :func:`build_deeplob`.
+    T, n_features, n_classes, task, name
+        As :func:`build_deeplob`; each head is one value for a regression.
+    conv_filters, inception_filters, lstm_units, leaky_alpha, activation, batch_norm, dropout
+        As :func:`build_deeplob`; ``lstm_units`` for each of the two LSTMs.
     horizons : (str, str)
         Names of the two outputs, short first (e.g. ``("10s", "60s")``).
     attention_heads : int
+        Heads of the cross-attention (key size ``lstm_units // attention_heads``).
 
     Returns
     -------
     keras.Model
         Two outputs, a dict ``{horizons[0]: ..., horizons[1]: ...}``.
+
+    Raises
+    ------
+    ValueError
+        When the two horizons have the same name.
 
     Examples
     --------
@@ -428,6 +479,31 @@ def build_cnn_classifier(
     them), global average pooling, dropout and a softmax head: a few thousand parameters,
     a cheap comparison for DeepLOB.
 
+    Parameters
+    ----------
+    T : int
+        Time steps per input window.
+    n_features : int
+        Columns per step (all of them are channels of the convolutions).
+    n_classes : int
+        Classes of the softmax head.
+    filters : sequence of int
+        Channels of each ``Conv1D`` layer, in order.
+    kernel_size : int
+        Width (time steps) of every convolution.
+    leaky_alpha : float
+        Negative slope of the LeakyReLU.
+    dropout : float
+        Dropout before the head (0 turns it off).
+    name : str
+        Name of the Keras model.
+
+    Returns
+    -------
+    keras.Model
+        Uncompiled; input ``(batch, T, n_features)``, output ``(batch, n_classes)``
+        probabilities.
+
     Examples
     --------
     >>> m = build_cnn_classifier(T=20, n_features=40)
@@ -463,6 +539,26 @@ def build_l1_lstm(
     ``t + h``: zero is the persistence forecast (the quotes stay where they are), the baseline
     to beat.
 
+    Parameters
+    ----------
+    T : int
+        Time steps per input window.
+    n_features : int
+        Columns per step.
+    n_outputs : int
+        Values forecast (3: best bid, best ask and mid changes, bps).
+    units : int
+        Width of the LSTM.
+    dropout : float
+        Dropout before the linear head (0 turns it off).
+    name : str
+        Name of the Keras model.
+
+    Returns
+    -------
+    keras.Model
+        Uncompiled; input ``(batch, T, n_features)``, output ``(batch, n_outputs)``.
+
     Examples
     --------
     >>> build_l1_lstm(T=20, n_features=40).output_shape
@@ -493,7 +589,10 @@ class DeepLOBConfig:
     Parameters
     ----------
     model : {"deeplob", "deeplob_tcn", "multitask", "cnn", "l1_lstm"}
+        The builder: :func:`build_deeplob`, :func:`build_deeplob_tcn`, :func:`build_multitask`,
+        :func:`build_cnn_classifier` or :func:`build_l1_lstm`.
     T, n_features, n_classes : int
+        Window length, columns per step and classes, passed to the builder.
     task : {"classification", "regression"}
         Ignored by ``cnn`` (always a classifier) and ``l1_lstm`` (always a regression).
     options : tuple of (name, value) pairs
@@ -532,7 +631,14 @@ class DeepLOBConfig:
         return self.task
 
     def build(self) -> keras.Model:
-        """The uncompiled model."""
+        """Build the model.
+
+        Returns
+        -------
+        keras.Model
+            The uncompiled model, from the builder of ``model`` with this config's sizes and
+            ``options``.
+        """
         kw: dict[str, Any] = {"T": self.T, "n_features": self.n_features, **dict(self.options)}
         if self.model in ("deeplob", "deeplob_tcn", "multitask"):
             kw.update(n_classes=self.n_classes, task=self.task)

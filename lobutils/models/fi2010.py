@@ -82,6 +82,27 @@ _FI_TO_BOOK = {1: 2, 2: 1, 3: 0}  # FI-2010 up/stationary/down -> book codes
 def file_name(kind: str, fold: int, normalisation: str = "DecPre", auction: bool = False) -> str:
     """The file name of one FI-2010 file.
 
+    Parameters
+    ----------
+    kind : {"train", "test"}
+        Which half of the anchored cross-fold setup.
+    fold : int
+        The ``CF`` fold number (train: days ``1..fold``; test: day ``fold + 1``).
+    normalisation : {"DecPre", "ZScore", "MinMax"}
+        Which of the archive's normalised versions.
+    auction : bool
+        The files with the auction periods.
+
+    Returns
+    -------
+    str
+        E.g. ``"Train_Dst_NoAuction_DecPre_CF_7.txt"``.
+
+    Raises
+    ------
+    ValueError
+        For an unknown kind or normalisation.
+
     Examples
     --------
     >>> file_name("train", 7), file_name("test", 9, "ZScore")
@@ -98,6 +119,18 @@ def file_name(kind: str, fold: int, normalisation: str = "DecPre", auction: bool
 
 def find_file(directory: str | os.PathLike[str], name: str) -> Path:
     """The file ``name`` anywhere below ``directory`` (the archive nests folders).
+
+    Parameters
+    ----------
+    directory : path-like
+        Where the FI-2010 archive was unpacked.
+    name : str
+        A file name (:func:`file_name`).
+
+    Returns
+    -------
+    pathlib.Path
+        ``directory / name`` when it exists, else the first match below, by path.
 
     Raises
     ------
@@ -136,19 +169,58 @@ class FI2010Part:
         return int(self.X.shape[0])
 
     def y(self, horizon: int = 10) -> np.ndarray:
-        """Label codes at one horizon (in events: 1, 2, 3, 5 or 10)."""
+        """Label codes at one horizon.
+
+        Parameters
+        ----------
+        horizon : int
+            In events: 1, 2, 3, 5 or 10.
+
+        Returns
+        -------
+        numpy.ndarray of int64
+            Book codes (0 down, 1 flat, 2 up), one per row.
+
+        Raises
+        ------
+        ValueError
+            For a horizon that FI-2010 does not label.
+        """
         if horizon not in FI2010_HORIZONS:
             raise ValueError(f"horizon must be one of {FI2010_HORIZONS}, got {horizon}")
         return self.labels[:, FI2010_HORIZONS.index(horizon)].astype(np.int64)
 
     def balance(self, horizon: int = 10) -> pd.Series:
-        """Class shares at one horizon."""
+        """Class shares at one horizon.
+
+        Parameters
+        ----------
+        horizon : int
+            In events: 1, 2, 3, 5 or 10.
+
+        Returns
+        -------
+        pandas.Series
+            Share of ``down``, ``flat`` and ``up`` rows (sums to 1).
+        """
         y = self.y(horizon)
         return pd.Series(np.bincount(y, minlength=3) / max(len(y), 1), index=list(CLASSES))
 
 
 def read_fi2010(path: str | os.PathLike[str], block: int = 0) -> FI2010Part:
     """Read one FI-2010 text file (149 rows x N events) into an :class:`FI2010Part`.
+
+    Parameters
+    ----------
+    path : path-like
+        The text file.
+    block : int
+        Block id of its rows (the fold number), so that windows stay inside one file.
+
+    Returns
+    -------
+    FI2010Part
+        The 40 book columns as float32 and the labels as book codes.
 
     Raises
     ------
@@ -180,7 +252,21 @@ def _slice(part: FI2010Part, sl: slice) -> FI2010Part:
 
 @dataclass(frozen=True, eq=False)
 class FI2010Setup:
-    """DeepLOB's split of FI-2010: train and validation from day 7's file, test from CF 7-9."""
+    """DeepLOB's split of FI-2010: train and validation from day 7's file, test from CF 7-9.
+
+    Parameters
+    ----------
+    train : FI2010Part
+        The first rows of the training file.
+    val : FI2010Part
+        Its last rows (chronological, no shuffle).
+    test : FI2010Part
+        The test files, one block each.
+    normalisation : str
+        ``"DecPre"``, ``"ZScore"`` or ``"MinMax"``.
+    files : tuple of str
+        The file names read, the training file first.
+    """
 
     train: FI2010Part
     val: FI2010Part
@@ -208,14 +294,27 @@ def load_deeplob_setup(
     directory : path-like
         Where the FI-2010 archive was unpacked (searched recursively for the file names).
     normalisation : {"DecPre", "ZScore", "MinMax"}
+        Which of the archive's normalised versions.
     auction : bool
         The files with the auction periods (DeepLOB used NoAuction).
-    train_fold, test_folds, val_fraction
-        The setup's choices.
+    train_fold : int
+        Fold of the training file.
+    test_folds : sequence of int
+        Folds of the test files, in order.
+    val_fraction : float
+        Share of the training file's last rows kept for validation.
 
     Returns
     -------
     FI2010Setup
+        The train, validation and test parts.
+
+    Raises
+    ------
+    ValueError
+        When ``val_fraction`` is outside (0, 1) or leaves an empty part.
+    FileNotFoundError
+        When a file is missing (:func:`find_file`).
     """
     if not 0 < val_fraction < 1:
         raise ValueError(f"val_fraction must lie in (0, 1), got {val_fraction}")
@@ -253,6 +352,23 @@ def write_synthetic(
     Prices follow a random walk around 10 (DecPre scale), volumes are positive, the 104
     hand-crafted rows are noise, and the labels are the sign of the mid's move over each
     horizon with a small flat band: 1 up, 2 stationary, 3 down, as in FI-2010.
+
+    Parameters
+    ----------
+    directory : path-like
+        Where to write (created if missing).
+    n_train : int
+        Events of the training file.
+    n_test : int
+        Events of each test file.
+    normalisation : {"DecPre", "ZScore", "MinMax"}
+        The name the files carry (the numbers are on the DecPre scale).
+    train_fold : int
+        Fold of the training file.
+    test_folds : sequence of int
+        Folds of the test files.
+    seed : int
+        Seed of the synthetic data.
 
     Returns
     -------
@@ -317,6 +433,7 @@ def train_deeplob(
     Returns
     -------
     train : lobutils.models.training.TrainResult
+        The training run.
     y_true, y_pred : numpy.ndarray
         Test labels and predicted classes (0 down, 1 flat, 2 up).
 

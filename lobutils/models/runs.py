@@ -143,7 +143,23 @@ class RunSettings:
         return ev.HoldoutConfig(fractions=self.fractions)
 
     def score(self, wt: study.WindowTask, predictions: Mapping[str, np.ndarray], **kw: Any):
-        """:func:`lobutils.models.study.score` with these bootstrap settings."""
+        """:func:`lobutils.models.study.score` with these bootstrap settings.
+
+        Parameters
+        ----------
+        wt : lobutils.models.study.WindowTask
+            The task whose test rows are scored.
+        predictions : mapping of str to numpy.ndarray
+            Model name to its prediction of each test row.
+        **kw
+            Further options of :func:`lobutils.models.study.score` (``y_true``, ``base``,
+            ``target``, ``horizon``).
+
+        Returns
+        -------
+        pandas.DataFrame
+            Every model next to its best baseline, with block-bootstrap intervals.
+        """
         return study.score(
             wt,
             predictions,
@@ -188,6 +204,7 @@ class RunLog:
             The model, its market (or ``"pooled"``) and the run's scope (``"own"``,
             ``"pooled"``, ``"variant"``).
         fit : FitResult
+            The run's result.
 
         Returns
         -------
@@ -244,11 +261,14 @@ def load_lobs(segs: Sequence[Any], s: RunSettings) -> tuple[list[Any], dict[str,
     Parameters
     ----------
     segs : sequence of lobutils.data.catalog.Segment
+        The recorded segments.
     s : RunSettings
+        The study's settings.
 
     Returns
     -------
     lobs : list of lobutils.models.windows.LOBData
+        The segments that loaded, in order.
     skipped : dict
         Segment name -> why it could not be loaded.
     """
@@ -270,6 +290,7 @@ def lob_overview(lobs: Sequence[Any]) -> pd.DataFrame:
     Parameters
     ----------
     lobs : sequence of lobutils.models.windows.LOBData
+        Each segment's book windows (:func:`load_lobs`).
 
     Returns
     -------
@@ -296,7 +317,9 @@ def make_tasks(lobs: Sequence[Any], s: RunSettings) -> tuple[dict[str, Any], dic
     Parameters
     ----------
     lobs : sequence of lobutils.models.windows.LOBData
+        Each segment's book windows (:func:`load_lobs`).
     s : RunSettings
+        The study's settings.
 
     Returns
     -------
@@ -322,6 +345,7 @@ def split_view(tasks: Mapping[str, Any]) -> pd.DataFrame:
     Parameters
     ----------
     tasks : dict of WindowTask
+        Segment name to its :class:`lobutils.models.study.WindowTask`.
 
     Returns
     -------
@@ -371,10 +395,15 @@ def fit_run(
     build : callable
         Returns the uncompiled model.
     wt : WindowTask
+        The market's task.
     s : RunSettings
+        The study's settings.
     config : TrainConfig
+        Training options.
     log : RunLog
+        What the runs leave behind.
     checkpoint_root : path
+        Folder of the runs' checkpoints (one subfolder per segment, then per run).
     scope : str
         ``"own"`` or ``"variant"``.
     targets : array or dict, optional
@@ -383,6 +412,7 @@ def fit_run(
     Returns
     -------
     lobutils.models.training.FitResult
+        The training run and the test predictions (also kept in ``log``).
     """
     y = wt.targets[wt.horizons[0]] if targets is None else targets
     key = study.run_key(name, wt.segment, wt.target, wt.horizons, s, config)
@@ -410,6 +440,7 @@ def builders(s: RunSettings) -> dict[str, Callable[[], Any]]:
     Parameters
     ----------
     s : RunSettings
+        The study's settings.
 
     Returns
     -------
@@ -442,6 +473,7 @@ def train_markets(
     Parameters
     ----------
     tasks : dict of WindowTask
+        Segment name to its :class:`lobutils.models.study.WindowTask`.
     models : sequence of str
         Keys of :func:`builders`.
     s, config, log, checkpoint_root
@@ -467,11 +499,13 @@ def score_markets(
     Parameters
     ----------
     tasks : dict of WindowTask
+        Segment name to its :class:`lobutils.models.study.WindowTask`.
     models : sequence of str
         The deep models already in ``log.fits``.
     s : RunSettings
         Its ``classical`` models are fitted here on the same rows.
     log : RunLog
+        What the runs leave behind.
 
     Returns
     -------
@@ -700,11 +734,14 @@ def single_class_runs(log: RunLog, models: Sequence[str], segments: Sequence[str
     Parameters
     ----------
     log : RunLog
+        What the runs leave behind.
     models, segments : sequence of str
+        The classifiers and markets to check.
 
     Returns
     -------
     int
+        The number of such runs.
     """
     return sum(int(np.unique(log.fits[(m, g)].y_pred).size == 1) for m in models for g in segments)
 
@@ -717,8 +754,11 @@ def data_budget(
     Parameters
     ----------
     tasks : dict of WindowTask
+        Segment name to its :class:`lobutils.models.study.WindowTask`.
     n_params : int
+        Parameters of the model (its ``count_params()``).
     train_stride : int
+        Every k-th training window is kept.
 
     Returns
     -------
@@ -751,6 +791,7 @@ def ema_comparison(
     log : RunLog
         Holds their fits.
     segment, horizon : str
+        The market and the horizon label.
 
     Returns
     -------

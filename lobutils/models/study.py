@@ -70,15 +70,19 @@ class WindowTask:
     Attributes
     ----------
     segment, market, symbol : str
+        Which recording, on which market and symbol.
     target : str
         From :data:`TARGETS`.
     task : {"classification", "regression"}
+        ``classification`` for ``three_class``, else ``regression``.
     horizons : tuple of str
         Horizon labels; the first is the primary one (labels, baselines).
     horizon_rows : int
         Rows spanned by one primary target (the bootstrap block length's floor).
     T : int
+        Window length (rows).
     lob : LOBData
+        The segment's dataset and book (:func:`lobutils.models.windows.load_lob`).
     rows : numpy.ndarray
         The kept dataset rows (window ends), sorted.
     split : lobutils.evaluation.TrainValTest
@@ -96,7 +100,9 @@ class WindowTask:
     ts, target_end : numpy.ndarray of int64
         Per kept row (the target end of the primary horizon).
     threshold : lobutils.features.targets.Threshold or None
+        The 3-class flat band (bps), fitted on the training rows only; None for a regression.
     classes : tuple of str or None
+        Class names in code order (``down``, ``flat``, ``up``); None for a regression.
     """
 
     segment: str
@@ -121,25 +127,45 @@ class WindowTask:
 
     @property
     def train_ends(self) -> np.ndarray:
+        """Dataset rows that end the training windows (int64, sorted)."""
         return self.rows[self.split.train]
 
     @property
     def val_ends(self) -> np.ndarray:
+        """Dataset rows that end the validation windows (int64, sorted)."""
         return self.rows[self.split.val]
 
     @property
     def test_ends(self) -> np.ndarray:
+        """Dataset rows that end the test windows (int64, sorted)."""
         return self.rows[self.split.test]
 
     @property
     def labels(self) -> np.ndarray | None:
+        """Class codes ``0 .. len(classes) - 1``, or None for a regression."""
         return None if self.classes is None else np.arange(len(self.classes))
 
     def y_test(self) -> np.ndarray:
+        """The primary target of the test rows.
+
+        Returns
+        -------
+        numpy.ndarray
+            ``y`` at the test positions: class codes or return (bps); ``(n, 3)`` for ``l1``.
+        """
         return self.y[self.split.test]
 
     def summary(self) -> dict[str, Any]:
-        """Row counts and the number of independent test targets."""
+        """Row counts and the number of independent test targets.
+
+        Returns
+        -------
+        dict
+            ``segment``, ``target``, ``horizon``, ``T``, the row counts ``n_rows``,
+            ``n_train``, ``n_val``, ``n_test``, ``horizon_rows`` and ``n_test_independent``
+            (test rows over horizon rows); the test class shares ``test_share_<class>`` and
+            ``threshold_bps`` for a classification.
+        """
         s = self.split
         out = {
             "segment": self.segment,
@@ -161,8 +187,26 @@ class WindowTask:
         return out
 
     def for_horizon(self, horizon: str) -> WindowTask:
-        """The same rows and split with another of the task's horizons as the primary one
-        (its targets, target ends and bootstrap block), e.g. to score a multi-task head."""
+        """The same rows and split with another of the task's horizons as the primary one.
+
+        Its targets, target ends and bootstrap block replace the primary horizon's, e.g. to
+        score a multi-task head.
+
+        Parameters
+        ----------
+        horizon : str
+            One of :attr:`horizons`.
+
+        Returns
+        -------
+        WindowTask
+            A copy with ``horizon`` first.
+
+        Raises
+        ------
+        KeyError
+            When ``horizon`` is not one of the task's horizons.
+        """
         if horizon not in self.horizons:
             raise KeyError(f"{horizon!r} is not one of the task's horizons {self.horizons}")
         ds = self.lob.dataset
@@ -177,7 +221,18 @@ class WindowTask:
         )
 
     def normalizer(self, **kwargs: Any) -> Normalizer:
-        """:func:`~lobutils.models.windows.fit_normalizer` on this task's training windows."""
+        """:func:`~lobutils.models.windows.fit_normalizer` on this task's training windows.
+
+        Parameters
+        ----------
+        **kwargs
+            Options of :func:`~lobutils.models.windows.fit_normalizer`.
+
+        Returns
+        -------
+        Normalizer
+            Fitted on the training windows only.
+        """
         return fit_normalizer(self.lob.lob, self.train_ends, self.T, **kwargs)
 
 
@@ -201,6 +256,7 @@ def make_window_task(
         Horizons of the dataset (seconds or labels); the first is the primary one. Every
         kept row has a finite target at each, and the purge uses the longest.
     target : {"three_class", "return", "l1"}
+        What the models predict (:data:`TARGETS`).
     T : int
         Window length (rows).
     holdout : lobutils.evaluation.HoldoutConfig
@@ -209,6 +265,11 @@ def make_window_task(
         3-class threshold in training standard deviations.
     features : sequence of str, optional
         Columns of ``Dataset.X`` for the classical models (default all).
+
+    Returns
+    -------
+    WindowTask
+        The kept rows, their chronological split, targets and classical features.
 
     Raises
     ------
@@ -305,11 +366,13 @@ def window_split(
     valid : array of bool (N,)
         Rows a window may read.
     T : int
+        Window length (rows).
     candidates : array of bool (N,)
         Rows with a target (and whatever else a row needs).
     ts, target_end : arrays of int64 (N,)
         Row times and target ends (the purge's input).
     holdout : lobutils.evaluation.HoldoutConfig
+        Fractions of the three parts, by time.
     min_rows : int
         Fewer candidate windows raise ``ValueError``.
 
@@ -362,7 +425,19 @@ def baselines(wt: WindowTask, y: np.ndarray | None = None, seed: int = 0) -> dic
     """The naive forecasts of the test rows (chapter 6's): zero and last return, or majority,
     persistence and a stratified guess; all causal (persistence uses realised targets only).
 
-    ``y`` is a 1-D target per kept row (default ``wt.y``; pass one column of an ``l1`` target).
+    Parameters
+    ----------
+    wt : WindowTask
+        The task; the baselines are fitted on its training and validation rows.
+    y : numpy.ndarray, optional
+        A 1-D target per kept row (default ``wt.y``; pass one column of an ``l1`` target).
+    seed : int
+        Seed of the stratified guess.
+
+    Returns
+    -------
+    dict of str to numpy.ndarray
+        Baseline name to its forecast of each test row.
     """
     yy = wt.y if y is None else y
     s = wt.split
@@ -384,6 +459,22 @@ def fit_classical(
 ) -> dict[str, np.ndarray]:
     """Chapter 6's zoo models on the task's rows: tuned on validation, refitted on train +
     validation, predicting the test rows (:func:`lobutils.models.zoo.tune` and ``fit_final``).
+
+    Parameters
+    ----------
+    wt : WindowTask
+        The task: its classical features ``X``, split and labels.
+    names : sequence of str
+        Zoo model names (:func:`lobutils.models.zoo.make_models`).
+    seed : int
+        Seed of the models.
+    y : numpy.ndarray, optional
+        A 1-D target per kept row (default ``wt.y``).
+
+    Returns
+    -------
+    dict of str to numpy.ndarray
+        Model name to its prediction of each test row.
     """
     from lobutils.models import zoo
 
@@ -412,9 +503,34 @@ def score(
 ) -> pd.DataFrame:
     """Every model next to its best baseline, with block-bootstrap CIs, for one task.
 
-    Returns :func:`lobutils.evaluation.results_table` with ``segment``, ``market`` and
-    ``symbol`` in front and ``n_test_independent`` at the end. Blocks are
-    ``max(horizon rows, min_block_rows)`` rows, at most the test block.
+    Blocks are ``max(horizon rows, min_block_rows)`` rows, at most the test block.
+
+    Parameters
+    ----------
+    wt : WindowTask
+        The task whose test rows are scored.
+    predictions : mapping of str to numpy.ndarray
+        Model name to its prediction of each test row.
+    y_true : numpy.ndarray, optional
+        The test targets (default ``wt.y_test()``).
+    base : mapping of str to numpy.ndarray, optional
+        Baseline forecasts (default :func:`baselines` of ``wt``).
+    target, horizon : str, optional
+        Labels of the table (default the task's target and primary horizon).
+    n_boot : int
+        Bootstrap resamples.
+    min_block_rows : int
+        Floor of the bootstrap block length (rows).
+    confidence : float
+        Level of the intervals.
+    seed : int
+        Seed of the bootstrap and the baselines.
+
+    Returns
+    -------
+    pandas.DataFrame
+        :func:`lobutils.evaluation.results_table` with ``segment``, ``market`` and ``symbol``
+        in front and ``n_test_independent`` at the end.
     """
     yt = wt.y_test() if y_true is None else np.asarray(y_true)
     bs = baselines(wt, seed=seed) if base is None else dict(base)
@@ -461,9 +577,11 @@ def ci_pivot(
         :func:`score` rows (``role``, ``model``, ``metric``, ``value``, ``ci_low``,
         ``ci_high``, ``baseline``, ``baseline_value``, ``beats_baseline``).
     metric : str
+        The metric shown.
     index : str or list of str
         The row keys (e.g. ``["segment", "target"]``).
     digits : int
+        Decimals of the formatted values.
     by_model : bool
         One column per model (True), or one value column (False).
 
@@ -517,9 +635,11 @@ class Pooled:
     Attributes
     ----------
     data : numpy.ndarray (sum N, F)
+        The segments' books, stacked in order.
     offsets : dict
         Segment name -> its first row in ``data``.
     normalizers : list of Normalizer
+        One per segment, in order.
     normalizer_index : numpy.ndarray (sum N,)
         Which normaliser each row uses (its segment's, fitted on that segment's training
         windows only).
@@ -538,7 +658,18 @@ class Pooled:
     val_ends: np.ndarray = field(repr=False)
 
     def test_ends(self, wt: WindowTask) -> np.ndarray:
-        """A segment's test window ends in pooled row numbers."""
+        """A segment's test window ends in pooled row numbers.
+
+        Parameters
+        ----------
+        wt : WindowTask
+            One of the pooled tasks.
+
+        Returns
+        -------
+        numpy.ndarray
+            Its test window ends shifted by the segment's offset.
+        """
         return wt.test_ends + self.offsets[wt.segment]
 
 
@@ -547,6 +678,24 @@ def pool(tasks: Sequence[WindowTask], **normalizer_kwargs: Any) -> Pooled:
 
     Windows never cross from one segment into the next: every end keeps its own segment's
     ``T - 1`` earlier rows, which lie inside the segment.
+
+    Parameters
+    ----------
+    tasks : sequence of WindowTask
+        The segments, with the same ``T`` and horizons.
+    **normalizer_kwargs
+        Options of each segment's :meth:`WindowTask.normalizer` (fitted on that segment's
+        training windows only).
+
+    Returns
+    -------
+    Pooled
+        The stacked books, normalisers, targets and window ends.
+
+    Raises
+    ------
+    ValueError
+        For no tasks, or tasks with different horizons or ``T``.
     """
     if not tasks:
         raise ValueError("no tasks to pool")
@@ -586,6 +735,16 @@ def pool(tasks: Sequence[WindowTask], **normalizer_kwargs: Any) -> Pooled:
 def run_key(*parts: Any) -> str:
     """A short, stable hash of a run's settings (frozen configs, numbers, strings): the name
     of its checkpoint directory, so that a changed setting never resumes another run's model.
+
+    Parameters
+    ----------
+    *parts
+        The settings; their ``repr`` is hashed.
+
+    Returns
+    -------
+    str
+        The first 10 hex digits of the SHA-1 of ``repr(parts)``.
 
     Examples
     --------
@@ -627,20 +786,33 @@ def fit_windows(
     build : callable
         Returns the uncompiled model.
     data : array (N, F)
+        The book rows the windows read.
     targets : array (N,) or (N, k), or dict of them
         Raw targets of every row (see :func:`lobutils.models.training.fit_predict`).
     train_ends, val_ends, test_ends : arrays of int
+        Rows where the windows of each part end.
     T : int
+        Window length (rows).
     task : {"classification", "regression"}
+        What the model solves.
     config : lobutils.models.training.TrainConfig
+        Training options.
     normalizer, normalizer_index
         See :class:`~lobutils.models.windows.WindowDataset`.
     train_stride : int
+        Keep every k-th training and validation window (1 keeps all).
     checkpoint_dir : path-like, optional
+        Where the run's checkpoints live (:func:`lobutils.models.training.train_model`).
 
     Returns
     -------
     lobutils.models.training.FitResult
+        The training run and the test predictions.
+
+    Raises
+    ------
+    ValueError
+        When ``train_stride < 1``.
     """
     from functools import partial
 
@@ -693,6 +865,7 @@ def signals_table(
     Parameters
     ----------
     segment, model : str
+        Labels of the rows.
     ts : array of int64 (n,)
         The decision time of each window: the timestamp of its last row (``WindowTask.ts``),
         so that the signal uses only data known at ``ts``.

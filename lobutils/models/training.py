@@ -96,6 +96,7 @@ class TrainConfig:
     epochs : int
         Maximum epochs (early stopping may end sooner).
     batch_size : int
+        Training windows per step.
     learning_rate : float
         Adam's learning rate.
     adam_epsilon : float
@@ -155,7 +156,24 @@ class TrainConfig:
                 _check_pos(nm, v)
 
     def loss_for(self, task: Task) -> str:
-        """The loss name for a task."""
+        """The loss name for a task.
+
+        Parameters
+        ----------
+        task : {"classification", "regression"}
+            What the model solves.
+
+        Returns
+        -------
+        str
+            ``"crossentropy"``, ``"mse"`` or ``"huber"``; ``loss="auto"`` gives cross-entropy
+            for a classifier and Huber for a regression.
+
+        Raises
+        ------
+        ValueError
+            When the configured loss does not fit the task.
+        """
         _check_task(task)
         if self.loss == "auto":
             return "crossentropy" if task == "classification" else "huber"
@@ -168,6 +186,12 @@ class TrainConfig:
 
 def has_gpu() -> bool:
     """Whether the active Keras backend sees a GPU (checked once, cheaply, per backend).
+
+    Returns
+    -------
+    bool
+        True when TensorFlow, JAX or PyTorch (the active backend) lists a GPU; False on a
+        broken driver.
 
     Examples
     --------
@@ -207,6 +231,25 @@ def compile_model(model: keras.Model, task: Task, config: TrainConfig | None = N
     A model with two named outputs (:func:`lobutils.models.deeplob.build_multitask`) gets one
     loss per output, weighted by :data:`MULTITASK_LOSS_WEIGHTS`.
 
+    Parameters
+    ----------
+    model : keras.Model
+        The uncompiled model (one output, or two named ones).
+    task : {"classification", "regression"}
+        Chooses the loss (:meth:`TrainConfig.loss_for`) and the accuracy metric.
+    config : TrainConfig, optional
+        Learning rate, Adam epsilon, clipping, loss and eager mode; the defaults when None.
+
+    Returns
+    -------
+    keras.Model
+        ``model`` itself, compiled.
+
+    Raises
+    ------
+    ValueError
+        For a multi-output model whose outputs do not match the two loss weights.
+
     Examples
     --------
     >>> from lobutils.models.deeplob import build_cnn_classifier
@@ -245,6 +288,15 @@ def compile_model(model: keras.Model, task: Task, config: TrainConfig | None = N
 class TargetScaler:
     """``(y - mean) / std`` with the training rows' statistics (per output column).
 
+    Build it with :meth:`fit` on the training targets only.
+
+    Parameters
+    ----------
+    mean : numpy.ndarray
+        Mean of the training targets, per column.
+    std : numpy.ndarray
+        Their standard deviation, per column (1 where it is zero).
+
     Examples
     --------
     >>> s = TargetScaler.fit(np.array([1.0, 3.0]))
@@ -257,6 +309,23 @@ class TargetScaler:
 
     @classmethod
     def fit(cls, y_train: np.ndarray) -> TargetScaler:
+        """The scaler of the training targets.
+
+        Parameters
+        ----------
+        y_train : numpy.ndarray
+            Targets of the training rows, ``(N,)`` or ``(N, n_outputs)``.
+
+        Returns
+        -------
+        TargetScaler
+            Their mean and standard deviation per column.
+
+        Raises
+        ------
+        ValueError
+            When the targets are empty or not all finite.
+        """
         y = np.asarray(y_train, dtype=np.float64)
         if y.size == 0 or not np.isfinite(y).all():
             raise ValueError("training targets must be finite and non-empty")
@@ -264,9 +333,33 @@ class TargetScaler:
         return cls(np.asarray(y.mean(axis=0)), np.asarray(np.where(sd > 0, sd, 1.0)))
 
     def transform(self, y: np.ndarray) -> np.ndarray:
+        """Standardise targets.
+
+        Parameters
+        ----------
+        y : numpy.ndarray
+            Targets in their own units (bps).
+
+        Returns
+        -------
+        numpy.ndarray
+            ``(y - mean) / std`` as float32.
+        """
         return ((np.asarray(y, dtype=np.float64) - self.mean) / self.std).astype(np.float32)
 
     def inverse(self, z: np.ndarray) -> np.ndarray:
+        """Undo :meth:`transform`.
+
+        Parameters
+        ----------
+        z : numpy.ndarray
+            Standardised values (a model's predictions).
+
+        Returns
+        -------
+        numpy.ndarray
+            ``z * std + mean`` as float64, in the targets' units.
+        """
         return np.asarray(z, dtype=np.float64) * self.std + self.mean
 
 
@@ -276,6 +369,18 @@ def training_targets(raw: np.ndarray, ema_alpha: float | None = None) -> np.ndar
     The EMA runs over the whole series in row order (:func:`lobutils.features.targets.ema_smoothed_returns`),
     so the smoothed target of row ``t`` mixes the forward returns of earlier rows. It is a
     *training* target only: :func:`fit_predict` scores predictions on ``raw``.
+
+    Parameters
+    ----------
+    raw : numpy.ndarray
+        Forward returns (bps), ``(N,)`` or ``(N, n_outputs)``, in row order.
+    ema_alpha : float, optional
+        Smoothing weight of the EMA; None returns ``raw`` unchanged.
+
+    Returns
+    -------
+    numpy.ndarray
+        The targets as float64, the shape of ``raw``.
 
     Examples
     --------
@@ -384,6 +489,7 @@ class TrainResult:
     Attributes
     ----------
     model : keras.Model
+        The trained model, with the best validation weights when early stopping restored them.
     history : pandas.DataFrame
         One row per epoch (including epochs of earlier, resumed runs): ``epoch``, ``loss``,
         ``val_loss`` (and the metrics), ``learning_rate``, ``seconds`` (since that run began).
@@ -396,6 +502,7 @@ class TrainResult:
     samples_per_s : float
         Training samples per second in this call (NaN when no epoch ran).
     stopped_early : bool
+        Whether early stopping ended the training before ``config.epochs``.
     """
 
     model: keras.Model = field(repr=False)
@@ -442,12 +549,16 @@ def train_model(
         E.g. :class:`lobutils.models.windows.WindowDataset`; ``val`` drives early stopping
         and LR reduction (without it they watch the training loss).
     task : {"classification", "regression"}
+        What the model solves (chooses the loss, :meth:`TrainConfig.loss_for`).
     config : TrainConfig, optional
+        Training options; the defaults when None.
     checkpoint_dir : path-like, optional
+        Where the run's checkpoints live; without it nothing is saved or resumed.
 
     Returns
     -------
     TrainResult
+        The trained model, its learning curves and its speed.
 
     Examples
     --------
@@ -540,6 +651,18 @@ def train_model(
 def predict(model: keras.Model, data: keras.utils.PyDataset) -> np.ndarray | dict[str, np.ndarray]:
     """Predictions over every batch of ``data`` in order (a dict for multi-output models).
 
+    Parameters
+    ----------
+    model : keras.Model
+        A built (trained) model.
+    data : keras.utils.PyDataset
+        Its inputs, e.g. a :class:`lobutils.models.windows.WindowDataset`, not shuffled.
+
+    Returns
+    -------
+    numpy.ndarray or dict of str to numpy.ndarray
+        One row per sample of ``data``; one array per output name for a multi-output model.
+
     Examples
     --------
     >>> from lobutils.models.deeplob import build_cnn_classifier
@@ -562,6 +685,7 @@ class FitResult:
     Attributes
     ----------
     train : TrainResult
+        The training run (:func:`train_model`).
     y_true : numpy.ndarray or dict
         The *raw* targets of the test windows (class codes, or forward returns in the units
         given), whatever the model trained on.
@@ -620,15 +744,21 @@ def fit_predict(
         ``make_dataset(ends, y=None, shuffle=False)`` -> a PyDataset serving those windows,
         e.g. ``functools.partial(WindowDataset, data, T=T, normalizer=norm, batch_size=64)``.
     y : array (N,) or dict of arrays (N,)
+        The raw target of every row of the data (one array per output name for a
+        multi-output model); the target scaler is fitted on the training windows only.
     train_ends, val_ends, test_ends : arrays of int
         Rows where the windows end.
     task : {"classification", "regression"}
+        What the model solves.
     config : TrainConfig, optional
+        Training options; the defaults when None.
     checkpoint_dir : path-like, optional
+        Where the run's checkpoints live (see :func:`train_model`).
 
     Returns
     -------
     FitResult
+        The training run and the test (and validation) predictions on the raw targets' scale.
 
     Examples
     --------
@@ -720,6 +850,23 @@ def measure_throughput(
     and compilation happen there) and times ``steps`` more with ``train_on_batch``: the pure
     training speed, without data loading or validation.
 
+    Parameters
+    ----------
+    model : keras.Model
+        The model; compiled here when it is not.
+    task : {"classification", "regression"}
+        What the random targets are: class labels or normal values.
+    batch_size : int
+        Samples per training step.
+    steps : int
+        Timed training steps.
+    warmup : int
+        Untimed steps first.
+    config : TrainConfig, optional
+        Used to compile an uncompiled model.
+    seed : int
+        Seed of the random inputs and targets.
+
     Returns
     -------
     dict
@@ -765,6 +912,16 @@ def measure_throughput(
 
 def config_frame(*configs: Any) -> pd.DataFrame:
     """One row per frozen config (DeepLOBConfig, TrainConfig): its fields as columns.
+
+    Parameters
+    ----------
+    *configs : dataclass instances
+        The configs, in the order of the rows.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per config, one column per dataclass field.
 
     Examples
     --------

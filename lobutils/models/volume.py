@@ -153,6 +153,7 @@ class VolumeTable:
     k : int
         Horizon in bars.
     every_ns : int
+        Bar length (ns).
     """
 
     bars: pd.DataFrame = field(repr=False)
@@ -164,10 +165,17 @@ class VolumeTable:
 
     @property
     def ts(self) -> np.ndarray:
+        """Bar close times (int64 ns), one per row."""
         return self.bars["ts"].to_numpy(np.int64)
 
     def usable(self) -> np.ndarray:
-        """Rows with finite features and a target."""
+        """Rows with finite features and a target.
+
+        Returns
+        -------
+        numpy.ndarray of bool
+            One flag per bar.
+        """
         return np.isfinite(self.y) & np.isfinite(self.X.to_numpy(np.float64)).all(axis=1)
 
 
@@ -204,9 +212,11 @@ def volume_table(
     Parameters
     ----------
     bars : DataFrame
+        :func:`volume_bars` output, one row per bar.
     k : int
         Horizon in bars.
     lags : int
+        Lagged bar volumes among the features.
     windows : tuple of int
         Look-back windows in bars.
     every : str or int, optional
@@ -217,6 +227,7 @@ def volume_table(
     Returns
     -------
     VolumeTable
+        The bars, their past-only features and the forward target.
 
     Examples
     --------
@@ -292,6 +303,21 @@ def naive_forecasts(
     All in ``log(1 + volume)``, like the target. (A seasonal-naive forecast, the volume at the
     same time on the previous day, needs more than a day of data.)
 
+    Parameters
+    ----------
+    vt : VolumeTable
+        The bars and their target (:func:`volume_table`).
+    mean_window : int
+        Bars averaged by ``rolling_mean``.
+    ewma_halflife : float
+        Half-life of ``ewma``, in bars.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``last_window``, ``rolling_mean`` and ``ewma``, one row per bar (NaN where the
+        past is too short).
+
     Examples
     --------
     >>> s = 1_000_000_000
@@ -315,6 +341,16 @@ def naive_forecasts(
 
 def to_volume(log_volume: Any) -> np.ndarray:
     """Back from ``log(1 + V)`` to volume ``V``.
+
+    Parameters
+    ----------
+    log_volume : array-like
+        Values of ``log(1 + V)`` (targets or forecasts).
+
+    Returns
+    -------
+    numpy.ndarray
+        ``V = exp(log_volume) - 1`` as float64.
 
     Examples
     --------
@@ -384,16 +420,22 @@ def evaluate_volume(
     Parameters
     ----------
     vt : VolumeTable
+        The market's bars, features and target (:func:`volume_table`).
     name : str
         Segment name written into the table.
     T : int
         Bars per window of the Keras model.
     holdout : lobutils.evaluation.HoldoutConfig, optional
+        Fractions of the train, validation and test blocks, by time (the default config when
+        None).
     models : tuple of str
         Zoo models (:data:`lobutils.models.zoo.MODEL_CONFIGS`).
     keras_model : bool
+        Also train the Keras LSTM.
     lstm_units : int
+        Width of its LSTM.
     train_config : lobutils.models.training.TrainConfig, optional
+        Its training options (default: 20 epochs, MSE loss).
     mean_window, ewma_halflife
         Of :func:`naive_forecasts`.
     n_boot, min_block_rows, seed
@@ -402,6 +444,7 @@ def evaluate_volume(
     Returns
     -------
     VolumeResult
+        The scores next to the naive forecasts, the test predictions and the learning curves.
     """
     from lobutils import evaluation as ev
     from lobutils.models import study, zoo

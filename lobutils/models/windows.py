@@ -62,6 +62,16 @@ BPS = 1e4
 def lob_columns(levels: int) -> list[str]:
     """Book-frame column names in the FI-2010 / DeepLOB order.
 
+    Parameters
+    ----------
+    levels : int
+        Book levels ``L``.
+
+    Returns
+    -------
+    list of str
+        ``4 L`` names: per level, ask price, ask size, bid price, bid size.
+
     Examples
     --------
     >>> lob_columns(1)
@@ -75,6 +85,21 @@ def lob_columns(levels: int) -> list[str]:
 
 def lob_groups(n_features: int) -> dict[str, np.ndarray]:
     """Column indices of the price and size groups of a :func:`lob_matrix` layout.
+
+    Parameters
+    ----------
+    n_features : int
+        Columns of the layout, ``4 x levels``.
+
+    Returns
+    -------
+    dict of str to numpy.ndarray
+        ``"prices"`` (the even columns) and ``"sizes"`` (the odd ones).
+
+    Raises
+    ------
+    ValueError
+        When ``n_features`` is not a multiple of 4.
 
     Examples
     --------
@@ -103,6 +128,16 @@ def lob_matrix(
         resolution of 1/256 in float32; normalise them relative to the mid
         (``prices="relative"``) when that matters.
 
+    Returns
+    -------
+    numpy.ndarray
+        ``(N, 4 L)``, one row per row of ``frame``, columns in :func:`lob_columns` order.
+
+    Raises
+    ------
+    ValueError
+        When the frame has no book levels.
+
     Examples
     --------
     >>> from lobutils.schema import book_columns
@@ -125,7 +160,9 @@ def lob_matrix(
 def window_ends(
     valid: np.ndarray, T: int, blocks: np.ndarray | None = None, candidates: Any = None
 ) -> np.ndarray:
-    """Rows ``e`` whose window ``e - T + 1 .. e`` is fully valid and inside one block.
+    """Rows ``e`` whose window, the ``T`` rows up to ``e``, is fully valid and inside one block.
+
+    The window of ``e`` is rows ``e - T + 1`` to ``e``, both included.
 
     Parameters
     ----------
@@ -140,7 +177,13 @@ def window_ends(
 
     Returns
     -------
-    numpy.ndarray of int64, sorted
+    numpy.ndarray of int64
+        The window ends, sorted.
+
+    Raises
+    ------
+    ValueError
+        When ``T < 1``, or ``blocks`` or a ``candidates`` mask does not have one entry per row.
 
     Examples
     --------
@@ -179,6 +222,25 @@ def window_ends(
 
 def training_rows(ends: np.ndarray, T: int, n: int) -> np.ndarray:
     """The rows that the windows ending at ``ends`` read (the rows normalisation may use).
+
+    Parameters
+    ----------
+    ends : numpy.ndarray of int
+        Window ends (training windows).
+    T : int
+        Window length.
+    n : int
+        Rows of the data.
+
+    Returns
+    -------
+    numpy.ndarray of int64
+        Every row that some window reads, sorted, each once.
+
+    Raises
+    ------
+    ValueError
+        When a window would start before row 0 or end after row ``n - 1``.
 
     Examples
     --------
@@ -236,7 +298,19 @@ class Normalizer:
     n_rows: int = 0
 
     def transform_raw(self, windows: np.ndarray) -> np.ndarray:
-        """The pre-z-score transform (relative prices, log sizes), float64, shape kept."""
+        """The pre-z-score transform (relative prices, log sizes).
+
+        Parameters
+        ----------
+        windows : numpy.ndarray
+            Windows ``(..., T, F)`` (or rows ``(..., F)`` for ``"zscore"`` prices).
+
+        Returns
+        -------
+        numpy.ndarray
+            A float64 copy, shape kept: prices in bps of each window's last mid for
+            ``"relative"``, ``log1p`` sizes for ``"log"``.
+        """
         x = np.array(windows, dtype=np.float64)
         if self.prices == "relative" and self.price_cols.size:
             mid = 0.5 * (x[..., -1:, self.ask_col] + x[..., -1:, self.bid_col])
@@ -272,6 +346,7 @@ def fit_normalizer(
         Ends of the training windows; the statistics use the rows these windows read
         (:func:`training_rows`) and nothing else.
     T : int
+        Window length (rows).
     groups : mapping, optional
         ``{"prices": cols, "sizes": cols}``; default :func:`lob_groups`. Columns in no group
         get their own mean and std.
@@ -282,6 +357,16 @@ def fit_normalizer(
         many evenly spaced training windows.
     seed : int
         Unused (the subsample is evenly spaced, hence deterministic); kept for symmetry.
+
+    Returns
+    -------
+    Normalizer
+        Per-group means and standard deviations of the training rows.
+
+    Raises
+    ------
+    ValueError
+        For an unknown normalisation, no training windows, or non-finite statistics.
 
     Examples
     --------
@@ -361,6 +446,7 @@ class WindowDataset(keras.utils.PyDataset):
         Targets aligned with ``ends`` (not with the rows of ``data``). Without ``y`` a batch
         is ``(x,)``, for ``predict``.
     batch_size : int
+        Windows per batch (the last batch may be shorter).
     normalizer : Normalizer or sequence of Normalizer, optional
         Applied to each batch; fit it with :func:`fit_normalizer` on training windows. Pooled
         data (several segments in one array) take one normalizer per segment and
@@ -371,6 +457,7 @@ class WindowDataset(keras.utils.PyDataset):
     shuffle : bool
         Reshuffle the order of the windows at every epoch (seeded; training only).
     seed : int
+        Seed of the shuffling.
     **kwargs
         ``workers``, ``use_multiprocessing``, ``max_queue_size`` of
         :class:`keras.utils.PyDataset`.
@@ -444,24 +531,64 @@ class WindowDataset(keras.utils.PyDataset):
 
     @property
     def n_samples(self) -> int:
+        """Number of windows (``len(ends)``)."""
         return int(self.ends.size)
 
     def __len__(self) -> int:
         return -(-self.ends.size // self.batch_size)
 
     def batch_positions(self, index: int) -> np.ndarray:
-        """Positions into ``ends`` (and ``y``) of batch ``index``."""
+        """Positions into ``ends`` (and ``y``) of batch ``index``.
+
+        Parameters
+        ----------
+        index : int
+            Batch number, ``0 <= index < len(self)``.
+
+        Returns
+        -------
+        numpy.ndarray of int
+            At most ``batch_size`` positions, in this epoch's order.
+
+        Raises
+        ------
+        IndexError
+            For a batch number out of range.
+        """
         if not 0 <= index < len(self):
             raise IndexError(f"batch {index} of {len(self)}")
         return self._order[index * self.batch_size : (index + 1) * self.batch_size]
 
     def windows(self, positions: np.ndarray) -> np.ndarray:
-        """Raw (not normalised) windows ``(len(positions), T, F)`` for positions into ``ends``."""
+        """Raw (not normalised) windows for positions into ``ends``.
+
+        Parameters
+        ----------
+        positions : numpy.ndarray of int
+            Positions into ``ends``.
+
+        Returns
+        -------
+        numpy.ndarray
+            ``(len(positions), T, F)`` in the dtype of ``data``.
+        """
         starts = self.ends[positions] - self.T + 1
         return np.swapaxes(self._view[starts], 1, 2)
 
     def normalized(self, positions: np.ndarray) -> np.ndarray:
-        """Normalised float32 windows ``(len(positions), T, F)``."""
+        """Normalised windows for positions into ``ends``.
+
+        Parameters
+        ----------
+        positions : numpy.ndarray of int
+            Positions into ``ends``.
+
+        Returns
+        -------
+        numpy.ndarray
+            float32 ``(len(positions), T, F)``, each window through its normaliser (the raw
+            windows without one).
+        """
         w = self.windows(positions)
         if self.normalizer is None:
             return np.asarray(w, np.float32)
@@ -484,6 +611,7 @@ class WindowDataset(keras.utils.PyDataset):
         return x, np.asarray(self.y)[pos]
 
     def on_epoch_end(self) -> None:
+        """Reshuffle the order of the windows (Keras calls this after every epoch)."""
         if self.shuffle:
             self._rng.shuffle(self._order)
 
@@ -514,6 +642,7 @@ class LOBData:
 
     @property
     def name(self) -> str:
+        """The dataset's name (its segment)."""
         return self.dataset.name
 
     def __len__(self) -> int:
@@ -536,13 +665,25 @@ def load_lob(
     Parameters
     ----------
     source : lobutils.data.catalog.Segment, path(s) or lobutils.data.binance.Recording
+        The recording: a catalog segment, its files, or one already read.
     grid : str
         Clock grid (``"100ms"``); event time (None) is not supported here.
     levels : int
+        Book levels kept (``4 x levels`` columns).
     horizons : sequence of int
         Target horizons in seconds.
     **dataset_kwargs
         Passed to :func:`lobutils.features.dataset.build_dataset`.
+
+    Returns
+    -------
+    LOBData
+        The dataset and the book at its rows, with the rows a window may read.
+
+    Raises
+    ------
+    ValueError
+        When ``grid`` is None.
 
     Examples
     --------

@@ -61,6 +61,17 @@ _QUOTE = re.compile(r"(usdt|usdc|busd|usd_perp|usd|_perp)$")
 def asset_of(symbol: str) -> str:
     """The base asset of a symbol: ``btcusdt``, ``btcusd_perp``, ``BTC-USDT`` -> ``btc``.
 
+    Parameters
+    ----------
+    symbol : str
+        A symbol in any case, with or without ``-`` or ``/``.
+
+    Returns
+    -------
+    str
+        The lowercase symbol without its quote asset (``usdt``, ``usdc``, ``busd``, ``usd``,
+        ``_perp``).
+
     Examples
     --------
     >>> [asset_of(s) for s in ("btcusdt", "ethusd_perp", "solusdc", "xrp")]
@@ -72,6 +83,16 @@ def asset_of(symbol: str) -> str:
 
 def market_kind(market: str) -> str:
     """``spot``, ``perpetual (usd-m)`` or ``perpetual (coin-m)`` for a Binance market name.
+
+    Parameters
+    ----------
+    market : str
+        ``"spot"``, ``"usdm"`` or ``"cm"``.
+
+    Returns
+    -------
+    str
+        The kind of market; an unknown name is returned as it is.
 
     Examples
     --------
@@ -222,10 +243,22 @@ def metric_by_market(
         Columns ``segment, model, horizon, metric, value, ci_low, ci_high`` (and optionally
         ``role``, ``market``, ``horizon_value``).
     metric : str
+        The metric to draw (``r2_oos``, ``accuracy``, ...).
     floor : float, "auto" or None
         The axis stops here; values below it are drawn at it as ▼ (their hover text has the
         value). ``"auto"``: -1 for r² metrics (a forecast far worse than none), else None.
     title : str, optional
+        Figure title (default: one naming the metric).
+
+    Returns
+    -------
+    plotly.graph_objects.Figure
+        One panel per horizon.
+
+    Raises
+    ------
+    ValueError
+        When ``table`` has no model rows with ``metric``.
     """
     t = _select(table, metric)
     horizons, order, models = _horizons(t), _segments(t), _models(t)
@@ -264,10 +297,18 @@ def spot_vs_perpetual(
     table : pandas.DataFrame
         As for :func:`metric_by_market`, with ``market`` and ``symbol``.
     metric : str
+        The metric to draw.
     horizon : str, optional
         One horizon (default: every horizon, as separate rows of panels).
     floor : float, "auto" or None
         As for :func:`metric_by_market`.
+    title : str, optional
+        Figure title (default: one naming the metric).
+
+    Returns
+    -------
+    plotly.graph_objects.Figure
+        One panel per asset (and horizon), spot and perpetual side by side.
     """
     t = _select(table, metric).copy()
     if horizon is not None:
@@ -311,6 +352,13 @@ def pooled_vs_own(diffs: pd.DataFrame, *, title: str | None = None) -> go.Figure
     diffs : pandas.DataFrame
         :attr:`lobutils.models.crossmarket.PooledComparison.diffs`: ``segment, model, horizon,
         metric, diff, ci_low, ci_high`` (and ``market``).
+    title : str, optional
+        Figure title (default: one naming the metric).
+
+    Returns
+    -------
+    plotly.graph_objects.Figure
+        One panel per horizon, markets on the y axis.
 
     Examples
     --------
@@ -383,6 +431,15 @@ def wins_heatmap(
     ----------
     table : pandas.DataFrame
         As for :func:`metric_by_market`, with ``beats_baseline``.
+    metric : str
+        The metric whose comparisons are counted.
+    title : str, optional
+        Figure title (default: one naming the metric).
+
+    Returns
+    -------
+    plotly.graph_objects.Figure
+        A heatmap of markets by horizons: the models that beat their best baseline.
 
     Examples
     --------
@@ -438,6 +495,13 @@ def run_times(
         parameter columns.
     label : str or sequence of str, optional
         Parameter columns that name a run on the axis (default: the params hash).
+    title : str, optional
+        Figure title.
+
+    Returns
+    -------
+    plotly.graph_objects.Figure
+        One bar per run, one trace per status.
 
     Examples
     --------

@@ -66,6 +66,7 @@ def layer_table(model, group: Callable[[str], str] | None = None) -> pd.DataFram
     Parameters
     ----------
     model : keras.Model
+        A built model.
     group : callable, optional
         Layer name -> block name; default knows the layer names of
         :mod:`lobutils.models.deeplob`. Layers of one block must be consecutive.
@@ -116,6 +117,12 @@ def architecture(table: pd.DataFrame, title: str | None = None) -> go.Figure:
     table : DataFrame
         From :func:`layer_table`.
     title : str, optional
+        Figure title (default: the total parameter count).
+
+    Returns
+    -------
+    plotly.graph_objects.Figure
+        One box per block, top to bottom in the order of ``table``.
 
     Examples
     --------
@@ -173,6 +180,22 @@ def window_heatmap(
 ) -> go.Figure:
     """One normalised input window: time steps down, book columns across, colour the z-score.
 
+    Parameters
+    ----------
+    window : numpy.ndarray
+        ``(T, F)``: one window, normalised (:class:`lobutils.models.windows.WindowDataset`).
+    columns : sequence of str
+        Names of the ``F`` columns.
+    step_s : float
+        Seconds between rows (the grid step); the y axis is the time before the target row.
+    title : str, optional
+        Figure title.
+
+    Returns
+    -------
+    plotly.graph_objects.Figure
+        A heatmap on a symmetric colour scale around zero.
+
     Examples
     --------
     >>> fig = window_heatmap(np.zeros((3, 2)), ["ask_px_1", "ask_qty_1"], step_s=0.1)
@@ -210,6 +233,17 @@ def learning_curves(
     ----------
     history : DataFrame
         Columns ``epoch``, ``loss``, ``val_loss`` (optional), ``facet`` and ``color``.
+    facet : str
+        Column whose values get a panel each.
+    color : str
+        Column whose values get a colour each.
+    title : str, optional
+        Figure title (default: what the line styles mean).
+
+    Returns
+    -------
+    plotly.graph_objects.Figure
+        Loss against epoch, one panel per ``facet`` value.
     """
     panels = list(dict.fromkeys(history[facet]))
     fig = make_subplots(rows=1, cols=len(panels), subplot_titles=[str(p) for p in panels])
@@ -259,8 +293,21 @@ def metric_by_segment(
     ----------
     frame : DataFrame
         Columns ``x``, ``color``, ``value``, ``ci_low``, ``ci_high``.
+    x : str
+        Column on the x axis.
+    color : str
+        Column whose values get a colour (a trace) each.
     reference : float, optional
         A horizontal line (chance level).
+    ylabel : str
+        Label of the y axis (the metric, with its unit).
+    title : str, optional
+        Figure title.
+
+    Returns
+    -------
+    plotly.graph_objects.Figure
+        Markers with their interval as error bars, grouped per x value.
 
     Examples
     --------
@@ -298,6 +345,24 @@ def forecast_vs_actual(
     title: str | None = None,
 ) -> go.Figure:
     """The actual series (black) and each forecast (a colour) over the test period.
+
+    Parameters
+    ----------
+    ts : numpy.ndarray of int64
+        Times (ns since the epoch, UTC).
+    actual : array-like
+        The realised values, one per time.
+    forecasts : mapping of str to array-like
+        Name to its forecast at each time.
+    ylabel : str
+        Label of the y axis (with its unit).
+    title : str, optional
+        Figure title.
+
+    Returns
+    -------
+    plotly.graph_objects.Figure
+        One line per series against UTC time.
 
     Examples
     --------

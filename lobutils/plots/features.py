@@ -81,12 +81,14 @@ def quantile_bins(x, n_bins: int = 10) -> np.ndarray:
     Parameters
     ----------
     x : array_like, shape (N,)
+        The values to bin.
     n_bins : int
         Number of bins, e.g. 10 for deciles.
 
     Returns
     -------
     numpy.ndarray of int64, shape (N,)
+        Bin code per value, -1 where it is not finite.
 
     Examples
     --------
@@ -195,10 +197,18 @@ def features_over_time(
     Parameters
     ----------
     ts : array_like of int64 ns, shape (N,)
+        Times (ns since the epoch, UTC).
     mid : array_like, shape (N,)
+        Mid price (quote currency) at each time.
     features : mapping of str to array_like (N,)
         Panel label (lowercase, with units, e.g. ``"spread (bps)"``) to values.
     title : str, optional
+        Figure title.
+
+    Returns
+    -------
+    plotly.graph_objects.Figure
+        The mid and one panel per feature, sharing the time axis (UTC).
 
     Examples
     --------
@@ -240,10 +250,18 @@ def vamp_cutoffs(
     Parameters
     ----------
     ts : array_like of int64 ns, shape (N,)
+        Times (ns since the epoch, UTC).
     mid : array_like, shape (N,)
+        Mid price (quote currency) at each time.
     vamps : mapping of float to array_like (N,)
         Cutoff in quote currency to VAMP values; panels go from the smallest cutoff down.
     title : str, optional
+        Figure title.
+
+    Returns
+    -------
+    plotly.graph_objects.Figure
+        One panel per cutoff: VAMP minus mid (bps) against time.
 
     Examples
     --------
@@ -290,6 +308,12 @@ def insufficient_depth(table: pd.DataFrame, *, title: str | None = None) -> go.F
     table : pandas.DataFrame
         Columns ``segment``, ``cutoff`` (quote currency) and ``share`` (0..1).
     title : str, optional
+        Figure title.
+
+    Returns
+    -------
+    plotly.graph_objects.Figure
+        The share (%) against the cutoff (log scale), one line per market.
 
     Examples
     --------
@@ -338,6 +362,12 @@ def binned_returns(
     facet : str
         Column that splits the panels (default ``"horizon_s"``).
     title : str, optional
+        Figure title.
+
+    Returns
+    -------
+    plotly.graph_objects.Figure
+        One panel per ``facet`` value: the bin means and their band.
 
     Examples
     --------
@@ -398,6 +428,18 @@ def binned_returns(
 def correlation_matrix(corr: pd.DataFrame, *, title: str | None = None) -> go.Figure:
     """A correlation matrix as a heatmap on a fixed −1..1 diverging scale, values printed.
 
+    Parameters
+    ----------
+    corr : pandas.DataFrame
+        A square correlation matrix, the same labels on both axes.
+    title : str, optional
+        Figure title.
+
+    Returns
+    -------
+    plotly.graph_objects.Figure
+        A heatmap with each value printed in its cell.
+
     Examples
     --------
     >>> c = pd.DataFrame([[1.0, -0.5], [-0.5, 1.0]], index=["a", "b"], columns=["a", "b"])
@@ -439,6 +481,17 @@ def box_stats(values) -> dict[str, float]:
 
     The whiskers reach the most extreme values within 1.5 interquartile ranges of the box.
 
+    Parameters
+    ----------
+    values : array_like
+        The values; NaN and infinities are dropped.
+
+    Returns
+    -------
+    dict of str to float
+        ``n``, ``q1``, ``median``, ``q3``, ``lowerfence`` and ``upperfence`` (Plotly's names for
+        a precomputed box).
+
     Examples
     --------
     >>> box_stats([1.0, 2.0, 3.0, 4.0, 100.0, np.nan])
@@ -473,6 +526,12 @@ def return_distributions(returns: pd.DataFrame, *, title: str | None = None) -> 
     returns : pandas.DataFrame
         Long format: ``segment``, ``horizon`` (a label such as ``"10 s"``), ``return_bps``.
     title : str, optional
+        Figure title.
+
+    Returns
+    -------
+    plotly.graph_objects.Figure
+        One box per horizon and market, markets side by side.
 
     Examples
     --------
@@ -521,12 +580,20 @@ def train_test_cut(
     Parameters
     ----------
     ts : array_like of int64 ns
+        Times (ns since the epoch, UTC).
     mid : array_like
+        Mid price (quote currency) at each time.
     cut_ts : int
         First time of the test period (ns).
     purge_from_ts : int, optional
         First purged time (ns); default: no purge gap.
     title : str, optional
+        Figure title.
+
+    Returns
+    -------
+    plotly.graph_objects.Figure
+        The mid against time (UTC), the train, purged and test spans shaded.
 
     Examples
     --------
@@ -584,6 +651,7 @@ def class_balance(table: pd.DataFrame, *, max_cols: int = 2, title: str | None =
     max_cols : int, default 2
         Panels per row.
     title : str, optional
+        Figure title.
 
     Returns
     -------
@@ -652,6 +720,12 @@ def known_share(
         ``horizon_s``, ``share``: the same quantity for a reference process (a random walk),
         drawn as a line.
     title : str, optional
+        Figure title.
+
+    Returns
+    -------
+    plotly.graph_objects.Figure
+        The share (%) against the horizon (s), one colour per market.
 
     Examples
     --------
@@ -706,6 +780,12 @@ def skill(table: pd.DataFrame, *, floor: float = -1.0, title: str | None = None)
     floor : float
         Lowest value drawn (default -1).
     title : str, optional
+        Figure title.
+
+    Returns
+    -------
+    plotly.graph_objects.Figure
+        One panel per horizon: R² with its interval per market and target.
 
     Examples
     --------
@@ -790,6 +870,12 @@ def verdict_heatmap(table: pd.DataFrame, *, title: str | None = None) -> go.Figu
         ``segment`` column (one row per series, transform and test; the ``combined`` verdict
         repeats on the two test rows).
     title : str, optional
+        Figure title.
+
+    Returns
+    -------
+    plotly.graph_objects.Figure
+        One heatmap per transform, a colour per verdict.
 
     Examples
     --------
@@ -873,6 +959,12 @@ def rejection_rates(table: pd.DataFrame, *, title: str | None = None) -> go.Figu
         ``half_life_s`` (of the simulated AR(1); ``inf`` for a random walk), ``n`` (sample
         size) and ``rate`` (0..1).
     title : str, optional
+        Figure title.
+
+    Returns
+    -------
+    plotly.graph_objects.Figure
+        The rejection rate (%) against the half-life (s), one line per ``n``.
 
     Examples
     --------
