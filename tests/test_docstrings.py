@@ -113,8 +113,7 @@ DOCUMENTED = [
 ]
 
 # Modules without ``__all__`` yet. Remove a module from this list when it gets one.
-MISSING_ALL = [
-]
+MISSING_ALL = []
 
 # Modules without a module docstring yet. Same rule.
 MISSING_DOCSTRING: list[str] = []
