@@ -51,7 +51,9 @@ test-fast: venv
 chapters: venv
 	$(PY) -m lobutils.runner.chapters $(if $(DATA_DIR),--data-dir "$(DATA_DIR)") $(CHAPTER_FLAGS)
 
+# The API pages (api/generated/) are written anew each build, so a removed module leaves none.
 book: chapters
+	rm -rf api/generated
 	$(VENV)/bin/jupyter-book build . --config jupyter-book.yml --toc _toc.yml $(BOOK_FLAGS)
 	@echo "book: $(CURDIR)/_build/html/index.html"
 
@@ -76,7 +78,7 @@ bench: venv
 	done; [ $$found = 1 ] || echo "no benchmarks/*.py yet"
 
 clean:
-	rm -rf _build .pytest_cache .ruff_cache .hypothesis
+	rm -rf _build api/generated .pytest_cache .ruff_cache .hypothesis
 	rm -f notebooks/*.ipynb
 	[ ! -d reports ] || find reports -mindepth 1 -maxdepth 1 ! -name README.md -exec rm -rf {} +
 	find . -path ./$(VENV) -prune -o -name __pycache__ -type d -prune -exec rm -rf {} +
