@@ -695,7 +695,7 @@ import tempfile  # noqa: E402
 from lobutils.models import fi2010  # noqa: E402
 
 with tempfile.TemporaryDirectory() as tmp:
-    fi2010.write_synthetic(tmp, n_train=300, n_test=80, seed=SEED)
+    fi2010.write_synthetic(tmp, n_train=max(300, 10 * T), n_test=max(80, 3 * T), seed=SEED)
     fi = fi2010.load_deeplob_setup(tmp, normalisation="DecPre")
 cfg_fi = training.TrainConfig(epochs=1, learning_rate=0.01, adam_epsilon=1.0, seed=SEED)
 res_fi, y_fi, p_fi = fi2010.train_deeplob(fi, T=T, config=cfg_fi)
