@@ -10,4 +10,5 @@ from lobutils.runner.cli import main
 
 __all__ = []
 
-sys.exit(main())
+if __name__ == "__main__":  # importing it (autosummary does) runs nothing
+    sys.exit(main())
